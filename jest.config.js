@@ -1,0 +1,21 @@
+// Types are checked once by `npm run typecheck` (tsc --noEmit); ts-jest runs with isolatedModules
+// so a spec compiles in milliseconds instead of re-type-checking the whole program per file.
+const shared = {
+  moduleFileExtensions: ['js', 'json', 'ts'],
+  rootDir: __dirname,
+  testEnvironment: 'node',
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json' }] },
+  moduleNameMapper: {
+    '^nestjs-sre$': '<rootDir>/libs/sre/src',
+    '^nestjs-sre/(.*)$': '<rootDir>/libs/sre/src/$1',
+  },
+};
+
+/** @type {import('jest').Config} */
+module.exports = {
+  cacheDirectory: '<rootDir>/.jest-cache',
+  projects: [
+    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/libs/**/*.spec.ts', '<rootDir>/src/**/*.spec.ts'] },
+    { ...shared, displayName: 'e2e', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'] },
+  ],
+};

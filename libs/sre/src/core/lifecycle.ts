@@ -1,0 +1,61 @@
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import type { SreConnector } from './connector';
+
+export interface TrackedConnector {
+  readonly subsystem: string;
+  readonly instance: string;
+  readonly connector: string;
+  readonly ref: SreConnector;
+}
+
+const DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
+
+/**
+ * Knows every connector the application created. On shutdown it first stops them taking work, then
+ * closes them in reverse creation order, each within a time box; errors are logged, never thrown,
+ * and a second shutdown does nothing.
+ */
+@Injectable()
+export class SreLifecycleHost implements BeforeApplicationShutdown, OnApplicationShutdown {
+  private readonly logger = new Logger('SreLifecycle');
+  private readonly tracked: TrackedConnector[] = [];
+  private closed?: Promise<void>;
+  closeTimeoutMs = DEFAULT_CLOSE_TIMEOUT_MS;
+
+  track(entry: TrackedConnector): void {
+    this.tracked.push(entry);
+  }
+
+  list(): readonly TrackedConnector[] {
+    return this.tracked;
+  }
+
+  beforeApplicationShutdown(): void {
+    for (const entry of this.tracked) entry.ref.drain();
+  }
+
+  onApplicationShutdown(): Promise<void> {
+    this.closed ??= this.closeAll();
+    return this.closed;
+  }
+
+  private async closeAll(): Promise<void> {
+    for (const entry of [...this.tracked].reverse()) {
+      const label = `${entry.subsystem}(${entry.connector})${entry.instance === 'default' ? '' : `[${entry.instance}]`}`;
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          entry.ref.disconnect(),
+          new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`did not close within ${this.closeTimeoutMs} ms`)), this.closeTimeoutMs);
+            timer.unref();
+          }),
+        ]);
+      } catch (error) {
+        this.logger.error(`${label}: ${error instanceof Error ? error.message : String(error)}`);
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+  }
+}
