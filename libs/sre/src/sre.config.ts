@@ -17,6 +17,8 @@ export interface SreEntry {
   LazyConnect?: boolean;
   /** Retries of the initial connect (default 3). */
   ConnectRetries?: number;
+  /** First pause between connect attempts in milliseconds (default 200, doubling, capped at 3 s). */
+  ConnectRetryDelayMs?: number;
 }
 
 /** The seed's configuration object: `{ Storage: { Connector: 'LocalStorage', Settings: {...} }, ... }`. */
@@ -49,19 +51,27 @@ const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
  * variable, so that no secret has to sit in a config file. A missing variable without fallback is
  * reported by path and name, never by value.
  */
-export function interpolateEnv<T>(value: T, env: NodeJS.ProcessEnv = process.env, problems: string[] = [], at = 'config'): T {
+export function interpolateEnv<T>(
+  value: T,
+  env: NodeJS.ProcessEnv = process.env,
+  problems: string[] = [],
+  at = 'config',
+): T {
   if (typeof value === 'string') {
     return value.replace(ENV_REFERENCE, (match, name: string, fallback: string | undefined) => {
       const found = env[name];
+      // like the shell's `${VAR:-x}`: the fallback also replaces a variable that is set but empty
+      if (fallback !== undefined) return found ? found : fallback;
       if (found !== undefined) return found;
-      if (fallback !== undefined) return fallback;
       problems.push(`${at}: environment variable ${name} is not set`);
       return match;
     }) as T;
   }
   if (Array.isArray(value)) return value.map((item, i) => interpolateEnv(item, env, problems, `${at}[${i}]`)) as T;
   if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, interpolateEnv(item, env, problems, `${at}.${key}`)])) as T;
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, interpolateEnv(item, env, problems, `${at}.${key}`)]),
+    ) as T;
   }
   return value;
 }
@@ -81,7 +91,9 @@ export function loadSreConfig(options: { file?: string; env?: NodeJS.ProcessEnv 
     try {
       text = fs.readFileSync(origin, 'utf8');
     } catch (error) {
-      throw new SreConfigError([`SRE_CONFIG: cannot read ${origin} (${(error as NodeJS.ErrnoException).code ?? String(error)})`]);
+      throw new SreConfigError([
+        `SRE_CONFIG: cannot read ${origin} (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+      ]);
     }
   } else if (env.SRE_CONFIG_JSON) {
     text = env.SRE_CONFIG_JSON;
@@ -95,7 +107,8 @@ export function loadSreConfig(options: { file?: string; env?: NodeJS.ProcessEnv 
     const position = /position (\d+)/.exec((error as Error).message)?.[1];
     throw new SreConfigError([`${origin}: not valid JSON${position ? ` (error at character ${position})` : ''}`]);
   }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new SreConfigError([`${origin}: must be a JSON object`]);
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new SreConfigError([`${origin}: must be a JSON object`]);
   const problems: string[] = [];
   const config = interpolateEnv(parsed as SreConfig, env, problems, 'config');
   if (problems.length) throw new SreConfigError(problems.map((problem) => `${origin}: ${problem}`));

@@ -23,7 +23,9 @@ export interface ConnectorContext {
 export type ConnectorState = 'created' | 'connecting' | 'ready' | 'draining' | 'closed';
 
 /** Builds a context for a connector used outside Nest (scripts, unit tests). */
-export function createConnectorContext(partial: Partial<ConnectorContext> & Pick<ConnectorContext, 'subsystem' | 'connector'>): ConnectorContext {
+export function createConnectorContext(
+  partial: Partial<ConnectorContext> & Pick<ConnectorContext, 'subsystem' | 'connector'>,
+): ConnectorContext {
   return {
     instance: 'default',
     dataDir: path.resolve(process.env.SRE_DATA_DIR ?? '.sre'),
@@ -32,6 +34,14 @@ export function createConnectorContext(partial: Partial<ConnectorContext> & Pick
     secrets: [],
     ...partial,
   };
+}
+
+function isContextLike(
+  value: unknown,
+): value is Partial<ConnectorContext> & Pick<ConnectorContext, 'subsystem' | 'connector'> {
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as Partial<ConnectorContext>;
+  return typeof candidate.subsystem === 'string' && typeof candidate.connector === 'string';
 }
 
 /**
@@ -45,8 +55,15 @@ export abstract class SreConnector {
   private connecting?: Promise<void>;
   private closing?: Promise<void>;
 
-  constructor(context?: ConnectorContext) {
-    this.context = context ?? createConnectorContext({ subsystem: 'Custom', connector: new.target.name });
+  constructor(context?: ConnectorContext);
+  constructor(settings: unknown, context: ConnectorContext);
+  constructor(first?: unknown, second?: unknown) {
+    // The module factory calls `new Connector(settings, context)`: a connector without a constructor
+    // of its own hands both arguments straight to this one, where `first` is the settings.
+    const given = second ?? first;
+    if (!isContextLike(given))
+      this.context = createConnectorContext({ subsystem: 'Custom', connector: new.target.name });
+    else this.context = given.logger && given.deps ? (given as ConnectorContext) : createConnectorContext(given);
   }
 
   get state(): ConnectorState {

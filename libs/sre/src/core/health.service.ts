@@ -24,7 +24,13 @@ export class SreHealthService {
       this.host.list().map(async (entry) => {
         const started = performance.now();
         let timer: NodeJS.Timeout | undefined;
-        const result: SreConnectorHealth = { subsystem: entry.subsystem, instance: entry.instance, connector: entry.connector, status: 'up', latencyMs: 0 };
+        const result: SreConnectorHealth = {
+          subsystem: entry.subsystem,
+          instance: entry.instance,
+          connector: entry.connector,
+          status: 'up',
+          latencyMs: 0,
+        };
         try {
           await Promise.race([
             entry.ref.ping(),

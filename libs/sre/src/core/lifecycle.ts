@@ -47,7 +47,10 @@ export class SreLifecycleHost implements BeforeApplicationShutdown, OnApplicatio
         await Promise.race([
           entry.ref.disconnect(),
           new Promise((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`did not close within ${this.closeTimeoutMs} ms`)), this.closeTimeoutMs);
+            timer = setTimeout(
+              () => reject(new Error(`did not close within ${this.closeTimeoutMs} ms`)),
+              this.closeTimeoutMs,
+            );
             timer.unref();
           }),
         ]);

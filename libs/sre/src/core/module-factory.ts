@@ -1,4 +1,12 @@
-import { DynamicModule, InjectionToken, Logger, ModuleMetadata, OptionalFactoryDependency, Provider, Type } from '@nestjs/common';
+import {
+  DynamicModule,
+  InjectionToken,
+  Logger,
+  ModuleMetadata,
+  OptionalFactoryDependency,
+  Provider,
+  Type,
+} from '@nestjs/common';
 import type { ConnectorContext } from './connector';
 import { SreCoreModule } from './core.module';
 import { resolveDataDir } from './data-dir';
@@ -19,6 +27,8 @@ export interface ConnectorOptions<S extends object = Record<string, any>> {
   lazyConnect?: boolean;
   /** Retries of the initial connect (exponential backoff from 200 ms, capped at 3 s); default 3. */
   connectRetries?: number;
+  /** First pause between connect attempts in milliseconds (doubles each time, capped at 3 s); default 200. */
+  connectRetryDelayMs?: number;
   /** Root folder for connectors that keep files (default: `SRE_DATA_DIR`, else `./.sre`). */
   dataDir?: string;
 }
@@ -32,7 +42,8 @@ export interface SubsystemModuleStaticOptions {
   aliases?: string[];
 }
 
-export type SubsystemModuleOptions<S extends object = Record<string, any>> = ConnectorOptions<S> & SubsystemModuleStaticOptions;
+export type SubsystemModuleOptions<S extends object = Record<string, any>> = ConnectorOptions<S> &
+  SubsystemModuleStaticOptions;
 
 export interface ConnectorOptionsFactory {
   createConnectorOptions(): ConnectorOptions | Promise<ConnectorOptions>;
@@ -80,10 +91,21 @@ export interface SubsystemDefinition {
 }
 
 const STATIC_KEYS = ['name', 'isGlobal', 'aliases'] as const;
-const OPTION_KEYS = new Set(['connector', 'settings', 'lazyConnect', 'connectRetries', 'dataDir']);
+const OPTION_KEYS = new Set([
+  'connector',
+  'settings',
+  'lazyConnect',
+  'connectRetries',
+  'connectRetryDelayMs',
+  'dataDir',
+]);
 
 function isResolved(value: unknown): value is ResolvedOptions {
-  return typeof value === 'object' && value !== null && ((value as ResolvedOptions).kind === 'connector' || (value as ResolvedOptions).kind === 'unavailable');
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    ((value as ResolvedOptions).kind === 'connector' || (value as ResolvedOptions).kind === 'unavailable')
+  );
 }
 
 function where(def: SubsystemDefinition, connector: string, instance: string): string {
@@ -101,7 +123,11 @@ export function checkConnectorOptions(
 ): { resolved?: ResolvedOptions; problems: string[] } {
   if (isResolved(raw)) return { resolved: raw, problems: [] };
   if (typeof raw !== 'object' || raw === null) {
-    return { problems: [`${def.subsystem}${instance === 'default' ? '' : `[${instance}]`}: options must be an object with a 'connector'`] };
+    return {
+      problems: [
+        `${def.subsystem}${instance === 'default' ? '' : `[${instance}]`}: options must be an object with a 'connector'`,
+      ],
+    };
   }
   const options = raw as ConnectorOptions & SubsystemModuleStaticOptions;
   const problems: string[] = [];
@@ -117,11 +143,15 @@ export function checkConnectorOptions(
     if (connector.prototype instanceof def.service) cls = connector;
     else problems.push(`${where(def, connectorName, instance)}: a custom connector must extend ${def.service.name}`);
   } else {
-    problems.push(`${def.subsystem}${instance === 'default' ? '' : `[${instance}]`}.connector: must be a connector name or class (valid names: ${def.registry.names().join(', ') || 'none yet'})`);
+    problems.push(
+      `${def.subsystem}${instance === 'default' ? '' : `[${instance}]`}.connector: must be a connector name or class (valid names: ${def.registry.names().join(', ') || 'none yet'})`,
+    );
   }
   for (const key of STATIC_KEYS) {
     if (key in options && options[key] !== undefined) {
-      problems.push(`${where(def, connectorName, instance)}.${key}: '${key}' is static: pass it to forRootAsync(), not from the factory`);
+      problems.push(
+        `${where(def, connectorName, instance)}.${key}: '${key}' is static: pass it to forRootAsync(), not from the factory`,
+      );
     }
   }
   for (const key of Object.keys(options)) {
@@ -129,11 +159,26 @@ export function checkConnectorOptions(
       problems.push(`${where(def, connectorName, instance)}.${key}: unknown option`);
     }
   }
-  if (options.connectRetries !== undefined && (!Number.isInteger(options.connectRetries) || options.connectRetries < 0 || options.connectRetries > 20)) {
+  if (
+    options.connectRetries !== undefined &&
+    (!Number.isInteger(options.connectRetries) || options.connectRetries < 0 || options.connectRetries > 20)
+  ) {
     problems.push(`${where(def, connectorName, instance)}.connectRetries: must be an integer from 0 to 20`);
   }
+  if (
+    options.connectRetryDelayMs !== undefined &&
+    (!Number.isInteger(options.connectRetryDelayMs) ||
+      options.connectRetryDelayMs < 0 ||
+      options.connectRetryDelayMs > 60_000)
+  ) {
+    problems.push(`${where(def, connectorName, instance)}.connectRetryDelayMs: must be an integer from 0 to 60000`);
+  }
   if (!cls) return { problems };
-  const checked = validateSettings(cls.settingsClass, options.settings, `${where(def, connectorName, instance)}.settings`);
+  const checked = validateSettings(
+    cls.settingsClass,
+    options.settings,
+    `${where(def, connectorName, instance)}.settings`,
+  );
   problems.push(...checked.problems);
   if (problems.length) return { problems };
   return {
@@ -146,7 +191,11 @@ export function checkConnectorOptions(
       connectorClass: cls,
       settings: checked.settings,
       lazyConnect: options.lazyConnect === true,
-      retry: { ...DEFAULT_CONNECT_RETRY, retries: options.connectRetries ?? DEFAULT_CONNECT_RETRY.retries },
+      retry: {
+        ...DEFAULT_CONNECT_RETRY,
+        retries: options.connectRetries ?? DEFAULT_CONNECT_RETRY.retries,
+        initialDelayMs: options.connectRetryDelayMs ?? DEFAULT_CONNECT_RETRY.initialDelayMs,
+      },
       dataDir: resolveDataDir(options.dataDir),
     },
   };
@@ -159,8 +208,14 @@ export function resolveConnectorOptions(def: SubsystemDefinition, raw: unknown, 
 }
 
 /** Builds the connector for resolved options: construct, track for shutdown, connect (unless lazy). */
-export async function startConnector(def: SubsystemDefinition, options: ResolvedOptions, host: SreLifecycleHost, deps: Record<string, unknown>): Promise<unknown> {
-  if (options.kind === 'unavailable') return createUnavailableConnector(options.subsystem, options.instance, options.reason);
+export async function startConnector(
+  def: SubsystemDefinition,
+  options: ResolvedOptions,
+  host: SreLifecycleHost,
+  deps: Record<string, unknown>,
+): Promise<unknown> {
+  if (options.kind === 'unavailable')
+    return createUnavailableConnector(options.subsystem, options.instance, options.reason);
   const context: ConnectorContext = {
     subsystem: def.subsystem,
     connector: options.connectorName,
@@ -171,8 +226,21 @@ export async function startConnector(def: SubsystemDefinition, options: Resolved
     secrets: collectSecretValues(options.settings),
   };
   const connector = new options.connectorClass(options.settings, context);
-  host.track({ subsystem: def.subsystem, instance: options.instance, connector: options.connectorName, ref: connector });
-  if (!options.lazyConnect) await withRetry(() => connector.connect(), options.retry, context.logger, 'connect');
+  host.track({
+    subsystem: def.subsystem,
+    instance: options.instance,
+    connector: options.connectorName,
+    ref: connector,
+  });
+  if (!options.lazyConnect) {
+    try {
+      await withRetry(() => connector.connect(), options.retry, context.logger, 'connect');
+    } catch (error) {
+      // Nest runs no shutdown hook after a failed boot: release what a half-open connect holds
+      await connector.disconnect().catch(() => undefined);
+      throw error;
+    }
+  }
   return connector;
 }
 
@@ -182,13 +250,22 @@ export async function startConnector(def: SubsystemDefinition, options: Resolved
  * with `useExisting`, so overriding the primary token removes the connection entirely.
  */
 export function createSubsystemModule(def: SubsystemDefinition) {
-  const build = (moduleClass: Type<unknown>, statics: SubsystemModuleStaticOptions, optionProviders: Provider[], imports: ModuleMetadata['imports'] = []): DynamicModule => {
+  const build = (
+    moduleClass: Type<unknown>,
+    statics: SubsystemModuleStaticOptions,
+    optionProviders: Provider[],
+    imports: ModuleMetadata['imports'] = [],
+  ): DynamicModule => {
     const instance = statics.name ?? 'default';
     const primary: InjectionToken = statics.name ? def.token(statics.name) : def.service;
     const depKeys = Object.keys(def.dependencies ?? {});
     const connectorProvider: Provider = {
       provide: primary,
-      inject: [def.optionsToken(instance), SreLifecycleHost, ...depKeys.map((key) => ({ token: def.dependencies![key](), optional: true }))],
+      inject: [
+        def.optionsToken(instance),
+        SreLifecycleHost,
+        ...depKeys.map((key) => ({ token: def.dependencies![key](), optional: true })),
+      ],
       useFactory: (options: ResolvedOptions, host: SreLifecycleHost, ...deps: unknown[]) =>
         startConnector(def, options, host, Object.fromEntries(depKeys.map((key, i) => [key, deps[i]]))),
     };
@@ -208,7 +285,10 @@ export function createSubsystemModule(def: SubsystemDefinition) {
       const { name, isGlobal, aliases, ...connectorOptions } = options ?? ({} as SubsystemModuleOptions);
       const instance = name ?? 'default';
       return build(moduleClass, { name, isGlobal, aliases }, [
-        { provide: def.optionsToken(instance), useFactory: () => resolveConnectorOptions(def, connectorOptions, instance) },
+        {
+          provide: def.optionsToken(instance),
+          useFactory: () => resolveConnectorOptions(def, connectorOptions, instance),
+        },
       ]);
     },
 
@@ -220,17 +300,35 @@ export function createSubsystemModule(def: SubsystemDefinition) {
       let providers: Provider[];
       if (options?.useFactory) {
         const factory = options.useFactory;
-        providers = [{ provide: token, inject: options.inject ?? [], useFactory: (...args: unknown[]) => resolve(factory(...args)) }];
+        providers = [
+          {
+            provide: token,
+            inject: options.inject ?? [],
+            useFactory: (...args: unknown[]) => resolve(factory(...args)),
+          },
+        ];
       } else if (options?.useClass) {
         const factoryToken = `${token}:factory`;
         providers = [
           { provide: factoryToken, useClass: options.useClass },
-          { provide: token, inject: [factoryToken], useFactory: (f: ConnectorOptionsFactory) => resolve(f.createConnectorOptions()) },
+          {
+            provide: token,
+            inject: [factoryToken],
+            useFactory: (f: ConnectorOptionsFactory) => resolve(f.createConnectorOptions()),
+          },
         ];
       } else if (options?.useExisting) {
-        providers = [{ provide: token, inject: [options.useExisting], useFactory: (f: ConnectorOptionsFactory) => resolve(f.createConnectorOptions()) }];
+        providers = [
+          {
+            provide: token,
+            inject: [options.useExisting],
+            useFactory: (f: ConnectorOptionsFactory) => resolve(f.createConnectorOptions()),
+          },
+        ];
       } else {
-        throw new SreConfigError([`${def.subsystem}Module.forRootAsync() needs one of useFactory, useClass or useExisting`]);
+        throw new SreConfigError([
+          `${def.subsystem}Module.forRootAsync() needs one of useFactory, useClass or useExisting`,
+        ]);
       }
       return build(moduleClass, statics, providers, options.imports);
     },

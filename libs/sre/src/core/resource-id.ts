@@ -7,7 +7,11 @@ const MAX_ID_BYTES = 1024;
  * leading or trailing slash, no backslash, no NUL or other control character. Checked before any
  * backend sees it, so no connector can be walked out of its root (W22).
  */
-export function assertResourceId(id: unknown, what = 'resource id', source?: { subsystem?: string; connector?: string }): asserts id is string {
+export function assertResourceId(
+  id: unknown,
+  what = 'resource id',
+  source?: { subsystem?: string; connector?: string },
+): asserts id is string {
   const fail = (why: string) => new SreInvalidInputError(`invalid ${what}: ${why}`, source);
   if (typeof id !== 'string' || id.length === 0) throw fail('must be a non-empty string');
   if (Buffer.byteLength(id) > MAX_ID_BYTES) throw fail(`longer than ${MAX_ID_BYTES} bytes`);
@@ -21,9 +25,17 @@ export function assertResourceId(id: unknown, what = 'resource id', source?: { s
 }
 
 /** A plain key (cache, vault, NKV): a non-empty string without control characters. */
-export function assertKey(key: unknown, what = 'key', source?: { subsystem?: string; connector?: string }, maxBytes = MAX_ID_BYTES): asserts key is string {
-  if (typeof key !== 'string' || key.length === 0) throw new SreInvalidInputError(`invalid ${what}: must be a non-empty string`, source);
-  if (Buffer.byteLength(key) > maxBytes) throw new SreInvalidInputError(`invalid ${what}: longer than ${maxBytes} bytes`, source);
+export function assertKey(
+  key: unknown,
+  what = 'key',
+  source?: { subsystem?: string; connector?: string },
+  maxBytes = MAX_ID_BYTES,
+): asserts key is string {
+  if (typeof key !== 'string' || key.length === 0)
+    throw new SreInvalidInputError(`invalid ${what}: must be a non-empty string`, source);
+  if (Buffer.byteLength(key) > maxBytes)
+    throw new SreInvalidInputError(`invalid ${what}: longer than ${maxBytes} bytes`, source);
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(key)) throw new SreInvalidInputError(`invalid ${what}: control characters are not allowed`, source);
+  if (/[\u0000-\u001f\u007f]/.test(key))
+    throw new SreInvalidInputError(`invalid ${what}: control characters are not allowed`, source);
 }

@@ -33,6 +33,8 @@ export function collectSecretValues(settings: unknown, seen = new Set<unknown>()
 /** Replaces every occurrence of each secret with `***`. */
 export function redactSecrets(text: string, secrets: readonly string[]): string {
   let out = text;
-  for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join('***');
+  // longest first: a secret that contains a shorter one must not be left half-visible
+  const ordered = secrets.length > 1 ? [...secrets].sort((a, b) => b.length - a.length) : secrets;
+  for (const secret of ordered) if (out.includes(secret)) out = out.split(secret).join('***');
   return out;
 }

@@ -130,6 +130,7 @@ export class ACL {
     const current = owners?.get(key);
     if (!owners || current === undefined) return this;
     const remaining = levels === undefined ? 0 : current & ~levelMask(levels);
+    if (remaining === current) return this;
     if (remaining === 0) owners.delete(key);
     else owners.set(key, remaining);
     if (owners.size === 0) this.entries.delete(role);
@@ -146,10 +147,13 @@ export class ACL {
     if (other === undefined || other === null) return this;
     const source = other instanceof ACL ? other : ACL.from(other);
     if (source.hashAlgorithm !== this.hashAlgorithm && source.hashAlgorithm !== 'none') {
-      throw new SreInvalidInputError(`cannot merge an ACL hashed with ${source.hashAlgorithm} into one hashed with ${this.hashAlgorithm}`);
+      throw new SreInvalidInputError(
+        `cannot merge an ACL hashed with ${source.hashAlgorithm} into one hashed with ${this.hashAlgorithm}`,
+      );
     }
     for (const [role, owners] of source.entries) {
-      for (const [key, mask] of owners) this.grantHashed(role, source.hashAlgorithm === this.hashAlgorithm ? key : this.hash(key), mask);
+      for (const [key, mask] of owners)
+        this.grantHashed(role, source.hashAlgorithm === this.hashAlgorithm ? key : this.hash(key), mask);
     }
     return this;
   }
@@ -196,7 +200,8 @@ export class ACL {
   /** Entries that hold `owner`, as an ACL of their own (used to keep owners across rewrites, W19). */
   owners(): ACL {
     const result = new ACL(this.hashAlgorithm);
-    for (const [role, owners] of this.entries) for (const [key, mask] of owners) if (mask & BIT.owner) result.grantHashed(role, key, BIT.owner);
+    for (const [role, owners] of this.entries)
+      for (const [key, mask] of owners) if (mask & BIT.owner) result.grantHashed(role, key, BIT.owner);
     return result;
   }
 
@@ -218,7 +223,12 @@ export class ACL {
     for (const role of ROLES) {
       const owners = this.entries.get(role);
       if (!owners?.size) continue;
-      const items = [...owners.keys()].sort().map((key) => `${key}/${maskLevels(owners.get(key)!).map((l) => LEVEL_CHAR[l]).join('')}`);
+      const items = [...owners.keys()].sort().map(
+        (key) =>
+          `${key}/${maskLevels(owners.get(key)!)
+            .map((l) => LEVEL_CHAR[l])
+            .join('')}`,
+      );
       parts.push(`${ROLE_CHAR[role]}:${items.join(',')}`);
     }
     return parts.join('|');

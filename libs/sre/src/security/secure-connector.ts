@@ -20,10 +20,13 @@ export abstract class SecureConnector extends SreConnector {
    * The resource's ACL. For a resource that does not exist yet return `undefined`: the decision
    * then makes the requester its owner (create-on-first-use) where the scope allows it.
    */
-  protected abstract getResourceACL(resourceId: string, candidate: AccessCandidate): Promise<ACL | undefined> | ACL | undefined;
+  protected abstract getResourceACL(
+    resourceId: string,
+    candidate: AccessCandidate,
+  ): Promise<ACL | undefined> | ACL | undefined;
 
   /** The team resolver: the Account subsystem when present. */
-  protected get teams(): TeamResolver {
+  protected get teamResolver(): TeamResolver {
     return (this.context.deps.account as TeamResolver | undefined) ?? OWN_TEAM_ONLY;
   }
 
@@ -48,7 +51,9 @@ export abstract class SecureConnector extends SreConnector {
     try {
       acl = await this.getResourceACL(resourceId, candidate);
     } catch (error) {
-      this.logger.warn(`ACL lookup failed, access denied: ${this.redact(error instanceof Error ? error.message : String(error))}`);
+      this.logger.warn(
+        `ACL lookup failed, access denied: ${this.redact(error instanceof Error ? error.message : String(error))}`,
+      );
       throw this.denied();
     }
     if (acl === undefined) {
@@ -65,8 +70,10 @@ export abstract class SecureConnector extends SreConnector {
 
   protected async teamOf(candidate: AccessCandidate): Promise<string | undefined> {
     if (candidate.role === 'team') return candidate.id;
+    // the anonymous principal never acts for a team, whatever an Account connector answers for it
+    if (candidate.role === 'public') return undefined;
     try {
-      return await this.teams.getCandidateTeam(candidate);
+      return await this.teamResolver.getCandidateTeam(candidate);
     } catch {
       return undefined;
     }
