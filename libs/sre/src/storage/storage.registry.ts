@@ -6,7 +6,9 @@ import { StorageService } from './storage.service';
 import { getStorageOptionsToken, getStorageToken } from './storage.tokens';
 
 /** Storage connectors by name; add your own with `STORAGE_CONNECTORS.register(name, cls)`. */
-export const STORAGE_CONNECTORS = new ConnectorRegistry<StorageService>('Storage').register('LocalStorage', LocalStorageConnector).plan('S3');
+export const STORAGE_CONNECTORS = new ConnectorRegistry<StorageService>('Storage')
+  .register('LocalStorage', LocalStorageConnector)
+  .plan('S3');
 
 export const STORAGE_DEFINITION: SubsystemDefinition = {
   subsystem: 'Storage',

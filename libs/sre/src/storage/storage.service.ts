@@ -10,7 +10,8 @@ export type StorageData = string | Buffer | Uint8Array | Readable;
 
 /**
  * User metadata of a resource. `ContentType` is reserved for the MIME type; the ACL is kept apart
- * (see `getACL`). Values that are not strings round-trip through JSON.
+ * (see `getACL`) and the expiry too (see `expire`, `stat`): keys `acl` and `expiresAt` are ignored.
+ * Values that are not strings round-trip through JSON.
  */
 export type StorageMetadata = Record<string, unknown>;
 
@@ -38,6 +39,7 @@ export interface StorageRequester {
   /**
    * Creates or replaces the resource. The ACL becomes `acl` (or the existing one when omitted),
    * plus every existing owner and the writer as owner: a co-writer can never evict an owner.
+   * A rewrite clears any expiry.
    */
   write(id: string, data: StorageData, acl?: AclInput, metadata?: StorageMetadata): Promise<void>;
   /** Removes the resource; needs write access. Deleting a missing resource is a no-op. */
@@ -73,7 +75,9 @@ export interface StorageBackend {
   expireResource(id: string, expiresAt: number): Promise<void>;
 }
 
-const RESERVED_METADATA = new Set(['acl']);
+// `acl` is changed only through setACL (owner) and `expiresAt` only through expire (validated TTL):
+// connectors store both beside the user's keys, so metadata must not smuggle either in.
+const RESERVED_METADATA = new Set(['acl', 'expiresAt']);
 
 /**
  * Blob storage with metadata and ACLs: the contract, the injection token, and the base class of
@@ -117,17 +121,25 @@ export abstract class StorageService extends SecureConnector implements StorageB
       getMetadata: async (id) => (await check(id, READ)) && (await this.statResource(id))?.metadata,
       setMetadata: async (id, metadata) => {
         const patch = this.cleanMetadata(metadata);
-        const found = (await check(id, WRITE)) && (await this.updateResource(id, (current) => ({ acl: current.acl, metadata: { ...current.metadata, ...patch } })));
+        const found =
+          (await check(id, WRITE)) &&
+          (await this.updateResource(id, (current) => ({
+            acl: current.acl,
+            metadata: { ...current.metadata, ...patch },
+          })));
         if (!found) throw this.missing(id, 'set metadata of');
       },
       getACL: async (id) => (await check(id, READ))?.clone(),
       setACL: async (id, acl) => {
         const next = ACL.from(acl).grant(candidate, 'owner');
-        const found = (await check(id, OWNER)) && (await this.updateResource(id, (current) => ({ metadata: current.metadata, acl: next })));
+        const found =
+          (await check(id, OWNER)) &&
+          (await this.updateResource(id, (current) => ({ metadata: current.metadata, acl: next })));
         if (!found) throw this.missing(id, 'set the ACL of');
       },
       expire: async (id, ttlSeconds) => {
-        if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0) throw new SreInvalidInputError('ttlSeconds must be a positive number', this.source());
+        if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0)
+          throw new SreInvalidInputError('ttlSeconds must be a positive number', this.source());
         if (!(await check(id, WRITE))) throw this.missing(id, 'expire');
         await this.expireResource(id, Date.now() + ttlSeconds * 1000);
       },
@@ -155,7 +167,8 @@ export abstract class StorageService extends SecureConnector implements StorageB
       throw new SreInvalidInputError('metadata must be a plain object', this.source());
     }
     const clean: StorageMetadata = {};
-    for (const [key, value] of Object.entries(metadata)) if (!RESERVED_METADATA.has(key) && value !== undefined) clean[key] = value;
+    for (const [key, value] of Object.entries(metadata))
+      if (!RESERVED_METADATA.has(key) && value !== undefined) clean[key] = value;
     return clean;
   }
 }
