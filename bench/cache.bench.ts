@@ -1,0 +1,78 @@
+import { RAMCacheConnector, RAMCacheSettings } from '../libs/sre/src/cache/connectors/ram.connector';
+import { createConnectorContext } from '../libs/sre/src/core/connector';
+import { AccessCandidate } from '../libs/sre/src/security/access-candidate';
+import { ACL } from '../libs/sre/src/security/acl';
+import type { TeamResolver } from '../libs/sre/src/security/team-resolver';
+import { BenchResult, measure, printComparison } from './util';
+
+const KEYS = Array.from({ length: 1000 }, (_, i) => `bench:key:${i}`);
+const VALUE = 'x'.repeat(64);
+const OBJECT_VALUE = { id: 42, name: 'bench', tags: ['a', 'b', 'c'], nested: { ok: true, n: 1.5 } };
+
+/** Resolves teams the way an Account connector does: an async lookup in memory. */
+function teamResolver(teams: Record<string, string>): TeamResolver {
+  const byId = new Map(Object.entries(teams));
+  return { getCandidateTeam: async (candidate) => (candidate.role === 'team' ? candidate.id : byId.get(candidate.id)) };
+}
+
+async function ramCache(teams: Record<string, string> = {}): Promise<RAMCacheConnector> {
+  const cache = new RAMCacheConnector(
+    new RAMCacheSettings(),
+    createConnectorContext({ subsystem: 'Cache', connector: 'RAM', deps: { account: teamResolver(teams) } }),
+  );
+  await cache.connect();
+  return cache;
+}
+
+/**
+ * RAM cache through `requester()` (every call validates the key and checks the ACL) against a raw
+ * `Map` doing the same work without either. The ratio is the price of the access checks, the
+ * copies and the promise per call.
+ */
+export async function runCacheBench(): Promise<void> {
+  const cache = await ramCache({ 'bench-reader': 'bench-team' });
+  const agent = cache.requester(AccessCandidate.agent('bench'));
+  const map = new Map<string, unknown>();
+
+  const setGet = await measure('RAM set+get (agent, ACL checked)', async (i) => {
+    const key = KEYS[i % KEYS.length];
+    await agent.set(key, VALUE);
+    return agent.get(key);
+  });
+  const mapSetGet = await measure('Map set+get', (i) => {
+    const key = KEYS[i % KEYS.length];
+    map.set(key, VALUE);
+    return map.get(key);
+  });
+
+  const get = await measure('RAM get (agent, ACL checked)', (i) => agent.get(KEYS[i % KEYS.length]));
+  const mapGet = await measure('Map.get', (i) => map.get(KEYS[i % KEYS.length]));
+
+  const perCall = await measure('RAM get, cache.agent(id) per call', (i) =>
+    cache.agent('bench').get(KEYS[i % KEYS.length]),
+  );
+
+  for (const key of KEYS) await agent.set(`obj:${key}`, OBJECT_VALUE);
+  for (const key of KEYS) map.set(`obj:${key}`, structuredClone(OBJECT_VALUE));
+  const objectGet = await measure('RAM get object (JSON copy)', (i) => agent.get(`obj:${KEYS[i % KEYS.length]}`));
+  const mapObjectGet = await measure('Map.get object (no copy)', (i) => map.get(`obj:${KEYS[i % KEYS.length]}`));
+
+  // keys owned by another agent, shared with a team: the reader is granted through Account
+  const owner = cache.requester(AccessCandidate.agent('bench-owner'));
+  const shared = new ACL().addAccess('team', 'bench-team', 'read');
+  for (const key of KEYS) await owner.set(`team:${key}`, VALUE, shared);
+  const reader = cache.requester(AccessCandidate.agent('bench-reader'));
+  const teamGet = await measure('RAM get granted via team ACL', (i) => reader.get(`team:${KEYS[i % KEYS.length]}`));
+  for (const key of KEYS) map.set(`team:${key}`, VALUE);
+  const mapTeamGet = await measure('Map.get', (i) => map.get(`team:${KEYS[i % KEYS.length]}`));
+
+  const rows: Array<{ subject: BenchResult; baseline: BenchResult }> = [
+    { subject: setGet, baseline: mapSetGet },
+    { subject: get, baseline: mapGet },
+    { subject: perCall, baseline: mapGet },
+    { subject: objectGet, baseline: mapObjectGet },
+    { subject: teamGet, baseline: mapTeamGet },
+  ];
+  printComparison('Cache (RAM connector vs raw Map; one op = one awaited call)', rows);
+  await cache.disconnect();
+}

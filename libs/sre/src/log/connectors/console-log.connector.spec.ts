@@ -1,0 +1,116 @@
+import { Logger } from '@nestjs/common';
+import { createConnectorContext } from '../../core/connector';
+import { collectSecretValues, SecretSetting } from '../../core/secrets';
+import { validateSettings } from '../../core/settings';
+import { ConsoleLogConnector, ConsoleLogSettings } from './console-log.connector';
+
+/** A Nest logger that records instead of printing. */
+class RecordingLogger extends Logger {
+  readonly lines: Array<[string, unknown]> = [];
+
+  override log(message: unknown): void {
+    this.lines.push(['log', message]);
+  }
+
+  override debug(message: unknown): void {
+    this.lines.push(['debug', message]);
+  }
+
+  override verbose(message: unknown): void {
+    this.lines.push(['verbose', message]);
+  }
+}
+
+function consoleLog(
+  settings: object = {},
+  secrets: string[] = [],
+): { connector: ConsoleLogConnector; logger: RecordingLogger } {
+  const checked = validateSettings(ConsoleLogSettings, settings, 'Log(ConsoleLog).settings');
+  expect(checked.problems).toEqual([]);
+  const logger = new RecordingLogger();
+  const connector = new ConsoleLogConnector(
+    checked.settings,
+    createConnectorContext({ subsystem: 'Log', connector: 'ConsoleLog', logger, secrets }),
+  );
+  return { connector, logger };
+}
+
+describe('ConsoleLogConnector', () => {
+  it('writes the original message formats at debug level by default', async () => {
+    const { connector, logger } = consoleLog();
+    const agent = connector.agent('agent-1');
+    await agent.log({ componentId: 'c1', input: { q: 'hi' }, output: 'ok', step: 1 });
+    await agent.logTask(2, true);
+    await agent.logTask(1, false);
+    expect(logger.lines).toEqual([
+      ['debug', 'Log for agent agent-1: {"componentId":"c1","input":{"q":"hi"},"output":"ok","step":1}'],
+      ['debug', '2 Task(s) Consumed by agent agent-1: Using Test Domain'],
+      ['debug', '1 Task(s) Consumed by agent agent-1: Using Production Domain'],
+    ]);
+  });
+
+  it('names the call when a call id is given, on one line', async () => {
+    const { connector, logger } = consoleLog();
+    await connector.agent('a1').log({ step: 1 }, 'call-42');
+    await connector.agent('a1').log({ step: 2 }, 'x\nLog for agent admin: forged');
+    expect(logger.lines[0][1]).toBe('Log for agent a1 (call call-42): {"step":1}');
+    expect(logger.lines[1][1]).toBe('Log for agent a1 (call x\\nLog for agent admin: forged): {"step":2}');
+  });
+
+  it('honours the level setting', async () => {
+    for (const level of ['verbose', 'log'] as const) {
+      const { connector, logger } = consoleLog({ level });
+      await connector.agent('a1').logTask(1, false);
+      expect(logger.lines.map(([written]) => written)).toEqual([level]);
+    }
+  });
+
+  it('redacts entries before writing them (W49)', async () => {
+    const { connector, logger } = consoleLog({ maxFieldLength: 32, redactKeys: ['ssn'] });
+    await connector.agent('a1').log({
+      input: { apiKey: 'sk-live-secret', prompt: 'my key is sk-abcdefghijklmnopqrstuvwx', SSN: '123-45-6789' },
+      output: 'z'.repeat(100),
+      error: new Error('401 Bearer eyJabc.def'),
+    });
+    const line = logger.lines[0][1] as string;
+    expect(line).toBe(
+      'Log for agent a1: {"input":{"apiKey":"***","prompt":"my key is ***","SSN":"***"},"output":"' +
+        `${'z'.repeat(32)}…[truncated, 100 chars]","error":{"name":"Error","message":"401 Bearer ***"}}`,
+    );
+  });
+
+  it("scrubs the connector's own secret settings from every line", async () => {
+    class WithSecret {
+      @SecretSetting()
+      token = 'the-sink-password-123';
+    }
+    const secrets = collectSecretValues(new WithSecret());
+    const { connector, logger } = consoleLog({}, secrets);
+    await connector.agent('a1').log({ output: 'echo the-sink-password-123 back' }, 'the-sink-password-123');
+    expect(logger.lines[0][1]).toBe('Log for agent a1 (call ***): {"output":"echo *** back"}');
+  });
+
+  it('survives circular entries', async () => {
+    const { connector, logger } = consoleLog();
+    const input: Record<string, unknown> = { a: 1 };
+    input.self = input;
+    await connector.agent('a1').log({ input });
+    expect(logger.lines[0][1]).toBe('Log for agent a1: {"input":{"a":1,"self":"[Circular]"}}');
+  });
+
+  it('validates its settings', () => {
+    const defaults = validateSettings(ConsoleLogSettings, undefined, 's');
+    expect(defaults.problems).toEqual([]);
+    expect(defaults.settings).toMatchObject({ level: 'debug', maxFieldLength: 2048, redactKeys: [] });
+    expect(validateSettings(ConsoleLogSettings, { level: 'warn' }, 's').problems).toEqual([
+      expect.stringContaining('s.level'),
+    ]);
+    expect(validateSettings(ConsoleLogSettings, { maxFieldLength: 0 }, 's').problems).toEqual([
+      expect.stringContaining('s.maxFieldLength'),
+    ]);
+    expect(validateSettings(ConsoleLogSettings, { redactKeys: [''] }, 's').problems).toEqual([
+      expect.stringContaining('s.redactKeys'),
+    ]);
+    expect(validateSettings(ConsoleLogSettings, { colour: true }, 's').problems).toEqual(['s.colour: unknown setting']);
+  });
+});

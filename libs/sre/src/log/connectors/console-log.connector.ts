@@ -1,0 +1,75 @@
+import { ArrayMaxSize, IsArray, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Max, Min } from 'class-validator';
+import type { ConnectorContext } from '../../core/connector';
+import { AgentCallLog, LogRedactor, LogService } from '../log.service';
+
+export const CONSOLE_LOG_LEVELS = ['debug', 'verbose', 'log'] as const;
+export type ConsoleLogLevel = (typeof CONSOLE_LOG_LEVELS)[number];
+
+export class ConsoleLogSettings {
+  /** Nest logger level the lines are written at (`debug` like the original). */
+  @IsOptional()
+  @IsIn(CONSOLE_LOG_LEVELS)
+  level: ConsoleLogLevel = 'debug';
+
+  /** Longest string kept in an entry; longer strings are cut and marked. */
+  @IsOptional()
+  @IsInt()
+  @Min(16)
+  @Max(1_000_000)
+  maxFieldLength: number = 2048;
+
+  /** More key names whose values are written as `***` (compared ignoring case, `-` and `_`). */
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(200)
+  @IsString({ each: true })
+  @IsNotEmpty({ each: true })
+  redactKeys: string[] = [];
+}
+
+const MAX_CALL_ID_LENGTH = 128;
+
+/**
+ * Writes agent call logs through the Nest logger: `Log for agent <id>: <JSON entry>` and
+ * `<n> Task(s) Consumed by agent <id>: Using Test|Production Domain`. Entries are redacted first
+ * (secret keys and values, size caps, circular structures), unlike the original which printed whole
+ * inputs and outputs (W49).
+ */
+export class ConsoleLogConnector extends LogService {
+  static readonly connectorName = 'ConsoleLog';
+  static readonly settingsClass = ConsoleLogSettings;
+
+  private readonly level: ConsoleLogLevel;
+  private readonly redactor: LogRedactor;
+
+  constructor(settings: ConsoleLogSettings, context: ConnectorContext) {
+    super(context);
+    this.level = settings.level ?? 'debug';
+    this.redactor = new LogRedactor({
+      maxFieldLength: settings.maxFieldLength ?? 2048,
+      redactKeys: settings.redactKeys,
+      secrets: context.secrets,
+    });
+  }
+
+  protected writeLog(agentId: string, entry: AgentCallLog, callId: string | undefined): void {
+    const call = callId === undefined ? '' : ` (call ${this.callLabel(callId)})`;
+    this.write(`Log for agent ${agentId}${call}: ${JSON.stringify(this.redactor.redact(entry))}`);
+  }
+
+  protected writeTasks(agentId: string, tasks: number, isUsingTestDomain: boolean): void {
+    this.write(
+      `${tasks} Task(s) Consumed by agent ${agentId}: Using ${isUsingTestDomain ? 'Test' : 'Production'} Domain`,
+    );
+  }
+
+  private write(message: string): void {
+    this.logger[this.level](this.redact(message));
+  }
+
+  /** A call id on one line: masked, capped, control characters escaped (no forged log lines). */
+  private callLabel(callId: string): string {
+    const text = this.redactor.text(callId.length > MAX_CALL_ID_LENGTH ? callId.slice(0, MAX_CALL_ID_LENGTH) : callId);
+    return JSON.stringify(text).slice(1, -1);
+  }
+}
