@@ -13,7 +13,14 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       // the library's own barrel is for users; code inside the library imports files directly
-      'no-restricted-imports': ['error', { patterns: [{ group: ['nestjs-sre', 'nestjs-sre/*'], message: 'inside libs/ import the file, not the package barrel' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['nestjs-sre', 'nestjs-sre/*'], message: 'inside libs/ import the file, not the package barrel' },
+          ],
+        },
+      ],
       'no-console': 'error',
     },
   },

@@ -12,7 +12,11 @@ export interface BenchResult {
 }
 
 /** Runs `op` repeatedly (awaiting each call) for about `seconds`, after a short warm-up. */
-export async function measure(name: string, op: (i: number) => Promise<unknown> | unknown, seconds = 2): Promise<BenchResult> {
+export async function measure(
+  name: string,
+  op: (i: number) => Promise<unknown> | unknown,
+  seconds = 2,
+): Promise<BenchResult> {
   const warmUntil = performance.now() + Math.min(500, seconds * 250);
   let i = 0;
   while (performance.now() < warmUntil) await op(i++);
@@ -30,7 +34,9 @@ export async function measure(name: string, op: (i: number) => Promise<unknown> 
 }
 
 /** Samples RSS every 5 ms while `work` runs; returns its result and the peak RSS growth in MB. */
-export async function withPeakRss<T>(work: () => Promise<T>): Promise<{ result: T; peakRssMb: number; baselineRssMb: number }> {
+export async function withPeakRss<T>(
+  work: () => Promise<T>,
+): Promise<{ result: T; peakRssMb: number; baselineRssMb: number }> {
   global.gc?.();
   const baseline = process.memoryUsage.rss();
   let peak = baseline;
@@ -58,7 +64,11 @@ export function printComparison(title: string, rows: Array<{ subject: BenchResul
   console.log('|---|---:|---|---:|---:|---|');
   for (const { subject, baseline } of rows) {
     const ratio = subject.opsPerSecond / baseline.opsPerSecond;
-    const notes = [subject.notes, baseline.notes ? `baseline: ${baseline.notes}` : undefined].filter(Boolean).join('; ');
-    console.log(`| ${subject.name} | ${formatRate(subject.opsPerSecond)} | ${baseline.name} | ${formatRate(baseline.opsPerSecond)} | ${ratio.toFixed(3)} | ${notes} |`);
+    const notes = [subject.notes, baseline.notes ? `baseline: ${baseline.notes}` : undefined]
+      .filter(Boolean)
+      .join('; ');
+    console.log(
+      `| ${subject.name} | ${formatRate(subject.opsPerSecond)} | ${baseline.name} | ${formatRate(baseline.opsPerSecond)} | ${ratio.toFixed(3)} | ${notes} |`,
+    );
   }
 }

@@ -1,4 +1,12 @@
-import { DynamicModule, Global, InjectionToken, Module, ModuleMetadata, OptionalFactoryDependency, Provider } from '@nestjs/common';
+import {
+  DynamicModule,
+  Global,
+  InjectionToken,
+  Module,
+  ModuleMetadata,
+  OptionalFactoryDependency,
+  Provider,
+} from '@nestjs/common';
 import { SreCoreModule } from './core/core.module';
 import { SreConfigError } from './core/errors';
 import { checkConnectorOptions, ResolvedOptions } from './core/module-factory';
@@ -15,12 +23,20 @@ export interface SreModuleOptions {
 
 export interface SreModuleAsyncOptions extends SreModuleOptions, Pick<ModuleMetadata, 'imports'> {
   inject?: (InjectionToken | OptionalFactoryDependency)[];
-  useFactory: (...args: any[]) => SreConfig | Promise<SreConfig>;
+  useFactory: (...args: any[]) => SreConfig | undefined | Promise<SreConfig | undefined>;
   /** Named instances (entries with an `Id`) the factory will define: modules are built before it runs. */
   instances?: Partial<Record<SubsystemName, string[]>>;
 }
 
-const ENTRY_KEYS = new Set(['Connector', 'Settings', 'Id', 'Default', 'LazyConnect', 'ConnectRetries']);
+const ENTRY_KEYS = new Set([
+  'Connector',
+  'Settings',
+  'Id',
+  'Default',
+  'LazyConnect',
+  'ConnectRetries',
+  'ConnectRetryDelayMs',
+]);
 
 /** Every subsystem's connector options, checked together. */
 export class ResolvedSreConfig {
@@ -47,10 +63,15 @@ function entriesOf(value: SreEntry | SreEntry[] | undefined): SreEntry[] {
  * Resolves the seed-format config: fills defaults, validates every entry of every subsystem and
  * throws one `SreConfigError` listing all problems.
  */
-export function resolveSreConfig(config: SreConfig, options: SreModuleOptions = {}, declared?: Partial<Record<SubsystemName, string[]>>): ResolvedSreConfig {
+export function resolveSreConfig(
+  config: SreConfig,
+  options: SreModuleOptions = {},
+  declared?: Partial<Record<SubsystemName, string[]>>,
+): ResolvedSreConfig {
   const problems: string[] = [];
   const resolved = new Map<string, ResolvedOptions>();
-  if (!config || typeof config !== 'object' || Array.isArray(config)) throw new SreConfigError(['config: must be an object like { Storage: { Connector: "LocalStorage" } }']);
+  if (!config || typeof config !== 'object' || Array.isArray(config))
+    throw new SreConfigError(['config: must be an object like { Storage: { Connector: "LocalStorage" } }']);
   for (const key of Object.keys(config)) {
     if (!isSubsystemName(key)) problems.push(`${key}: unknown subsystem (valid: ${SUBSYSTEMS.join(', ')})`);
   }
@@ -60,7 +81,11 @@ export function resolveSreConfig(config: SreConfig, options: SreModuleOptions = 
     if (entries.length === 0) {
       const fallback = SRE_DEFAULTS[subsystem];
       if (fallback && definition.registry.has(fallback.Connector as string)) {
-        const check = checkConnectorOptions(definition, { connector: fallback.Connector, settings: fallback.Settings, dataDir: options.dataDir });
+        const check = checkConnectorOptions(definition, {
+          connector: fallback.Connector,
+          settings: fallback.Settings,
+          dataDir: options.dataDir,
+        });
         problems.push(...check.problems);
         if (check.resolved) resolved.set(`${subsystem}:default`, check.resolved);
       } else {
@@ -82,10 +107,13 @@ export function resolveSreConfig(config: SreConfig, options: SreModuleOptions = 
         problems.push(`${at}: must be an object like { Connector: '...', Settings: {...} }`);
         return;
       }
-      for (const key of Object.keys(entry)) if (!ENTRY_KEYS.has(key)) problems.push(`${at}.${key}: unknown key (entries take ${[...ENTRY_KEYS].join(', ')})`);
+      for (const key of Object.keys(entry))
+        if (!ENTRY_KEYS.has(key))
+          problems.push(`${at}.${key}: unknown key (entries take ${[...ENTRY_KEYS].join(', ')})`);
       if (entry.Connector === undefined) problems.push(`${at}.Connector: is required`);
       if (entry.Id !== undefined) {
-        if (typeof entry.Id !== 'string' || !/^[A-Za-z0-9_-]+$/.test(entry.Id) || entry.Id === 'default') problems.push(`${at}.Id: must be letters, digits, '_' or '-' and not 'default'`);
+        if (typeof entry.Id !== 'string' || !/^[A-Za-z0-9_-]+$/.test(entry.Id) || entry.Id === 'default')
+          problems.push(`${at}.Id: must be letters, digits, '_' or '-' and not 'default'`);
         else if (ids.has(entry.Id)) problems.push(`${at}.Id: '${entry.Id}' is used twice`);
         ids.add(entry.Id);
       }
@@ -95,12 +123,21 @@ export function resolveSreConfig(config: SreConfig, options: SreModuleOptions = 
         return;
       }
       if (instance !== 'default' && declared && !declared[subsystem]?.includes(instance)) {
-        problems.push(`${at}: named instance '${instance}' must be declared in SreModule.forRootAsync({ instances: { ${subsystem}: ['${instance}'] } })`);
+        problems.push(
+          `${at}: named instance '${instance}' must be declared in SreModule.forRootAsync({ instances: { ${subsystem}: ['${instance}'] } })`,
+        );
         return;
       }
       const check = checkConnectorOptions(
         definition,
-        { connector: entry.Connector, settings: entry.Settings, lazyConnect: entry.LazyConnect, connectRetries: entry.ConnectRetries, dataDir: options.dataDir },
+        {
+          connector: entry.Connector,
+          settings: entry.Settings,
+          lazyConnect: entry.LazyConnect,
+          connectRetries: entry.ConnectRetries,
+          connectRetryDelayMs: entry.ConnectRetryDelayMs,
+          dataDir: options.dataDir,
+        },
         instance,
       );
       problems.push(...check.problems);
@@ -112,7 +149,10 @@ export function resolveSreConfig(config: SreConfig, options: SreModuleOptions = 
 }
 
 /** Named instances of a static config, by subsystem (the default entry's Id becomes an alias). */
-function instancesOf(config: SreConfig): { named: Partial<Record<SubsystemName, string[]>>; aliases: Partial<Record<SubsystemName, string[]>> } {
+function instancesOf(config: SreConfig): {
+  named: Partial<Record<SubsystemName, string[]>>;
+  aliases: Partial<Record<SubsystemName, string[]>>;
+} {
   const named: Partial<Record<SubsystemName, string[]>> = {};
   const aliases: Partial<Record<SubsystemName, string[]>> = {};
   for (const subsystem of SUBSYSTEMS) {
@@ -161,11 +201,13 @@ export class SreModule {
 
   /** Config from a factory, e.g. `@nestjs/config`: `useFactory: (c: ConfigService) => c.get('sre')`. */
   static forRootAsync(options: SreModuleAsyncOptions): DynamicModule {
-    if (typeof options?.useFactory !== 'function') throw new SreConfigError(['SreModule.forRootAsync() needs a useFactory returning the SRE config']);
+    if (typeof options?.useFactory !== 'function')
+      throw new SreConfigError(['SreModule.forRootAsync() needs a useFactory returning the SRE config']);
     const holder: Provider = {
       provide: SRE_RESOLVED_CONFIG,
       inject: options.inject ?? [],
-      useFactory: async (...args: unknown[]) => resolveSreConfig((await options.useFactory(...args)) ?? {}, options, options.instances ?? {}),
+      useFactory: async (...args: unknown[]) =>
+        resolveSreConfig((await options.useFactory(...args)) ?? {}, options, options.instances ?? {}),
     };
     return SreModule.assemble(holder, options.imports ?? [], options.instances ?? {}, {});
   }
@@ -176,7 +218,12 @@ export class SreModule {
     named: Partial<Record<SubsystemName, string[]>>,
     aliases: Partial<Record<SubsystemName, string[]>>,
   ): DynamicModule {
-    const configModule: DynamicModule = { module: SreConfigHolderModule, imports, providers: [holder], exports: [SRE_RESOLVED_CONFIG] };
+    const configModule: DynamicModule = {
+      module: SreConfigHolderModule,
+      imports,
+      providers: [holder],
+      exports: [SRE_RESOLVED_CONFIG],
+    };
     const subsystemModules = SUBSYSTEMS.flatMap((subsystem) => {
       const { module } = SRE_SUBSYSTEMS[subsystem];
       const forInstance = (name?: string) =>

@@ -1,0 +1,2 @@
+export { SreHealthIndicator } from './sre-health.indicator';
+export { SreHealthModule } from './sre-health.module';

@@ -1,0 +1,209 @@
+import { INestApplication, Injectable, Module } from '@nestjs/common';
+import { ConfigModule, ConfigService, registerAs } from '@nestjs/config';
+import { Test } from '@nestjs/testing';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import request from 'supertest';
+import {
+  AccessCandidate,
+  CacheService,
+  getStorageToken,
+  InjectStorage,
+  SreConfigError,
+  SreLifecycleHost,
+  SreModule,
+  StorageService,
+  VaultService,
+  VectorDBService,
+} from 'nestjs-sre';
+import { AppModule } from '../src/app.module';
+import { setupApp } from '../src/setup-app';
+
+/** SreModule wired into real Nest applications, in-process. */
+describe('SreModule (e2e)', () => {
+  let dataDir: string;
+  let app: INestApplication | undefined;
+  const savedEnv = { ...process.env };
+
+  beforeEach(() => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sre-module-'));
+    process.env.SRE_DATA_DIR = dataDir;
+  });
+
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+    process.env = { ...savedEnv };
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('overrideProvider(StorageService) replaces the connector: no folder is created, no file touched', async () => {
+    const written: string[] = [];
+    const fake = {
+      requester: () => ({
+        write: async (id: string) => void written.push(id),
+        stat: async () => undefined,
+        readStream: async () => undefined,
+        delete: async () => undefined,
+      }),
+    };
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
+      .overrideProvider(StorageService)
+      .useValue(fake)
+      .compile();
+    app = setupApp(moduleRef.createNestApplication({ bodyParser: false }));
+    await app.init();
+    await request(app.getHttpServer())
+      .put('/files/report.txt')
+      .set('content-type', 'text/plain')
+      .send('data')
+      .expect(201);
+    expect(written).toEqual(['report.txt']);
+    await request(app.getHttpServer()).get('/files/report.txt').expect(404);
+    expect(fs.existsSync(path.join(dataDir, 'storage'))).toBe(false);
+    // the overridden token is gone from the lifecycle host: nothing was connected for it
+    expect(
+      app
+        .get(SreLifecycleHost)
+        .list()
+        .map((entry) => entry.subsystem),
+    ).not.toContain('Storage');
+  });
+
+  it('a bad config fails compile() with one error listing every problem, without secret values', async () => {
+    const secret = 'sk-very-secret-value-123';
+    const attempt = Test.createTestingModule({
+      imports: [
+        SreModule.forRoot({
+          Storage: { Connector: 'LocalStorage', Settings: { folder: 42 as unknown as string, nope: secret } },
+          Cache: { Connector: 'Memcached' },
+          Vault: { Connector: 'JSONFileVault', Settings: { file: 7 as unknown as string } },
+          Storge: { Connector: 'LocalStorage' },
+        } as never),
+      ],
+    }).compile();
+    const error: SreConfigError = await attempt.then(
+      () => {
+        throw new Error('compile() should have failed');
+      },
+      (e: SreConfigError) => e,
+    );
+    expect(error).toBeInstanceOf(SreConfigError);
+    expect(error.problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^Storge: unknown subsystem/),
+        expect.stringMatching(/^Storage\(LocalStorage\)\.settings\.folder: must be a string/),
+        expect.stringMatching(/^Storage\(LocalStorage\)\.settings\.nope: unknown setting/),
+        expect.stringMatching(/^Cache: unknown connector 'Memcached' \(valid connectors: RAM\)/),
+        expect.stringMatching(/^Vault\(JSONFileVault\)\.settings\.file: must be a string/),
+      ]),
+    );
+    expect(error.message).not.toContain(secret);
+  });
+
+  it('asking for a connector that is not available yet fails with a clear error', async () => {
+    await expect(
+      Test.createTestingModule({
+        imports: [SreModule.forRoot({ Storage: { Connector: 'S3', Settings: {} } })],
+      }).compile(),
+    ).rejects.toThrow(
+      /Storage: connector 'S3' is not available in this version of nestjs-sre \(available: LocalStorage\)/,
+    );
+  });
+
+  it('app.close() disconnects every connector exactly once, in reverse creation order', async () => {
+    const moduleRef = await Test.createTestingModule({ imports: [SreModule.forRoot()] }).compile();
+    app = moduleRef.createNestApplication();
+    await app.init();
+    const host = app.get(SreLifecycleHost);
+    const calls: string[] = [];
+    for (const entry of host.list()) {
+      const original = entry.ref.disconnect.bind(entry.ref);
+      entry.ref.disconnect = () => {
+        calls.push(entry.subsystem);
+        return original();
+      };
+    }
+    const created = host.list().map((entry) => entry.subsystem);
+    expect(created).toEqual(expect.arrayContaining(['Vault', 'Account', 'Cache', 'Storage', 'Log']));
+    await app.close();
+    app = undefined;
+    expect(calls).toEqual([...created].reverse());
+    expect(host.list().every((entry) => entry.ref.state === 'closed')).toBe(true);
+  });
+
+  it('subsystems whose default connector is not available yet are stand-ins that throw a clear error', async () => {
+    const moduleRef = await Test.createTestingModule({ imports: [SreModule.forRoot()] }).compile();
+    const vectors = moduleRef.get(VectorDBService) as unknown as { requester: () => unknown };
+    expect(() => vectors.requester()).toThrow(
+      /VectorDB is not available: not configured, and its default connector 'RAMVec' is not available/,
+    );
+    await moduleRef.close();
+  });
+
+  it('named instances from a list of entries are injectable by name, with the default on the service class', async () => {
+    const archiveDir = path.join(dataDir, 'archive');
+    @Injectable()
+    class Consumer {
+      constructor(
+        readonly main: StorageService,
+        @InjectStorage('archive') readonly archive: StorageService,
+      ) {}
+    }
+    @Module({ providers: [Consumer] })
+    class ConsumerModule {}
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        SreModule.forRoot({
+          Storage: [
+            { Connector: 'LocalStorage', Id: 'main' },
+            { Connector: 'LocalStorage', Id: 'archive', Settings: { folder: archiveDir } },
+          ],
+        }),
+        ConsumerModule,
+      ],
+    }).compile();
+    const consumer = moduleRef.get(Consumer);
+    expect(consumer.main).not.toBe(consumer.archive);
+    expect(moduleRef.get(getStorageToken('main'))).toBe(consumer.main);
+    await consumer.archive.requester(AccessCandidate.team('acme')).write('a.txt', 'archived');
+    expect(fs.readFileSync(path.join(archiveDir, 'local', 'a.txt'), 'utf8')).toBe('archived');
+    await moduleRef.close();
+  });
+
+  it('forRootAsync takes the config from @nestjs/config', async () => {
+    const folder = path.join(dataDir, 'from-config');
+    const sreConfig = registerAs('sre', () => ({ Storage: { Connector: 'LocalStorage', Settings: { folder } } }));
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        ConfigModule.forRoot({ ignoreEnvFile: true, load: [sreConfig] }),
+        SreModule.forRootAsync({
+          imports: [ConfigModule],
+          inject: [ConfigService],
+          useFactory: (config: ConfigService) => config.get('sre'),
+        }),
+      ],
+    }).compile();
+    await moduleRef.get(StorageService).requester(AccessCandidate.team('acme')).write('x.txt', 'x');
+    expect(fs.existsSync(path.join(folder, 'local', 'x.txt'))).toBe(true);
+    expect(moduleRef.get(CacheService)).toBeDefined();
+    await moduleRef.close();
+  });
+
+  it('SRE_CONFIG names a JSON file whose ${VAR} references are filled from the environment', async () => {
+    const folder = path.join(dataDir, 'env-folder');
+    const file = path.join(dataDir, 'sre.json');
+    fs.writeFileSync(
+      file,
+      JSON.stringify({ Storage: { Connector: 'LocalStorage', Settings: { folder: '${MY_STORAGE_DIR}' } } }),
+    );
+    process.env.SRE_CONFIG = file;
+    process.env.MY_STORAGE_DIR = folder;
+    const moduleRef = await Test.createTestingModule({ imports: [SreModule.forRoot()] }).compile();
+    await moduleRef.get(StorageService).requester(AccessCandidate.team('acme')).write('y.txt', 'y');
+    expect(fs.existsSync(path.join(folder, 'local', 'y.txt'))).toBe(true);
+    expect(moduleRef.get(VaultService)).toBeDefined();
+    await moduleRef.close();
+  });
+});
