@@ -29,19 +29,19 @@ export type SreConfig = { [K in SubsystemName]?: SreEntry | SreEntry[] };
  * Code have none: the original auto-registers every LLM provider and defaults Code to an
  * unregistered placeholder that silently did nothing (W01).
  */
-export const SRE_DEFAULTS: Readonly<Partial<Record<SubsystemName, SreEntry>>> = Object.freeze({
-  Vault: { Connector: 'JSONFileVault' },
-  Account: { Connector: 'DummyAccount' },
-  Cache: { Connector: 'RAM' },
-  Storage: { Connector: 'LocalStorage' },
-  NKV: { Connector: 'LocalStorage' },
-  VectorDB: { Connector: 'RAMVec' },
-  ModelsProvider: { Connector: 'JSONModelsProvider' },
-  AgentData: { Connector: 'NullAgentData' },
-  Component: { Connector: 'LocalComponent' },
-  ManagedVault: { Connector: 'NullManagedVault' },
-  Log: { Connector: 'ConsoleLog' },
-  Router: { Connector: 'NullRouter' },
+export const SRE_DEFAULTS: Readonly<Partial<Record<SubsystemName, Readonly<SreEntry>>>> = Object.freeze({
+  Vault: Object.freeze({ Connector: 'JSONFileVault' }),
+  Account: Object.freeze({ Connector: 'DummyAccount' }),
+  Cache: Object.freeze({ Connector: 'RAM' }),
+  Storage: Object.freeze({ Connector: 'LocalStorage' }),
+  NKV: Object.freeze({ Connector: 'LocalStorage' }),
+  VectorDB: Object.freeze({ Connector: 'RAMVec' }),
+  ModelsProvider: Object.freeze({ Connector: 'JSONModelsProvider' }),
+  AgentData: Object.freeze({ Connector: 'NullAgentData' }),
+  Component: Object.freeze({ Connector: 'LocalComponent' }),
+  ManagedVault: Object.freeze({ Connector: 'NullManagedVault' }),
+  Log: Object.freeze({ Connector: 'ConsoleLog' }),
+  Router: Object.freeze({ Connector: 'NullRouter' }),
 });
 
 const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;

@@ -96,7 +96,6 @@ export interface CodeRequester {
 }
 
 const UID = /^[A-Za-z0-9_-]{1,64}$/;
-const TEAM_ID = /^[A-Za-z0-9-]+$/;
 const MAX_DEPLOYMENT_ID_BYTES = 256;
 
 /**
@@ -139,8 +138,7 @@ export abstract class CodeService extends SecureConnector {
       if (typeof uid !== 'string' || !UID.test(uid)) {
         throw new SreInvalidInputError("invalid code uid: use 1 to 64 letters, digits, '-' or '_'", this.source());
       }
-      const team = await this.teamOf(candidate);
-      if (!team || !TEAM_ID.test(team)) throw this.denied();
+      const team = await this.requireTeam(candidate);
       await this.authorize(candidate, need, `teams/${team}/code/${candidate.role}/${candidate.id}/${uid}`);
       return { team, owner: candidate, uid };
     };

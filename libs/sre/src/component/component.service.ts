@@ -27,7 +27,6 @@ export interface ComponentRequester {
 }
 
 const MAX_NAME_BYTES = 128;
-const TEAM_ID = /^[A-Za-z0-9-]+$/;
 const GLOBAL_REGISTRY = 'components';
 
 /**
@@ -67,7 +66,7 @@ export abstract class ComponentService extends SecureConnector {
     const readableTeam = async (): Promise<string | undefined> => {
       await this.authorize(candidate, READ, GLOBAL_REGISTRY);
       const team = await this.teamOf(candidate);
-      if (!team || !TEAM_ID.test(team)) return undefined;
+      if (!team) return undefined;
       await this.authorize(candidate, READ, `teams/${team}/${GLOBAL_REGISTRY}`);
       return team;
     };
@@ -88,8 +87,7 @@ export abstract class ComponentService extends SecureConnector {
       },
       register: async (name, instance) => {
         this.check(name, instance);
-        const team = await this.teamOf(candidate);
-        if (!team || !TEAM_ID.test(team)) throw this.denied();
+        const team = await this.requireTeam(candidate);
         await this.authorize(candidate, WRITE, `teams/${team}/${GLOBAL_REGISTRY}/${name}`);
         await this.writeComponent(team, name, instance);
       },

@@ -162,7 +162,9 @@ export abstract class SreConnector {
   /** Wraps a backend error as an SreError naming this connector, secrets scrubbed, cause kept. */
   protected wrap(error: unknown, doing: string): SreError {
     if (error instanceof SreError) return error;
-    const message = error instanceof Error ? error.message : String(error);
+    // duck-typed: errors from another realm (vm, worker) are not `instanceof Error` here
+    const message =
+      typeof (error as { message?: unknown })?.message === 'string' ? (error as Error).message : String(error);
     return new SreBackendError(`${this.label()}: ${doing}: ${this.redact(message)}`, this.source(), { cause: error });
   }
 }

@@ -22,7 +22,6 @@ export interface ManagedVaultRequester {
 }
 
 const MAX_KEY_BYTES = 256;
-const TEAM_ID = /^[A-Za-z0-9-]+$/;
 
 /**
  * Secrets written at run time, one namespace per team: the contract, the injection token, and the
@@ -54,8 +53,7 @@ export abstract class ManagedVaultService extends SecureConnector {
   requester(candidate: AccessCandidate): ManagedVaultRequester {
     const open = async (key: string, need: number): Promise<string> => {
       assertKey(key, 'managed vault key', this.source(), MAX_KEY_BYTES);
-      const team = await this.teamOf(candidate);
-      if (!team || !TEAM_ID.test(team)) throw this.denied();
+      const team = await this.requireTeam(candidate);
       await this.authorize(candidate, need, `teams/${team}/managed-vault/${key}`);
       return team;
     };

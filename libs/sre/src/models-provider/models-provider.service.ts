@@ -95,7 +95,6 @@ export const ENTERPRISE_MODELS_SETTING = 'custom-llm';
 export const USER_CUSTOM_MODELS_SETTING = 'user-custom-llm';
 
 const GLOBAL_MODELS = 'models';
-const TEAM_ID = /^[A-Za-z0-9-]+$/;
 
 interface TeamSettings {
   getTeamSetting(teamId: string, key: string): Promise<string | undefined>;
@@ -171,7 +170,7 @@ export abstract class ModelsProviderService extends SecureConnector {
   requester(candidate: AccessCandidate): ModelsProviderRequester {
     let team: Promise<string | undefined> | undefined;
     let models: Promise<{ all: ModelMap; custom: ModelMap }> | undefined;
-    const teamOf = () => (team ??= this.teamOf(candidate).then((id) => (id && TEAM_ID.test(id) ? id : undefined)));
+    const teamOf = () => (team ??= this.teamOf(candidate));
     const load = () =>
       (models ??= (async () => {
         await this.authorize(candidate, READ, GLOBAL_MODELS);

@@ -46,7 +46,6 @@ export interface NKVRequester {
 
 const MAX_NAMESPACE_BYTES = 256;
 const MAX_KEY_BYTES = 1024;
-const TEAM_ID = /^[A-Za-z0-9-]+$/;
 const NKV_SCOPE = 'nkv';
 
 /**
@@ -112,8 +111,7 @@ export abstract class NKVService extends SecureConnector {
     const open = async (namespace: string, key: string | undefined, need: number): Promise<string> => {
       assertKey(namespace, 'NKV namespace', this.source(), MAX_NAMESPACE_BYTES);
       if (key !== undefined) assertKey(key, 'NKV key', this.source(), MAX_KEY_BYTES);
-      const team = await this.teamOf(candidate);
-      if (!team || !TEAM_ID.test(team)) throw this.denied();
+      const team = await this.requireTeam(candidate);
       await this.authorize(candidate, need, `teams/${team}/${NKV_SCOPE}/${namespace}`);
       return team;
     };

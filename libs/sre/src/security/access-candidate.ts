@@ -11,7 +11,8 @@ export const DEFAULT_TEAM_ID = 'default';
 /** The one id of the public principal (the original mixed '' and 'public' and never matched: W03). */
 export const PUBLIC_ID = 'public';
 
-const ID_PATTERN = /^[A-Za-z0-9-]+$/;
+/** Ids of candidates (and so of teams): letters, digits and hyphen. */
+export const CANDIDATE_ID_PATTERN = /^[A-Za-z0-9-]+$/;
 
 /**
  * Who is asking: an agent, a user, a team, or the public. Immutable; the id grammar (letters,
@@ -45,7 +46,7 @@ export class AccessCandidate {
   static of(role: Role, id: string): AccessCandidate {
     if (role === 'public') return PUBLIC;
     if (!ROLES.includes(role)) throw new SreInvalidInputError(`unknown candidate role '${String(role)}'`);
-    if (typeof id !== 'string' || !ID_PATTERN.test(id)) {
+    if (typeof id !== 'string' || !CANDIDATE_ID_PATTERN.test(id)) {
       throw new SreInvalidInputError(`invalid ${role} id: use letters, digits and '-' only`);
     }
     return new AccessCandidate(role, id);

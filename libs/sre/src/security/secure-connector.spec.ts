@@ -111,6 +111,14 @@ describe('SecureConnector access decision', () => {
     await expect(broken.check(alice, WRITE, 'teams/t1/new.txt')).rejects.toThrow(SreAccessDeniedError);
   });
 
+  it('ignores a resolved team id that breaks the id grammar (it would reach keys and paths)', async () => {
+    const odd = new MapSecureConnector({ account: accountOf({ alice: '../t1' }) });
+    await odd.connect();
+    odd.acls.set('doc', new ACL().addAccess('team', '../t1', 'read'));
+    await expect(odd.check(alice, READ, 'doc')).rejects.toThrow(SreAccessDeniedError);
+    await expect(odd.check(alice, WRITE, 'teams/t1/new.txt')).rejects.toThrow(SreAccessDeniedError);
+  });
+
   it('honours public grants for everyone, including the public principal (W03)', async () => {
     connector.acls.set('doc', new ACL().addAccess('user', 'carol', 'owner').addPublicAccess('read'));
     await expect(connector.check(alice, READ, 'doc')).resolves.toBeInstanceOf(ACL);

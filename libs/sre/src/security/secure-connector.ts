@@ -1,6 +1,6 @@
 import { SreConnector } from '../core/connector';
 import { SreAccessDeniedError } from '../core/errors';
-import type { AccessCandidate, Level } from './access-candidate';
+import { CANDIDATE_ID_PATTERN, type AccessCandidate, type Level } from './access-candidate';
 import { ACL, levelMask } from './acl';
 import { mayClaim, scopeOf } from './scope';
 import { OWN_TEAM_ONLY, TeamResolver } from './team-resolver';
@@ -68,15 +68,27 @@ export abstract class SecureConnector extends SreConnector {
     throw this.denied();
   }
 
+  /**
+   * The team the candidate acts for, or `undefined` (no team, a resolver failure, or an answer that
+   * is not a valid team id — team ids end up in keys and paths, so they obey the candidate grammar).
+   */
   protected async teamOf(candidate: AccessCandidate): Promise<string | undefined> {
     if (candidate.role === 'team') return candidate.id;
     // the anonymous principal never acts for a team, whatever an Account connector answers for it
     if (candidate.role === 'public') return undefined;
     try {
-      return await this.teamResolver.getCandidateTeam(candidate);
+      const team = await this.teamResolver.getCandidateTeam(candidate);
+      return typeof team === 'string' && CANDIDATE_ID_PATTERN.test(team) ? team : undefined;
     } catch {
       return undefined;
     }
+  }
+
+  /** The candidate's team, or `SreAccessDeniedError` for a candidate that has none (team-scoped subsystems). */
+  protected async requireTeam(candidate: AccessCandidate): Promise<string> {
+    const team = await this.teamOf(candidate);
+    if (team === undefined) throw this.denied();
+    return team;
   }
 
   protected denied(): SreAccessDeniedError {
