@@ -56,25 +56,6 @@ export interface StorageRequester {
   expire(id: string, ttlSeconds: number): Promise<void>;
 }
 
-/** What a Storage connector implements. Ids are validated and access is checked before these run. */
-export interface StorageBackend {
-  readResource(id: string): Promise<Buffer | undefined>;
-  readResourceStream(id: string): Promise<Readable | undefined>;
-  /** Must be atomic: readers see the old or the new content, never a mix, and a failed write leaves the old one. */
-  writeResource(id: string, data: StorageData, acl: ACL, metadata: StorageMetadata): Promise<void>;
-  deleteResource(id: string): Promise<void>;
-  statResource(id: string): Promise<StorageStat | undefined>;
-  /** The stored ACL, or `undefined` when the resource does not exist. */
-  readACL(id: string): Promise<ACL | undefined>;
-  /**
-   * Read-modify-write of an existing resource's metadata and ACL: `update` gets the current values
-   * and returns the new ones; the connector applies it atomically (no lost update between two
-   * concurrent calls). Resolves `false` when the resource does not exist.
-   */
-  updateResource(id: string, update: (current: ResourceHeader) => ResourceHeader): Promise<boolean>;
-  expireResource(id: string, expiresAt: number): Promise<void>;
-}
-
 // `acl` is changed only through setACL (owner) and `expiresAt` only through expire (validated TTL):
 // connectors store both beside the user's keys, so metadata must not smuggle either in.
 const RESERVED_METADATA = new Set(['acl', 'expiresAt']);
@@ -83,15 +64,25 @@ const RESERVED_METADATA = new Set(['acl', 'expiresAt']);
  * Blob storage with metadata and ACLs: the contract, the injection token, and the base class of
  * every Storage connector. Inject it in your services; use `requester(candidate)` for each caller.
  */
-export abstract class StorageService extends SecureConnector implements StorageBackend {
-  abstract readResource(id: string): Promise<Buffer | undefined>;
-  abstract readResourceStream(id: string): Promise<Readable | undefined>;
-  abstract writeResource(id: string, data: StorageData, acl: ACL, metadata: StorageMetadata): Promise<void>;
-  abstract deleteResource(id: string): Promise<void>;
-  abstract statResource(id: string): Promise<StorageStat | undefined>;
-  abstract readACL(id: string): Promise<ACL | undefined>;
-  abstract updateResource(id: string, update: (current: ResourceHeader) => ResourceHeader): Promise<boolean>;
-  abstract expireResource(id: string, expiresAt: number): Promise<void>;
+export abstract class StorageService extends SecureConnector {
+  // What a connector implements: protected, so holding the service never skips the access checks.
+  // Ids are validated and access is checked before any of these runs.
+
+  protected abstract readResource(id: string): Promise<Buffer | undefined>;
+  protected abstract readResourceStream(id: string): Promise<Readable | undefined>;
+  /** Must be atomic: readers see the old or the new content, never a mix, and a failed write leaves the old one. */
+  protected abstract writeResource(id: string, data: StorageData, acl: ACL, metadata: StorageMetadata): Promise<void>;
+  protected abstract deleteResource(id: string): Promise<void>;
+  protected abstract statResource(id: string): Promise<StorageStat | undefined>;
+  /** The stored ACL, or `undefined` when the resource does not exist. */
+  protected abstract readACL(id: string): Promise<ACL | undefined>;
+  /**
+   * Read-modify-write of an existing resource's metadata and ACL: `update` gets the current values
+   * and returns the new ones; the connector applies it atomically (no lost update between two
+   * concurrent calls). Resolves `false` when the resource does not exist.
+   */
+  protected abstract updateResource(id: string, update: (current: ResourceHeader) => ResourceHeader): Promise<boolean>;
+  protected abstract expireResource(id: string, expiresAt: number): Promise<void>;
 
   protected getResourceACL(id: string): Promise<ACL | undefined> {
     return this.readACL(id);

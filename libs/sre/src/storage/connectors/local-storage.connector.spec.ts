@@ -154,7 +154,7 @@ describe('LocalStorageConnector', () => {
       const storage = await connector();
       await storage.disconnect();
       await expect(storage.requester(alice).read('x')).rejects.toThrow(SreUnavailableError);
-      await expect(storage.readResource('x')).rejects.toThrow(SreUnavailableError);
+      await expect(storage['readResource']('x')).rejects.toThrow(SreUnavailableError);
     });
   });
 
@@ -301,9 +301,9 @@ describe('LocalStorageConnector', () => {
     it('asserts containment itself when its backend methods are called directly (W22)', async () => {
       const storage = await connector();
       for (const id of ['../escape', '../../etc/passwd', '/etc/passwd', 'a/../../x', 'a\0b', '.', '']) {
-        await expect(storage.writeResource(id, 'x', new ACL(), {})).rejects.toThrow(SreInvalidInputError);
-        await expect(storage.readResource(id)).rejects.toThrow(SreInvalidInputError);
-        await expect(storage.deleteResource(id)).rejects.toThrow(SreInvalidInputError);
+        await expect(storage['writeResource'](id, 'x', new ACL(), {})).rejects.toThrow(SreInvalidInputError);
+        await expect(storage['readResource'](id)).rejects.toThrow(SreInvalidInputError);
+        await expect(storage['deleteResource'](id)).rejects.toThrow(SreInvalidInputError);
       }
       expect(fs.readdirSync(dir)).toEqual(['storage']);
       expect(fs.readdirSync(folder).sort()).toEqual(['.local.metadata', '.tmp', 'local']);
@@ -472,9 +472,9 @@ describe('LocalStorageConnector', () => {
 
     it('expireResource on a missing resource creates nothing', async () => {
       const storage = await connector();
-      await storage.expireResource('nope', Date.now() + 1000);
+      await storage['expireResource']('nope', Date.now() + 1000);
       expect(fs.existsSync(metaFile('nope'))).toBe(false);
-      expect(await storage.updateResource('nope', (h) => h)).toBe(false);
+      expect(await storage['updateResource']('nope', (h) => h)).toBe(false);
       expect(fs.existsSync(metaFile('nope'))).toBe(false);
     });
   });

@@ -190,7 +190,7 @@ export class LocalStorageConnector extends StorageService {
     }
   }
 
-  async readResource(id: string): Promise<Buffer | undefined> {
+  protected async readResource(id: string): Promise<Buffer | undefined> {
     await this.ensureReady();
     const paths = this.resolve(id);
     if (!(await this.notExpired(id, paths))) return undefined;
@@ -202,7 +202,7 @@ export class LocalStorageConnector extends StorageService {
     }
   }
 
-  async readResourceStream(id: string): Promise<Readable | undefined> {
+  protected async readResourceStream(id: string): Promise<Readable | undefined> {
     await this.ensureReady();
     const paths = this.resolve(id);
     if (!(await this.notExpired(id, paths))) return undefined;
@@ -226,7 +226,7 @@ export class LocalStorageConnector extends StorageService {
     return handle.createReadStream();
   }
 
-  async writeResource(id: string, data: StorageData, acl: ACL, metadata: StorageMetadata): Promise<void> {
+  protected async writeResource(id: string, data: StorageData, acl: ACL, metadata: StorageMetadata): Promise<void> {
     await this.ensureReady();
     const paths = this.resolve(id);
     const encoded = this.encodeMetadata(metadata);
@@ -238,13 +238,13 @@ export class LocalStorageConnector extends StorageService {
     }
   }
 
-  async deleteResource(id: string): Promise<void> {
+  protected async deleteResource(id: string): Promise<void> {
     await this.ensureReady();
     const paths = this.resolve(id);
     await this.withLock(id, () => this.removePair(id, paths));
   }
 
-  async statResource(id: string): Promise<StorageStat | undefined> {
+  protected async statResource(id: string): Promise<StorageStat | undefined> {
     await this.ensureReady();
     const paths = this.resolve(id);
     const snap = await this.live(id, paths);
@@ -258,13 +258,13 @@ export class LocalStorageConnector extends StorageService {
     };
   }
 
-  async readACL(id: string): Promise<ACL | undefined> {
+  protected async readACL(id: string): Promise<ACL | undefined> {
     await this.ensureReady();
     const snap = await this.live(id, this.resolve(id));
     return snap && (snap.header?.acl ?? new ACL());
   }
 
-  async updateResource(id: string, update: (current: ResourceHeader) => ResourceHeader): Promise<boolean> {
+  protected async updateResource(id: string, update: (current: ResourceHeader) => ResourceHeader): Promise<boolean> {
     await this.ensureReady();
     const paths = this.resolve(id);
     return this.withLock(id, async () => {
@@ -279,7 +279,7 @@ export class LocalStorageConnector extends StorageService {
     });
   }
 
-  async expireResource(id: string, expiresAt: number): Promise<void> {
+  protected async expireResource(id: string, expiresAt: number): Promise<void> {
     await this.ensureReady();
     const paths = this.resolve(id);
     await this.withLock(id, async () => {
