@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { SreLifecycleHost } from './lifecycle';
+import { withTimeout } from './timeout';
 
 export interface SreConnectorHealth {
   subsystem: string;
@@ -23,7 +24,6 @@ export class SreHealthService {
     return Promise.all(
       this.host.list().map(async (entry) => {
         const started = performance.now();
-        let timer: NodeJS.Timeout | undefined;
         const result: SreConnectorHealth = {
           subsystem: entry.subsystem,
           instance: entry.instance,
@@ -32,17 +32,11 @@ export class SreHealthService {
           latencyMs: 0,
         };
         try {
-          await Promise.race([
-            entry.ref.ping(),
-            new Promise((_, reject) => {
-              timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-            }),
-          ]);
+          await withTimeout(entry.ref.ping(), timeoutMs, `no answer within ${timeoutMs} ms`);
         } catch (error) {
           result.status = 'down';
           result.error = error instanceof Error ? error.message : String(error);
         } finally {
-          clearTimeout(timer);
           result.latencyMs = Math.round((performance.now() - started) * 100) / 100;
         }
         return result;

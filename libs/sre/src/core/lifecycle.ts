@@ -1,5 +1,6 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import type { SreConnector } from './connector';
+import { withTimeout } from './timeout';
 
 export interface TrackedConnector {
   readonly subsystem: string;
@@ -42,22 +43,14 @@ export class SreLifecycleHost implements BeforeApplicationShutdown, OnApplicatio
   private async closeAll(): Promise<void> {
     for (const entry of [...this.tracked].reverse()) {
       const label = `${entry.subsystem}(${entry.connector})${entry.instance === 'default' ? '' : `[${entry.instance}]`}`;
-      let timer: NodeJS.Timeout | undefined;
       try {
-        await Promise.race([
+        await withTimeout(
           entry.ref.disconnect(),
-          new Promise((_, reject) => {
-            timer = setTimeout(
-              () => reject(new Error(`did not close within ${this.closeTimeoutMs} ms`)),
-              this.closeTimeoutMs,
-            );
-            timer.unref();
-          }),
-        ]);
+          this.closeTimeoutMs,
+          `did not close within ${this.closeTimeoutMs} ms`,
+        );
       } catch (error) {
         this.logger.error(`${label}: ${error instanceof Error ? error.message : String(error)}`);
-      } finally {
-        clearTimeout(timer);
       }
     }
   }
