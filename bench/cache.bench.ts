@@ -1,5 +1,6 @@
+import { CacheService } from '../libs/sre/src/cache/cache.service';
 import { RAMCacheConnector, RAMCacheSettings } from '../libs/sre/src/cache/connectors/ram.connector';
-import { createConnectorContext } from '../libs/sre/src/core/connector';
+import { createConnectorContext } from '../libs/sre/src/core/backend';
 import { AccessCandidate } from '../libs/sre/src/security/access-candidate';
 import { ACL } from '../libs/sre/src/security/acl';
 import type { TeamResolver } from '../libs/sre/src/security/team-resolver';
@@ -15,17 +16,17 @@ function teamResolver(teams: Record<string, string>): TeamResolver {
   return { getCandidateTeam: async (candidate) => (candidate.role === 'team' ? candidate.id : byId.get(candidate.id)) };
 }
 
-async function ramCache(teams: Record<string, string> = {}): Promise<RAMCacheConnector> {
-  const cache = new RAMCacheConnector(
-    new RAMCacheSettings(),
-    createConnectorContext({ subsystem: 'Cache', connector: 'RAM', deps: { account: teamResolver(teams) } }),
-  );
+async function ramCache(teams: Record<string, string> = {}): Promise<CacheService> {
+  const context = createConnectorContext({ subsystem: 'Cache', connector: 'RAM' });
+  const cache = new CacheService(new RAMCacheConnector(new RAMCacheSettings(), context), context, {
+    account: teamResolver(teams),
+  });
   await cache.connect();
   return cache;
 }
 
 /**
- * RAM cache through `requester()` (every call validates the key and checks the ACL) against a raw
+ * `CacheService` over the RAM connector through `requester()` (every call validates the key and checks the ACL) against a raw
  * `Map` doing the same work without either. The ratio is the price of the access checks, the
  * copies and the promise per call.
  */

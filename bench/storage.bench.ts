@@ -3,12 +3,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createConnectorContext } from '../libs/sre/src/core/connector';
+import { createConnectorContext } from '../libs/sre/src/core/backend';
 import { AccessCandidate } from '../libs/sre/src/security/access-candidate';
+import { OWN_TEAM_ONLY } from '../libs/sre/src/security/team-resolver';
 import {
   LocalStorageConnector,
   LocalStorageSettings,
 } from '../libs/sre/src/storage/connectors/local-storage.connector';
+import { StorageService } from '../libs/sre/src/storage/storage.service';
 import { BenchResult, measure, printComparison, withPeakRss } from './util';
 
 const SMALL = 10 * 1024;
@@ -43,11 +45,11 @@ function sink(): Writable & { bytes: number } {
   return out;
 }
 
-async function connect(folder: string, settings: Partial<LocalStorageSettings>): Promise<LocalStorageConnector> {
-  const storage = new LocalStorageConnector(
-    { folder, sweepIntervalSeconds: 0, ...settings },
-    createConnectorContext({ subsystem: 'Storage', connector: 'LocalStorage', dataDir: folder }),
-  );
+async function connect(folder: string, settings: Partial<LocalStorageSettings>): Promise<StorageService> {
+  const context = createConnectorContext({ subsystem: 'Storage', connector: 'LocalStorage', dataDir: folder });
+  const local = new LocalStorageConnector({ folder, sweepIntervalSeconds: 0, ...settings }, context);
+  // the bench's only candidate is a team, its own team: no Account subsystem needed
+  const storage = new StorageService(local, context, { account: OWN_TEAM_ONLY });
   await storage.connect();
   return storage;
 }

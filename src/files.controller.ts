@@ -50,10 +50,10 @@ export class FilesController {
     @Team() team: AccessCandidate,
   ): Promise<StreamableFile> {
     const path = pathAfter(req, '/files/');
-    const files = this.storage.requester(team);
-    const stat = await files.stat(path);
-    const stream = stat && (await files.readStream(path));
-    if (!stat || !stream) throw new NotFoundException(`no file at '${path}'`);
+    // one call: the headers and the body come from the same version, even while a PUT replaces it
+    const found = await this.storage.requester(team).readStreamWithStat(path);
+    if (!found) throw new NotFoundException(`no file at '${path}'`);
+    const { stream, stat } = found;
     return new StreamableFile(stream, { type: stat.contentType ?? 'application/octet-stream', length: stat.size });
   }
 

@@ -45,6 +45,7 @@ describe('SreModule (e2e)', () => {
         write: async (id: string) => void written.push(id),
         stat: async () => undefined,
         readStream: async () => undefined,
+        readStreamWithStat: async () => undefined,
         delete: async () => undefined,
       }),
     };

@@ -1,14 +1,27 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SreConfigError } from './core/errors';
-import type { ConnectorClass } from './core/registry';
+import type { SettingsInput } from './core/options';
+import type { BackendClass, BackendFactory } from './core/registry';
+import type { SubsystemModuleClass } from './core/subsystem';
 import type { SubsystemName } from './core/subsystems';
+import type { ACCOUNT } from './account/account.module';
+import type { AGENT_DATA } from './agent-data/agent-data.module';
+import type { CACHE } from './cache/cache.module';
+import type { CODE } from './code/code.module';
+import type { COMPONENT } from './component/component.module';
+import type { LLM } from './llm/llm.module';
+import type { LOG } from './log/log.module';
+import type { MANAGED_VAULT } from './managed-vault/managed-vault.module';
+import type { MODELS_PROVIDER } from './models-provider/models-provider.module';
+import type { NKV } from './nkv/nkv.module';
+import type { ROUTER } from './router/router.module';
+import type { STORAGE } from './storage/storage.module';
+import type { VAULT } from './vault/vault.module';
+import type { VECTORDB } from './vectordb/vectordb.module';
 
-/** One connector entry in the seed's format. */
-export interface SreEntry {
-  /** Registered connector name (`'LocalStorage'`) or your own connector class. */
-  Connector: string | ConnectorClass<any>;
-  Settings?: Record<string, any>;
+/** What every seed entry may carry besides its connector and settings. */
+export interface SreEntryCommon {
   /** Instance name; inject it with `@InjectStorage('<Id>')`. */
   Id?: string;
   /** In a list, the entry bound to the service class (else the first one). */
@@ -21,28 +34,72 @@ export interface SreEntry {
   ConnectRetryDelayMs?: number;
 }
 
-/** The seed's configuration object: `{ Storage: { Connector: 'LocalStorage', Settings: {...} }, ... }`. */
-export type SreConfig = { [K in SubsystemName]?: SreEntry | SreEntry[] };
+/**
+ * One entry of one subsystem in the seed's format, typed by that subsystem's connectors: a
+ * registered name with that connector's settings, or your own class or DI factory.
+ */
+export type SreEntryFor<B, M> = (
+  | { [K in keyof M & string]: { Connector: K; Settings?: SettingsInput<M[K]> } }[keyof M & string]
+  | { Connector: BackendClass<B>; Settings?: object }
+  | { Connector: BackendFactory<B>; Settings?: undefined }
+) &
+  SreEntryCommon;
+
+/** Any subsystem's entry, untyped (what `resolveSreConfig` reads at run time). */
+export interface SreEntry extends SreEntryCommon {
+  /** Registered connector name (`'LocalStorage'`), your own connector class, or `{ useFactory }`. */
+  Connector: string | BackendClass<any> | BackendFactory<any>;
+  Settings?: Record<string, any>;
+}
+
+type EntryOf<T> = T extends { Module: SubsystemModuleClass<infer B, infer M, any> } ? SreEntryFor<B, M> : never;
+type OneOrMany<T> = T | T[];
+
+/**
+ * The seed's configuration object: `{ Storage: { Connector: 'LocalStorage', Settings: {...} }, ... }`.
+ * Each subsystem's entry is checked against its connectors: a misspelt connector, setting or type
+ * is a compile error (and still a boot error for configs read from JSON).
+ */
+export interface SreConfig {
+  Vault?: OneOrMany<EntryOf<typeof VAULT>>;
+  Account?: OneOrMany<EntryOf<typeof ACCOUNT>>;
+  Cache?: OneOrMany<EntryOf<typeof CACHE>>;
+  Storage?: OneOrMany<EntryOf<typeof STORAGE>>;
+  Code?: OneOrMany<EntryOf<typeof CODE>>;
+  NKV?: OneOrMany<EntryOf<typeof NKV>>;
+  VectorDB?: OneOrMany<EntryOf<typeof VECTORDB>>;
+  LLM?: OneOrMany<EntryOf<typeof LLM>>;
+  ModelsProvider?: OneOrMany<EntryOf<typeof MODELS_PROVIDER>>;
+  AgentData?: OneOrMany<EntryOf<typeof AGENT_DATA>>;
+  Component?: OneOrMany<EntryOf<typeof COMPONENT>>;
+  ManagedVault?: OneOrMany<EntryOf<typeof MANAGED_VAULT>>;
+  Log?: OneOrMany<EntryOf<typeof LOG>>;
+  Router?: OneOrMany<EntryOf<typeof ROUTER>>;
+}
+
+/** A config whose shape is only known at run time (JSON files, environment): checked at boot. */
+export type SreLooseConfig = { [K in SubsystemName]?: SreEntry | SreEntry[] };
 
 /**
  * The seed's default connectors, used for every subsystem the configuration leaves out. LLM and
  * Code have none: the original auto-registers every LLM provider and defaults Code to an
  * unregistered placeholder that silently did nothing (W01).
  */
-export const SRE_DEFAULTS: Readonly<Partial<Record<SubsystemName, Readonly<SreEntry>>>> = Object.freeze({
-  Vault: Object.freeze({ Connector: 'JSONFileVault' }),
-  Account: Object.freeze({ Connector: 'DummyAccount' }),
-  Cache: Object.freeze({ Connector: 'RAM' }),
-  Storage: Object.freeze({ Connector: 'LocalStorage' }),
-  NKV: Object.freeze({ Connector: 'LocalStorage' }),
-  VectorDB: Object.freeze({ Connector: 'RAMVec' }),
-  ModelsProvider: Object.freeze({ Connector: 'JSONModelsProvider' }),
-  AgentData: Object.freeze({ Connector: 'NullAgentData' }),
-  Component: Object.freeze({ Connector: 'LocalComponent' }),
-  ManagedVault: Object.freeze({ Connector: 'NullManagedVault' }),
-  Log: Object.freeze({ Connector: 'ConsoleLog' }),
-  Router: Object.freeze({ Connector: 'NullRouter' }),
-});
+export const SRE_DEFAULTS: Readonly<Partial<Record<SubsystemName, Readonly<SreEntry & { Connector: string }>>>> =
+  Object.freeze({
+    Vault: Object.freeze({ Connector: 'JSONFileVault' }),
+    Account: Object.freeze({ Connector: 'DummyAccount' }),
+    Cache: Object.freeze({ Connector: 'RAM' }),
+    Storage: Object.freeze({ Connector: 'LocalStorage' }),
+    NKV: Object.freeze({ Connector: 'LocalStorage' }),
+    VectorDB: Object.freeze({ Connector: 'RAMVec' }),
+    ModelsProvider: Object.freeze({ Connector: 'JSONModelsProvider' }),
+    AgentData: Object.freeze({ Connector: 'NullAgentData' }),
+    Component: Object.freeze({ Connector: 'LocalComponent' }),
+    ManagedVault: Object.freeze({ Connector: 'NullManagedVault' }),
+    Log: Object.freeze({ Connector: 'ConsoleLog' }),
+    Router: Object.freeze({ Connector: 'NullRouter' }),
+  });
 
 const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
@@ -81,7 +138,7 @@ export function interpolateEnv<T>(
  * from the JSON text in `SRE_CONFIG_JSON`, else `{}` (all defaults). `${VAR}` references are filled
  * from the environment. Throws one error listing every problem.
  */
-export function loadSreConfig(options: { file?: string; env?: NodeJS.ProcessEnv } = {}): SreConfig {
+export function loadSreConfig(options: { file?: string; env?: NodeJS.ProcessEnv } = {}): SreLooseConfig {
   const env = options.env ?? process.env;
   const file = options.file ?? env.SRE_CONFIG;
   let text: string | undefined;
@@ -110,7 +167,7 @@ export function loadSreConfig(options: { file?: string; env?: NodeJS.ProcessEnv 
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
     throw new SreConfigError([`${origin}: must be a JSON object`]);
   const problems: string[] = [];
-  const config = interpolateEnv(parsed as SreConfig, env, problems, 'config');
+  const config = interpolateEnv(parsed as SreLooseConfig, env, problems, 'config');
   if (problems.length) throw new SreConfigError(problems.map((problem) => `${origin}: ${problem}`));
   return config;
 }

@@ -1,5 +1,5 @@
 import { SreConfigError } from './core/errors';
-import { ResolvedConnectorOptions } from './core/module-factory';
+import type { ResolvedConnectorOptions } from './core/subsystem';
 import { resolveSreConfig } from './sre.module';
 
 function problemsOf(run: () => unknown): string[] {

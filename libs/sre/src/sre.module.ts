@@ -9,9 +9,9 @@ import {
 } from '@nestjs/common';
 import { SreCoreModule } from './core/core.module';
 import { SreConfigError } from './core/errors';
-import { checkConnectorOptions, ResolvedOptions } from './core/module-factory';
+import { checkConnectorOptions, ResolvedOptions } from './core/subsystem';
 import { isSubsystemName, SubsystemName, SUBSYSTEMS } from './core/subsystems';
-import { loadSreConfig, SRE_DEFAULTS, SreConfig, SreEntry } from './sre.config';
+import { loadSreConfig, SRE_DEFAULTS, SreConfig, SreEntry, SreLooseConfig } from './sre.config';
 import { SRE_SUBSYSTEMS } from './sre.subsystems';
 
 export const SRE_RESOLVED_CONFIG = 'SreResolvedConfig';
@@ -23,7 +23,9 @@ export interface SreModuleOptions {
 
 export interface SreModuleAsyncOptions extends SreModuleOptions, Pick<ModuleMetadata, 'imports'> {
   inject?: (InjectionToken | OptionalFactoryDependency)[];
-  useFactory: (...args: any[]) => SreConfig | undefined | Promise<SreConfig | undefined>;
+  useFactory: (
+    ...args: any[]
+  ) => SreConfig | SreLooseConfig | undefined | Promise<SreConfig | SreLooseConfig | undefined>;
   /** Named instances (entries with an `Id`) the factory will define: modules are built before it runs. */
   instances?: Partial<Record<SubsystemName, string[]>>;
 }
@@ -64,7 +66,7 @@ function entriesOf(value: SreEntry | SreEntry[] | undefined): SreEntry[] {
  * throws one `SreConfigError` listing all problems.
  */
 export function resolveSreConfig(
-  config: SreConfig,
+  config: SreConfig | SreLooseConfig,
   options: SreModuleOptions = {},
   declared?: Partial<Record<SubsystemName, string[]>>,
 ): ResolvedSreConfig {
@@ -75,12 +77,13 @@ export function resolveSreConfig(
   for (const key of Object.keys(config)) {
     if (!isSubsystemName(key)) problems.push(`${key}: unknown subsystem (valid: ${SUBSYSTEMS.join(', ')})`);
   }
+  const loose = config as SreLooseConfig;
   for (const subsystem of SUBSYSTEMS) {
     const { definition } = SRE_SUBSYSTEMS[subsystem];
-    const entries = entriesOf(config[subsystem]);
+    const entries = entriesOf(loose[subsystem]);
     if (entries.length === 0) {
       const fallback = SRE_DEFAULTS[subsystem];
-      if (fallback && definition.registry.has(fallback.Connector as string)) {
+      if (fallback && definition.registry.has(fallback.Connector)) {
         const check = checkConnectorOptions(definition, {
           connector: fallback.Connector,
           settings: fallback.Settings,
@@ -149,7 +152,7 @@ export function resolveSreConfig(
 }
 
 /** Named instances of a static config, by subsystem (the default entry's Id becomes an alias). */
-function instancesOf(config: SreConfig): {
+function instancesOf(config: SreLooseConfig): {
   named: Partial<Record<SubsystemName, string[]>>;
   aliases: Partial<Record<SubsystemName, string[]>>;
 } {
@@ -180,10 +183,10 @@ export class SreModule {
    * the defaults.
    */
   static forRoot(config?: SreConfig, options: SreModuleOptions = {}): DynamicModule {
-    let loaded: SreConfig = {};
+    let loaded: SreLooseConfig = {};
     let loadError: unknown;
     try {
-      loaded = config ?? loadSreConfig();
+      loaded = (config as SreLooseConfig | undefined) ?? loadSreConfig();
     } catch (error) {
       // reported when the application boots, not when this file is imported
       loadError = error;
@@ -233,7 +236,8 @@ export class SreModule {
           aliases: name ? undefined : aliases[subsystem],
           imports: [configModule],
           inject: [SRE_RESOLVED_CONFIG],
-          useFactory: (config: ResolvedSreConfig) => config.get(subsystem, name ?? 'default'),
+          // already resolved and validated with every other subsystem's entries
+          useFactory: (config: ResolvedSreConfig) => config.get(subsystem, name ?? 'default') as never,
         });
       return [forInstance(), ...(named[subsystem] ?? []).map((name) => forInstance(name))];
     });

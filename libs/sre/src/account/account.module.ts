@@ -1,8 +1,32 @@
-import { DynamicModule, Module } from '@nestjs/common';
-import { createSubsystemModule, SubsystemModuleAsyncOptions, SubsystemModuleOptions } from '../core/module-factory';
-import { ACCOUNT_DEFINITION } from './account.registry';
+/* eslint-disable @typescript-eslint/no-require-imports -- connectors load on first use (CommonJS) */
+import { Module } from '@nestjs/common';
+import { connector, planned } from '../core/registry';
+import { defineSubsystem } from '../core/subsystem';
+import { ACCOUNT_OPERATIONS } from './account.backend';
+import { AccountService } from './account.service';
+import type { DummyAccountSettings } from './connectors/dummy-account.connector';
 
-const factory = createSubsystemModule(ACCOUNT_DEFINITION);
+/** The Account subsystem, declared once: registry, tokens, `InjectAccount` and `AccountModule` derive from it. */
+export const ACCOUNT = defineSubsystem({
+  subsystem: 'Account',
+  service: AccountService,
+  operations: ACCOUNT_OPERATIONS,
+  connectors: {
+    DummyAccount: connector<DummyAccountSettings>(
+      () => require('./connectors/dummy-account.connector').DummyAccountConnector,
+    ),
+    JSONFileAccount: planned(),
+    AWSAccount: planned({ sdk: [{ package: '@aws-sdk/client-cognito-identity-provider', range: '^3' }] }),
+    MySQLAccount: planned(),
+  },
+});
+
+/** Account connectors by name; add your own with `ACCOUNT_CONNECTORS.register(name, cls)`. */
+export const ACCOUNT_CONNECTORS = ACCOUNT.registry;
+/** Token of a named Account instance (`'SreAccount:<name>'`); `default` aliases `AccountService`. */
+export const getAccountToken = ACCOUNT.token;
+/** Injects the default Account (`AccountService`) or the instance registered under `name`. */
+export const InjectAccount = ACCOUNT.inject;
 
 /**
  * `AccountModule.forRoot({ connector: 'DummyAccount', settings: { data } })` provides
@@ -10,12 +34,4 @@ const factory = createSubsystemModule(ACCOUNT_DEFINITION);
  * where needed) so that other subsystems resolve candidates' teams through it.
  */
 @Module({})
-export class AccountModule {
-  static forRoot(options: SubsystemModuleOptions): DynamicModule {
-    return factory.forRoot(AccountModule, options);
-  }
-
-  static forRootAsync(options: SubsystemModuleAsyncOptions): DynamicModule {
-    return factory.forRootAsync(AccountModule, options);
-  }
-}
+export class AccountModule extends ACCOUNT.Module {}

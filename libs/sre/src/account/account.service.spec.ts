@@ -1,13 +1,13 @@
 import 'reflect-metadata';
 import { Test } from '@nestjs/testing';
-import { createConnectorContext } from '../core/connector';
+import { createConnectorContext } from '../core/backend';
 import { SreConfigError, SreInvalidInputError } from '../core/errors';
-import { checkConnectorOptions } from '../core/module-factory';
+import { checkConnectorOptions } from '../core/subsystem';
 import { AccessCandidate } from '../security/access-candidate';
-import { AccountModule } from './account.module';
-import { ACCOUNT_CONNECTORS, ACCOUNT_DEFINITION } from './account.registry';
+import { describeAccountBackend } from '../testing/account.contract';
+import { backendOf } from '../testing/subsystem-module.testkit';
+import { ACCOUNT, ACCOUNT_CONNECTORS, AccountModule, getAccountToken } from './account.module';
 import { AccountService } from './account.service';
-import { getAccountToken } from './account.tokens';
 import { AccountData, DummyAccountConnector, DummyAccountSettings } from './connectors/dummy-account.connector';
 
 // The shape of the original's jsonAccount test data (§3.4), adapted to DummyAccount.
@@ -31,18 +31,24 @@ const DATA: AccountData = {
   user1: { settings: { vault: 'WRONG-team-named-like-the-user' } },
 };
 
-function build(settings: Partial<DummyAccountSettings> = {}): DummyAccountConnector {
+function build(settings: Partial<DummyAccountSettings> = {}): AccountService {
   const all = Object.assign(new DummyAccountSettings(), { data: DATA }, settings);
-  return new DummyAccountConnector(all, createConnectorContext({ subsystem: 'Account', connector: 'DummyAccount' }));
+  const context = createConnectorContext({ subsystem: 'Account', connector: 'DummyAccount' });
+  return new AccountService(new DummyAccountConnector(all, context), context);
 }
 
 const user = AccessCandidate.user;
 const agent = AccessCandidate.agent;
 const team = AccessCandidate.team;
 
+describeAccountBackend(
+  'DummyAccount',
+  (data) => new DummyAccountConnector(Object.assign(new DummyAccountSettings(), { data, fallbackTeam: null })),
+);
+
 describe('DummyAccount', () => {
   describe('with the default fallback team', () => {
-    let account: DummyAccountConnector;
+    let account: AccountService;
     beforeAll(async () => {
       account = build();
       await account.connect();
@@ -96,19 +102,19 @@ describe('DummyAccount', () => {
 
     it('keeps teams apart: the same key differs per team', async () => {
       const values = await Promise.all(
-        ['default', 'development', 'production'].map((id) => account.getTeamSetting(id, 'vault')),
+        ['default', 'development', 'production'].map((id) => account.forTeam(id).getSetting('vault')),
       );
       expect(values).toEqual(['default-vault', 'dev-vault', 'prod-vault']);
     });
 
     it('returns undefined for missing settings and [] for unknown teams', async () => {
-      await expect(account.getTeamSetting('default', 'missing')).resolves.toBeUndefined();
-      await expect(account.getTeamSetting('nosuchteam', 'vault')).resolves.toBeUndefined();
-      await expect(account.getAllTeamSettings('nosuchteam')).resolves.toEqual([]);
-      await expect(account.getUserSetting('user1', 'missing')).resolves.toBeUndefined();
-      await expect(account.getUserSetting('stranger', 'setting1')).resolves.toBeUndefined();
-      await expect(account.getAgentSetting('nobody', 'mode')).resolves.toBeUndefined();
-      await expect(account.getAllUserSettings('stranger')).resolves.toEqual([]);
+      await expect(account.forTeam('default').getSetting('missing')).resolves.toBeUndefined();
+      await expect(account.forTeam('nosuchteam').getSetting('vault')).resolves.toBeUndefined();
+      await expect(account.forTeam('nosuchteam').getAllSettings()).resolves.toEqual([]);
+      await expect(account.user('user1').getUserSetting('missing')).resolves.toBeUndefined();
+      await expect(account.user('stranger').getUserSetting('setting1')).resolves.toBeUndefined();
+      await expect(account.agent('nobody').getAgentSetting('mode')).resolves.toBeUndefined();
+      await expect(account.user('stranger').getAllUserSettings()).resolves.toEqual([]);
     });
 
     it('reads a user’s and an agent’s own settings only', async () => {
@@ -125,8 +131,8 @@ describe('DummyAccount', () => {
     });
 
     it('stores non-string setting values as their JSON text', async () => {
-      await expect(account.getAgentSetting('dev-agent', 'budget')).resolves.toBe('3');
-      await expect(account.getAgentSetting('dev-agent', 'flags')).resolves.toBe('{"a":true}');
+      await expect(account.agent('dev-agent').getAgentSetting('budget')).resolves.toBe('3');
+      await expect(account.agent('dev-agent').getAgentSetting('flags')).resolves.toBe('{"a":true}');
     });
 
     it('gives trusted code an explicit per-team view', async () => {
@@ -139,8 +145,10 @@ describe('DummyAccount', () => {
     });
 
     it('creates the fallback team when the data lacks it', async () => {
-      const bare = new DummyAccountConnector(Object.assign(new DummyAccountSettings(), { data: {} }));
-      await expect(bare.getAllTeamSettings('default')).resolves.toEqual([]);
+      const bare = new AccountService(
+        new DummyAccountConnector(Object.assign(new DummyAccountSettings(), { data: {} })),
+      );
+      await expect(bare.forTeam('default').getAllSettings()).resolves.toEqual([]);
       await expect(bare.isTeamMember('default', user('anyone'))).resolves.toBe(true);
       await expect(bare.getCandidateTeam(agent('anyone'))).resolves.toBe('default');
     });
@@ -189,8 +197,7 @@ describe('DummyAccount', () => {
 });
 
 describe('DummyAccount settings validation', () => {
-  const check = (settings: unknown) =>
-    checkConnectorOptions(ACCOUNT_DEFINITION, { connector: 'DummyAccount', settings }).problems;
+  const check = (settings: unknown) => checkConnectorOptions(ACCOUNT, { connector: 'DummyAccount', settings }).problems;
 
   it('accepts nothing, data, and a null fallback', () => {
     expect(check(undefined)).toEqual([]);
@@ -239,7 +246,8 @@ describe('AccountModule', () => {
       imports: [AccountModule.forRoot({ connector: 'DummyAccount', settings: { data: DATA, fallbackTeam: null } })],
     }).compile();
     const account = moduleRef.get(AccountService);
-    expect(account).toBeInstanceOf(DummyAccountConnector);
+    expect(account).toBeInstanceOf(AccountService);
+    expect(backendOf(account)).toBeInstanceOf(DummyAccountConnector);
     expect(moduleRef.get(getAccountToken())).toBe(account);
     expect(account.state).toBe('ready');
     await expect(account.getCandidateTeam(user('dev1'))).resolves.toBe('development');

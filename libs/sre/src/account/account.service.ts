@@ -1,12 +1,11 @@
-import { SreConnector } from '../core/connector';
-import { AccessCandidate } from '../security/access-candidate';
+import type { ConnectorContext } from '../core/backend';
+import { assertKey } from '../core/resource-id';
+import { SreService } from '../core/service';
+import { AccessCandidate, CANDIDATE_ID_PATTERN } from '../security/access-candidate';
 import type { TeamResolver } from '../security/team-resolver';
+import type { AccountBackend, KeyValue } from './account.backend';
 
-/** A setting as the original returns lists of them. */
-export interface KeyValue {
-  key: string;
-  value: string;
-}
+export type { KeyValue } from './account.backend';
 
 /**
  * What one candidate may ask the Account subsystem. Team calls act on the candidate's RESOLVED team
@@ -41,27 +40,42 @@ export interface TeamAccount {
 }
 
 /**
- * Teams, users, agents and their settings: the contract, injection token and base class of every
- * Account connector. Other subsystems call `getCandidateTeam` on every access check that involves
- * a team, so connectors keep it free of I/O once connected.
+ * Teams, users, agents and their settings: what you inject. It is also the team resolver of every
+ * other subsystem's access decision, so it validates what the backend answers: a team id that
+ * breaks the id grammar is no team (team ids end up in keys and paths).
  */
-export abstract class AccountService extends SreConnector implements TeamResolver {
-  /** True when `candidate` belongs to `teamId`. A team candidate belongs to itself only. */
-  abstract isTeamMember(teamId: string, candidate: AccessCandidate): Promise<boolean>;
+export class AccountService extends SreService<AccountBackend> implements TeamResolver {
+  constructor(backend: AccountBackend, context?: ConnectorContext, _deps: object = {}) {
+    super(backend, context);
+  }
+
   /** The team the candidate acts for: a team is its own team; `undefined` when it has none. */
-  abstract getCandidateTeam(candidate: AccessCandidate): Promise<string | undefined>;
-  /** `[]` for an unknown team. */
-  abstract getAllTeamSettings(teamId: string): Promise<KeyValue[]>;
-  /** `undefined` when the team or the key is unknown. */
-  abstract getTeamSetting(teamId: string, key: string): Promise<string | undefined>;
-  abstract getAllUserSettings(userId: string): Promise<KeyValue[]>;
-  abstract getUserSetting(userId: string, key: string): Promise<string | undefined>;
-  abstract getAgentSetting(agentId: string, key: string): Promise<string | undefined>;
+  getCandidateTeam(candidate: AccessCandidate): Promise<string | undefined> {
+    const valid = (team: string | undefined) =>
+      typeof team === 'string' && CANDIDATE_ID_PATTERN.test(team) ? team : undefined;
+    // the hot path of every team-based access check: no extra promise once connected
+    try {
+      const answer = this.call('resolving a team', () => this.backend.getCandidateTeam(candidate));
+      return answer instanceof Promise ? answer.then(valid) : Promise.resolve(valid(answer));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** True when `candidate` belongs to `teamId`. */
+  async isTeamMember(teamId: string, candidate: AccessCandidate): Promise<boolean> {
+    const id = AccessCandidate.team(teamId).id;
+    return (await this.call('checking membership', () => this.backend.isTeamMember(id, candidate))) === true;
+  }
 
   requester(candidate: AccessCandidate): AccountRequester {
     const team = () => this.getCandidateTeam(candidate);
     const isUser = candidate.role === 'user';
     const isAgent = candidate.role === 'agent';
+    const key = (name: string) => {
+      assertKey(name, 'setting key', this.source());
+      return name;
+    };
     return {
       candidate,
       isTeamMember: (teamId) => this.isTeamMember(teamId, candidate),
@@ -69,15 +83,26 @@ export abstract class AccountService extends SreConnector implements TeamResolve
       getTeam: team,
       getAllTeamSettings: async () => {
         const teamId = await team();
-        return teamId === undefined ? [] : this.getAllTeamSettings(teamId);
+        return teamId === undefined
+          ? []
+          : this.call('reading team settings', () => this.backend.getAllTeamSettings(teamId));
       },
-      getTeamSetting: async (key) => {
+      getTeamSetting: async (name) => {
         const teamId = await team();
-        return teamId === undefined ? undefined : this.getTeamSetting(teamId, key);
+        return teamId === undefined
+          ? undefined
+          : this.call('reading a team setting', () => this.backend.getTeamSetting(teamId, key(name)));
       },
-      getAllUserSettings: async () => (isUser ? this.getAllUserSettings(candidate.id) : []),
-      getUserSetting: async (key) => (isUser ? this.getUserSetting(candidate.id, key) : undefined),
-      getAgentSetting: async (key) => (isAgent ? this.getAgentSetting(candidate.id, key) : undefined),
+      getAllUserSettings: async () =>
+        isUser ? this.call('reading user settings', () => this.backend.getAllUserSettings(candidate.id)) : [],
+      getUserSetting: async (name) =>
+        isUser
+          ? this.call('reading a user setting', () => this.backend.getUserSetting(candidate.id, key(name)))
+          : undefined,
+      getAgentSetting: async (name) =>
+        isAgent
+          ? this.call('reading an agent setting', () => this.backend.getAgentSetting(candidate.id, key(name)))
+          : undefined,
     };
   }
 
@@ -88,8 +113,11 @@ export abstract class AccountService extends SreConnector implements TeamResolve
     return {
       teamId: id,
       isMember: (candidate) => this.isTeamMember(id, candidate),
-      getAllSettings: () => this.getAllTeamSettings(id),
-      getSetting: (key) => this.getTeamSetting(id, key),
+      getAllSettings: async () => this.call('reading team settings', () => this.backend.getAllTeamSettings(id)),
+      getSetting: async (name) => {
+        assertKey(name, 'setting key', this.source());
+        return this.call('reading a team setting', () => this.backend.getTeamSetting(id, name));
+      },
     };
   }
 

@@ -1,21 +1,31 @@
-import { DynamicModule, Module } from '@nestjs/common';
-import { createSubsystemModule, SubsystemModuleAsyncOptions, SubsystemModuleOptions } from '../core/module-factory';
-import { AGENT_DATA_DEFINITION } from './agent-data.registry';
+import { Module } from '@nestjs/common';
+import { planned } from '../core/registry';
+import { defineSubsystem } from '../core/subsystem';
+import { AGENT_DATA_OPERATIONS } from './agent-data.backend';
+import { AgentDataService } from './agent-data.service';
 
-const factory = createSubsystemModule(AGENT_DATA_DEFINITION);
+/** The AgentData subsystem, declared once: registry, tokens, `InjectAgentData` and `AgentDataModule` derive from it. */
+export const AGENT_DATA = defineSubsystem({
+  subsystem: 'AgentData',
+  service: AgentDataService,
+  operations: AGENT_DATA_OPERATIONS,
+  connectors: {
+    Local: planned(),
+    CLI: planned(),
+    NullAgentData: planned(),
+  },
+});
+
+/** AgentData connectors by name; add your own with `AGENT_DATA_CONNECTORS.register(name, cls)`. */
+export const AGENT_DATA_CONNECTORS = AGENT_DATA.registry;
+/** Token of a named AgentData instance (`'SreAgentData:<name>'`); `default` aliases `AgentDataService`. */
+export const getAgentDataToken = AGENT_DATA.token;
+/** Injects the default AgentData (`AgentDataService`) or the instance registered under `name`. */
+export const InjectAgentData = AGENT_DATA.inject;
 
 /**
- * `AgentDataModule.forRoot({ connector, settings })` provides `AgentDataService` (or `getAgentDataToken(name)`
- * for a named instance). `connector` is a name registered in the registry or your own class extending
- * `AgentDataService`.
+ * `AgentDataModule.forRoot({ connector: MyAgentSource })` provides `AgentDataService` (or
+ * `getAgentDataToken(name)` for a named instance).
  */
 @Module({})
-export class AgentDataModule {
-  static forRoot(options: SubsystemModuleOptions): DynamicModule {
-    return factory.forRoot(AgentDataModule, options);
-  }
-
-  static forRootAsync(options: SubsystemModuleAsyncOptions): DynamicModule {
-    return factory.forRootAsync(AgentDataModule, options);
-  }
-}
+export class AgentDataModule extends AGENT_DATA.Module {}

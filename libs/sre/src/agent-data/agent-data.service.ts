@@ -1,116 +1,106 @@
-import { SreConnector } from '../core/connector';
+import type { ConnectorContext } from '../core/backend';
 import { SreInvalidInputError, SreNotFoundError } from '../core/errors';
+import { assertKey } from '../core/resource-id';
+import { SreService } from '../core/service';
+import { CANDIDATE_ID_PATTERN } from '../security/access-candidate';
+import type { AgentDataBackend, AgentDataRecord, AgentDefinition } from './agent-data.backend';
+import { buildAgentOpenAPI, type AgentOpenAPIDocument } from './agent-openapi';
 
-/** One input of a component, as the agent file declares it. */
-export interface AgentComponentInput {
-  name: string;
-  /** `string, number, integer, boolean, array, object, binary, any` */
-  type?: string;
-  description?: string;
-  optional?: boolean;
-  defaultVal?: unknown;
-  [extra: string]: unknown;
-}
-
-export interface AgentComponent {
-  id?: string;
-  /** The component kind, e.g. `APIEndpoint`. */
-  name: string;
-  data?: Record<string, any>;
-  inputs?: AgentComponentInput[];
-  [extra: string]: unknown;
-}
-
-/** An agent definition (the content of a `.smyth` file). */
-export interface AgentDefinition {
-  id?: string;
-  name?: string;
-  version?: string;
-  behavior?: string;
-  shortDescription?: string;
-  /** Deprecated; used when the other descriptions are missing. */
-  description?: string;
-  components?: AgentComponent[];
-  settings?: Record<string, unknown>;
-  [extra: string]: unknown;
-}
-
-export interface AgentDataRecord {
-  data: AgentDefinition;
-  version: string;
-}
-
-/** The OpenAPI 3.0.1 document of an agent's API endpoints. */
-export interface AgentOpenAPIDocument {
-  openapi: '3.0.1';
-  info: { title: string; description: string; version: string };
-  servers: { url: string }[];
-  paths: Record<string, Record<string, Record<string, unknown>>>;
-  components: { schemas: Record<string, unknown> };
-}
+export type {
+  AgentComponent,
+  AgentComponentInput,
+  AgentDataBackend,
+  AgentDataRecord,
+  AgentDefinition,
+} from './agent-data.backend';
+export type { AgentOpenAPIDocument } from './agent-openapi';
 
 function isPlainObject(value: unknown): value is Record<string, any> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function inputSchema(type: string): Record<string, unknown> {
-  switch (type) {
-    case 'number':
-    case 'float':
-      return { type: 'number' };
-    case 'integer':
-      return { type: 'integer' };
-    case 'boolean':
-      return { type: 'boolean' };
-    case 'array':
-      return { type: 'array', items: {} };
-    case 'object':
-      return { type: 'object', additionalProperties: {} };
-    default:
-      return { type: 'string' };
-  }
-}
-
-/** Drops `undefined` values so the document serialises the same as it reads. */
-function defined(value: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined));
-}
-
 /**
- * Where agent definitions and their settings come from (files, a CLI argument, a platform API): the
- * contract, the injection token, and the base class of every AgentData connector. Not access
- * controlled: ids are passed directly, as in the original. The OpenAPI description of an agent and
- * the ephemeral (in-process) agent data are the same for every connector and live here.
+ * Where agent definitions and their settings come from (files, a CLI argument, a platform API):
+ * what you inject. Not access controlled: ids are passed directly, as in the original (agent data
+ * is read by the runtime, which decides who may run what). The service validates ids before any
+ * backend sees them, turns missing answers into `undefined` / `{}` / `[]`, and builds what is the
+ * same for every connector: the OpenAPI description and the ephemeral (in-process) agent data.
  */
-export abstract class AgentDataService extends SreConnector {
-  // per connector instance: the original kept one process-wide static map shared by every instance
+export class AgentDataService extends SreService<AgentDataBackend> {
+  // per service instance: the original kept one process-wide static map shared by every instance
   private readonly ephemeral = new Map<string, unknown>();
+
+  constructor(backend: AgentDataBackend, context?: ConnectorContext, _deps: object = {}) {
+    super(backend, context);
+  }
 
   /**
    * The agent's definition: the deployed one of `version` when given, else the development one.
-   * `undefined` when this connector does not know the agent.
+   * `undefined` when the connector does not know the agent.
    */
-  abstract getAgentData(agentId: string, version?: string): Promise<AgentDataRecord | undefined>;
-  /** The agent's settings (`{}` when it has none). */
-  abstract getAgentSettings(agentId: string, version?: string): Promise<Record<string, unknown>>;
+  async getAgentData(agentId: string, version?: string): Promise<AgentDataRecord | undefined> {
+    const id = this.agentId(agentId);
+    this.version(version);
+    const record = await this.call('reading agent data', () => this.backend.getAgentData(id, version));
+    return isPlainObject(record) ? record : undefined;
+  }
+
+  /** The agent's settings (`{}` when it has none or is unknown). */
+  async getAgentSettings(agentId: string, version?: string): Promise<Record<string, unknown>> {
+    const id = this.agentId(agentId);
+    this.version(version);
+    const settings = await this.call('reading agent settings', () => this.backend.getAgentSettings(id, version));
+    return isPlainObject(settings) ? settings : {};
+  }
+
   /** The agent serving `domain`, or `undefined`. */
-  abstract getAgentIdByDomain(domain: string): Promise<string | undefined>;
-  abstract getAgentEmbodiments(agentId: string): Promise<unknown[]>;
-  abstract isDeployed(agentId: string): Promise<boolean>;
-  abstract listTeamAgents(
-    teamId: string,
-    deployedOnly?: boolean,
-    includeData?: boolean,
-  ): Promise<Record<string, unknown>[]>;
-  /** Synchronous configuration of a known agent (SmythFS reads `agentStageDomain`), or `undefined`. */
-  abstract getAgentConfig(agentId: string): Record<string, unknown> | undefined;
+  async getAgentIdByDomain(domain: string): Promise<string | undefined> {
+    assertKey(domain, 'domain', this.source());
+    const id = await this.call('looking up a domain', () => this.backend.getAgentIdByDomain(domain));
+    return typeof id === 'string' && id !== '' ? id : undefined;
+  }
+
+  async getAgentEmbodiments(agentId: string): Promise<unknown[]> {
+    const id = this.agentId(agentId);
+    const embodiments = await this.call('reading embodiments', () => this.backend.getAgentEmbodiments(id));
+    return Array.isArray(embodiments) ? embodiments : [];
+  }
+
+  async isDeployed(agentId: string): Promise<boolean> {
+    const id = this.agentId(agentId);
+    return (await this.call('checking deployment', () => this.backend.isDeployed(id))) === true;
+  }
+
+  /** Summaries of a team's agents (with their definition in `data` when `includeData`). */
+  async listTeamAgents(teamId: string, deployedOnly = false, includeData = false): Promise<Record<string, unknown>[]> {
+    // team ids end up in keys and paths: they obey the candidate grammar
+    if (typeof teamId !== 'string' || !CANDIDATE_ID_PATTERN.test(teamId))
+      throw new SreInvalidInputError("invalid team id: use letters, digits and '-' only", this.source());
+    const agents = await this.call('listing team agents', () =>
+      this.backend.listTeamAgents(teamId, deployedOnly === true, includeData === true),
+    );
+    return Array.isArray(agents) ? agents : [];
+  }
 
   /**
-   * The OpenAPI document of the agent's `APIEndpoint` components. `source` is an agent id or the
-   * definition itself (or a record holding it in `data`). With `aiOnly`, endpoints marked
-   * `ai_exposed: false` are left out, the agent's `behavior` describes it and binary inputs are
-   * taken as JSON (URLs) rather than multipart. Built as objects: names and descriptions with
-   * quotes or braces cannot break the document (the original filled a JSON text template).
+   * Synchronous configuration of a known agent (SmythFS reads `agentStageDomain`), or `undefined`.
+   * Before the backend is connected (lazyConnect) it starts the connection and throws
+   * `SreUnavailableError`: a synchronous answer cannot wait for it.
+   */
+  getAgentConfig(agentId: string): Record<string, unknown> | undefined {
+    const id = this.agentId(agentId);
+    const config = this.call('reading agent config', () => this.backend.getAgentConfig(id));
+    if (config instanceof Promise) {
+      // the connection goes on; its failure is reported by the next call, not as an unhandled rejection
+      config.catch(() => undefined);
+      throw this.unavailable('is not connected yet; getAgentConfig answers only once it is');
+    }
+    return isPlainObject(config) ? config : undefined;
+  }
+
+  /**
+   * The OpenAPI document of the agent's `APIEndpoint` components (see `buildAgentOpenAPI`).
+   * `source` is an agent id or the definition itself (or a record holding it in `data`).
    */
   async getOpenAPIJSON(
     source: string | AgentDefinition | AgentDataRecord,
@@ -128,90 +118,26 @@ export abstract class AgentDataService extends SreConnector {
     } else {
       throw new SreInvalidInputError('the OpenAPI source must be an agent id or an agent definition', this.source());
     }
-    const basePath = version && version !== 'latest' ? `/v${version}/api` : '/api';
-    const document: AgentOpenAPIDocument = {
-      openapi: '3.0.1',
-      info: {
-        title: agent.name ?? '',
-        description: (aiOnly ? agent.behavior : agent.shortDescription) || agent.description || '',
-        version: agent.version || '1.0.0',
-      },
-      servers: [{ url: serverUrl }],
-      paths: {},
-      components: { schemas: {} },
-    };
-    for (const component of Array.isArray(agent.components) ? agent.components : []) {
-      if (component?.name !== 'APIEndpoint' || !isPlainObject(component.data)) continue;
-      const data = component.data;
-      if (typeof data.endpoint !== 'string' || data.endpoint === '') continue;
-      if (aiOnly && data.ai_exposed !== undefined && !data.ai_exposed) continue;
-      const method = String(data.method || 'post').toLowerCase();
-      const operation: Record<string, unknown> = {
-        summary: (aiOnly ? data.description || data.doc : data.doc || data.description) ?? '',
-        operationId: data.endpoint,
-        'x-openai-isConsequential': false,
-        responses: { '200': { description: 'response', content: { 'text/plain': { schema: { type: 'string' } } } } },
-      };
-      const inputs = (Array.isArray(component.inputs) ? component.inputs : []).filter(
-        (input) => typeof input?.name === 'string',
-      );
-      const typeOf = (input: AgentComponentInput) =>
-        String(input.type ?? '')
-          .toLowerCase()
-          .trim();
-      if (inputs.length > 0 && method === 'get') {
-        operation.parameters = inputs.map((input) => {
-          const type = typeOf(input);
-          const style =
-            type === 'array'
-              ? { style: 'form', explode: false }
-              : type === 'object'
-                ? { style: 'deepObject', explode: true }
-                : {};
-          return defined({
-            name: input.name,
-            in: 'query',
-            description: input.description,
-            required: !input.optional,
-            schema: inputSchema(type),
-            ...style,
-          });
-        });
-      } else if (inputs.length > 0) {
-        const multipart = !aiOnly && inputs.some((input) => typeOf(input) === 'binary');
-        const properties: Record<string, unknown> = {};
-        for (const input of inputs) {
-          const type = typeOf(input);
-          properties[input.name] = defined({
-            ...inputSchema(type),
-            format: multipart && type === 'binary' ? 'binary' : undefined,
-            description: input.description,
-            default: input.defaultVal,
-          });
-        }
-        const required = inputs.filter((input) => !input.optional).map((input) => input.name);
-        operation.requestBody = {
-          required: true,
-          content: {
-            [multipart ? 'multipart/form-data' : 'application/json']: {
-              schema: { type: 'object', properties, required },
-            },
-          },
-        };
-      }
-      (document.paths[`${basePath}/${data.endpoint}`] ??= {})[method] = operation;
-    }
-    return document;
+    if (typeof serverUrl !== 'string')
+      throw new SreInvalidInputError('the OpenAPI server URL must be a string', this.source());
+    return buildAgentOpenAPI(isPlainObject(agent) ? agent : {}, serverUrl, version, aiOnly);
   }
 
   /** Keeps data for an agent that has no definition on file (agents built with code), in this process only. */
   async setEphemeralAgentData(agentId: string, data: unknown): Promise<void> {
-    if (typeof agentId !== 'string' || agentId === '')
-      throw new SreInvalidInputError('an agent id must be a non-empty string', this.source());
-    this.ephemeral.set(agentId, data);
+    this.ephemeral.set(this.agentId(agentId), data);
   }
 
   async getEphemeralAgentData<T = unknown>(agentId: string): Promise<T | undefined> {
-    return this.ephemeral.get(agentId) as T | undefined;
+    return this.ephemeral.get(this.agentId(agentId)) as T | undefined;
+  }
+
+  private agentId(agentId: string): string {
+    assertKey(agentId, 'agent id', this.source());
+    return agentId;
+  }
+
+  private version(version: string | undefined): void {
+    if (version !== undefined) assertKey(version, 'agent version', this.source());
   }
 }

@@ -1,20 +1,36 @@
-import { DynamicModule, Module } from '@nestjs/common';
-import { createSubsystemModule, SubsystemModuleAsyncOptions, SubsystemModuleOptions } from '../core/module-factory';
-import { CACHE_DEFINITION } from './cache.registry';
+/* eslint-disable @typescript-eslint/no-require-imports -- connectors load on first use (CommonJS) */
+import { Module } from '@nestjs/common';
+import { ACCOUNT } from '../account/account.module';
+import { connector, planned } from '../core/registry';
+import { defineSubsystem } from '../core/subsystem';
+import { CACHE_OPERATIONS } from './cache.backend';
+import { CacheService } from './cache.service';
+import type { RAMCacheSettings } from './connectors/ram.connector';
 
-const factory = createSubsystemModule(CACHE_DEFINITION);
+/** The Cache subsystem, declared once: registry, tokens, `InjectCache` and `CacheModule` derive from it. */
+export const CACHE = defineSubsystem({
+  subsystem: 'Cache',
+  service: CacheService,
+  operations: CACHE_OPERATIONS,
+  uses: { account: ACCOUNT.dependency('team resolution') },
+  connectors: {
+    RAM: connector<RAMCacheSettings>(() => require('./connectors/ram.connector').RAMCacheConnector),
+    Redis: planned({ sdk: [{ package: 'ioredis', range: '^6' }] }),
+    LocalStorage: planned(),
+    S3: planned({ sdk: [{ package: '@aws-sdk/client-s3', range: '^3' }] }),
+  },
+});
+
+/** Cache connectors by name; add your own with `CACHE_CONNECTORS.register(name, cls)`. */
+export const CACHE_CONNECTORS = CACHE.registry;
+/** Token of a named Cache instance (`'SreCache:sessions'`); `default` aliases `CacheService`. */
+export const getCacheToken = CACHE.token;
+/** Injects the default Cache (`CacheService`) or the instance registered under `name`. */
+export const InjectCache = CACHE.inject;
 
 /**
  * `CacheModule.forRoot({ connector: 'RAM', settings: { maxEntries: 50_000 } })` provides
  * `CacheService` (or `getCacheToken(name)` for a named instance).
  */
 @Module({})
-export class CacheModule {
-  static forRoot(options: SubsystemModuleOptions): DynamicModule {
-    return factory.forRoot(CacheModule, options);
-  }
-
-  static forRootAsync(options: SubsystemModuleAsyncOptions): DynamicModule {
-    return factory.forRootAsync(CacheModule, options);
-  }
-}
+export class CacheModule extends CACHE.Module {}

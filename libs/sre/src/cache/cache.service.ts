@@ -1,26 +1,30 @@
-import { SreBackendError, SreInvalidInputError, SreNotFoundError } from '../core/errors';
+import type { ConnectorContext, MaybePromise, Version } from '../core/backend';
+import { SreBackendError, SreInvalidInputError, SreNotFoundError, type SreErrorSource } from '../core/errors';
 import { assertKey } from '../core/resource-id';
-import { AccessCandidate } from '../security/access-candidate';
-import { ACL, AclInput } from '../security/acl';
-import { OWNER, READ, SecureConnector, WRITE } from '../security/secure-connector';
+import { isPromise } from '../core/service';
+import { AccessCandidate, type Level } from '../security/access-candidate';
+import { ACL, type AclInput } from '../security/acl';
+import { scopeOf } from '../security/scope';
+import {
+  MAX_WRITE_ATTEMPTS,
+  OWNER,
+  READ,
+  SecureService,
+  WRITE,
+  type SecureServiceDeps,
+} from '../security/secure-service';
+import type { CacheBackend, CacheData, CacheInfo, CacheMetadata, CacheValue } from './cache.backend';
 
-/**
- * What a cache holds: text, bytes, numbers, booleans, null, or JSON values. Objects and arrays go
- * through JSON on every backend: what comes back is `JSON.parse(JSON.stringify(value))` (a `Date`
- * becomes a string, functions and `undefined` properties vanish); a circular value is refused. A
- * `Uint8Array` is stored and returned as a `Buffer`.
- */
-export type CacheValue =
-  string | Buffer | number | boolean | null | readonly unknown[] | { readonly [key: string]: unknown };
-
-/** User metadata of a key (JSON values). The ACL is kept apart (see `getACL`); the key `acl` is reserved and dropped. */
-export type CacheMetadata = Record<string, unknown>;
-
-/** Metadata and ACL of a key, as `updateEntry` reads and writes them. */
-export interface CacheEntryHeader {
-  metadata: CacheMetadata;
-  acl: ACL;
-}
+export type {
+  CacheBackend,
+  CacheData,
+  CacheEntry,
+  CacheInfo,
+  CacheInfoUpdate,
+  CacheJSON,
+  CacheMetadata,
+  CacheValue,
+} from './cache.backend';
 
 /**
  * The operations of one candidate; every call is checked against the key's ACL. TTLs are in
@@ -61,135 +65,134 @@ export interface CacheRequester {
   setACL(key: string, acl: AclInput): Promise<void>;
 }
 
+/** The longest TTL `set` and `updateTTL` accept: ten years. */
+export const CACHE_MAX_TTL_SECONDS = 10 * 365 * 24 * 3600;
+
 const RESERVED_METADATA = 'acl';
-const MAX_TTL_SECONDS = 10 * 365 * 24 * 3600;
-const MAX_WRITE_ATTEMPTS = 5;
+const NO_METADATA = '{}';
 const OWNER_ONLY_MEMO_LIMIT = 10_000;
+const READING = 'reading a cache key';
+const WRITING = 'writing a cache key';
+const DELETING = 'deleting a cache key';
+
+/** `next(value)`, without a tick when `value` is already there. */
+function then<A, B>(value: MaybePromise<A>, next: (value: A) => MaybePromise<B>): MaybePromise<B> {
+  return isPromise(value) ? value.then(next) : next(value);
+}
+
+/** The requester API is promise-based; a synchronous answer or throw becomes a settled promise. */
+function settle<T>(run: () => MaybePromise<T>): Promise<T> {
+  try {
+    const result = run();
+    return isPromise(result) ? result : Promise.resolve(result);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
 
 /**
- * Small values with TTL, metadata and ACLs: the contract, the injection token, and the base class
- * of every Cache connector. Inject it in your services; use `requester(candidate)` for each caller.
- * The access rules and the TTL contract live here once, so every backend behaves the same.
+ * Small values with TTL, metadata and ACLs over any `CacheBackend`: what you inject; use
+ * `requester(candidate)` for each caller. The access rules, the TTL contract, the value encoding
+ * (JSON for objects, copies in and out) and the optimistic concurrency live here once, so every
+ * backend behaves the same and none can skip them.
  */
-export abstract class CacheService extends SecureConnector {
-  // The backend: what a connector implements. Keys are validated and access is checked before these
-  // run, so they stay protected: holding a CacheService never bypasses the ACLs. An expired key is a
-  // missing key for every method (value, metadata and ACL go together). Plain values may be returned
-  // instead of promises (the in-memory connector does, to keep its hot path free of extra ticks).
-
-  /** The ACL of a live key, or `undefined` when it is missing or expired. The base never mutates it. */
-  protected abstract readACL(key: string): Promise<ACL | undefined> | ACL | undefined;
-  /** A copy of the value, or `undefined`. */
-  protected abstract readValue(key: string): Promise<CacheValue | undefined> | CacheValue | undefined;
-  /** A copy of the metadata, or `undefined`. */
-  protected abstract readMetadata(key: string): Promise<CacheMetadata | undefined> | CacheMetadata | undefined;
-  /** Epoch milliseconds at which the key expires; `undefined` when it has no TTL or is missing. */
-  protected abstract readExpiry(key: string): Promise<number | undefined> | number | undefined;
-
-  // Writes are conditional: `expected` is the ACL the access decision saw (`undefined`: the key did
-  // not exist). A connector applies a write only while the key's ACL is still that one (by identity,
-  // or by `serialize()` for backends that store text) and otherwise resolves `false`; the base then
-  // decides access again. So a concurrent `setACL` or creation can never be overtaken by a write
-  // that was authorised against the old state (W19).
-
-  /**
-   * Replaces value, metadata, ACL and expiry in one step (readers never see a mix). `expiresAt`
-   * `undefined` means no expiry. The connector stores copies of `value` and `metadata`; it may keep
-   * `acl` as is but must never mutate it (the base shares one ACL instance between keys).
-   */
-  protected abstract writeEntry(
-    key: string,
-    value: CacheValue,
-    acl: ACL,
-    metadata: CacheMetadata,
-    expiresAt: number | undefined,
-    expected: ACL | undefined,
-  ): Promise<boolean> | boolean;
-  /** Removes value, metadata and ACL; `true` when removed or already gone. */
-  protected abstract deleteEntry(key: string, expected: ACL): Promise<boolean> | boolean;
-  /**
-   * Read-modify-write of a live key's metadata and ACL, keeping value and expiry, applied atomically
-   * (no lost update between two concurrent calls). `false` when the key is missing or changed.
-   */
-  protected abstract updateEntry(
-    key: string,
-    expected: ACL,
-    update: (current: CacheEntryHeader) => CacheEntryHeader,
-  ): Promise<boolean> | boolean;
-  /** Sets (or with `undefined` clears) a live key's expiry. `false` when the key is missing or changed. */
-  protected abstract expireEntry(key: string, expected: ACL, expiresAt: number | undefined): Promise<boolean> | boolean;
-
+export class CacheService extends SecureService<CacheBackend> {
   private readonly ownerOnlyACLs = new Map<string, ACL>();
+  private readonly errorSource: SreErrorSource = this.source();
 
-  protected getResourceACL(key: string): Promise<ACL | undefined> | ACL | undefined {
-    return this.readACL(key);
+  constructor(backend: CacheBackend, context: ConnectorContext | undefined, deps: SecureServiceDeps) {
+    super(backend, context, deps);
   }
 
   requester(candidate: AccessCandidate): CacheRequester {
-    const source = this.source();
-    const check = (key: string, need: number): Promise<ACL | undefined> => {
-      assertKey(key, 'cache key', source);
-      return this.authorize(candidate, need, key);
-    };
     return {
       candidate,
-      get: async <T>(key: string) =>
-        (await check(key, READ)) ? ((await this.readValue(key)) as T | undefined) : undefined,
+      get: <T>(key: string) =>
+        settle(() => {
+          this.checkKey(key);
+          return this.readData(candidate, key, (version) => this.backend.readValue(key, version), decodeValue);
+        }) as Promise<T | undefined>,
       set: async (key, data, acl, metadata, ttlSeconds) => {
-        const value = this.checkValue(data);
-        const clean = this.cleanMetadata(metadata);
+        const value = this.encodeValue(data);
+        const text = metadata === undefined || metadata === null ? NO_METADATA : this.encodeMetadata(metadata);
         const expiresAt = this.expiryOf(ttlSeconds);
-        assertKey(key, 'cache key', source);
-        await this.mutate(candidate, WRITE, key, (existing) =>
-          this.writeEntry(key, value, this.nextACL(candidate, existing, acl), clean, expiresAt, existing),
-        );
+        const given = acl === undefined ? undefined : ACL.from(acl);
+        this.checkKey(key);
+        await this.mutate(candidate, WRITE, key, (info) => {
+          const entry = { value, acl: this.nextACL(candidate, info?.acl, given), metadata: text, expiresAt };
+          return this.call(WRITING, () => this.backend.write(key, entry, info?.version));
+        });
         return true;
       },
       delete: async (key) => {
-        assertKey(key, 'cache key', source);
+        this.checkKey(key);
         await this.mutate(
           candidate,
           WRITE,
           key,
-          (existing) => existing === undefined || this.deleteEntry(key, existing),
+          (info) => info === undefined || this.call(DELETING, () => this.backend.delete(key, info.version)),
         );
       },
-      exists: async (key) => (await check(key, READ)) !== undefined,
-      getMetadata: async (key) => ((await check(key, READ)) ? await this.readMetadata(key) : undefined),
+      exists: (key) =>
+        settle(() => {
+          this.checkKey(key);
+          return this.withInfo(candidate, READ, key, (info) => info !== undefined);
+        }),
+      getMetadata: (key) =>
+        settle(() => {
+          this.checkKey(key);
+          return this.readData(candidate, key, (version) => this.backend.readMetadata(key, version), decodeMetadata);
+        }),
       setMetadata: async (key, metadata) => {
-        if (metadata === undefined) throw new SreInvalidInputError('metadata must be a plain object', source);
+        if (metadata === undefined) throw new SreInvalidInputError('metadata must be a plain object', this.errorSource);
         const patch = this.cleanMetadata(metadata);
-        assertKey(key, 'cache key', source);
-        await this.mutate(candidate, WRITE, key, (existing) => {
-          if (!existing) throw this.missing(key, 'set metadata of');
-          return this.updateEntry(key, existing, (current) => ({
-            acl: current.acl,
-            metadata: { ...current.metadata, ...patch },
-          }));
+        this.encode(patch, 'metadata'); // refuses what cannot be stored before anything is read
+        this.checkKey(key);
+        // info (and the decision on its ACL) first, then the metadata at that version, then the
+        // write at that version: a change in between makes the whole step start over
+        await this.mutate(candidate, WRITE, key, (info) => {
+          if (info === undefined) throw this.missing(key, 'set metadata of');
+          return then(
+            this.call(READING, () => this.backend.readMetadata(key, info.version)),
+            (current) => {
+              if (current === undefined) return false;
+              const merged = this.merge(current, patch);
+              const update = { acl: info.acl, expiresAt: info.expiresAt, metadata: merged };
+              return this.call(WRITING, () => this.backend.writeInfo(key, update, info.version));
+            },
+          );
         });
       },
       updateTTL: async (key, ttlSeconds) => {
         const expiresAt = this.expiryOf(ttlSeconds);
-        assertKey(key, 'cache key', source);
-        await this.mutate(candidate, WRITE, key, (existing) => {
-          if (!existing) throw this.missing(key, 'update the TTL of');
-          return this.expireEntry(key, existing, expiresAt);
+        this.checkKey(key);
+        await this.mutate(candidate, WRITE, key, (info) => {
+          if (info === undefined) throw this.missing(key, 'update the TTL of');
+          return this.call(WRITING, () => this.backend.writeInfo(key, { acl: info.acl, expiresAt }, info.version));
         });
       },
-      getTTL: async (key) => {
-        if (!(await check(key, READ))) return undefined;
-        const expiresAt = await this.readExpiry(key);
-        if (expiresAt === undefined) return undefined;
-        const left = Math.ceil((expiresAt - Date.now()) / 1000);
-        return left > 0 ? left : undefined;
-      },
-      getACL: async (key) => (await check(key, READ))?.clone(),
+      getTTL: (key) =>
+        settle(() => {
+          this.checkKey(key);
+          return this.withInfo(candidate, READ, key, (info) => {
+            if (info?.expiresAt === undefined) return undefined;
+            const left = Math.ceil((info.expiresAt - Date.now()) / 1000);
+            return left > 0 ? left : undefined;
+          });
+        }),
+      getACL: (key) =>
+        settle(() => {
+          this.checkKey(key);
+          return this.withInfo(candidate, READ, key, (info) => info?.acl.clone());
+        }),
       setACL: async (key, acl) => {
         const next = ACL.from(acl).grant(candidate, 'owner');
-        assertKey(key, 'cache key', source);
-        await this.mutate(candidate, OWNER, key, (existing) => {
-          if (!existing) throw this.missing(key, 'set the ACL of');
-          return this.updateEntry(key, existing, (current) => ({ metadata: current.metadata, acl: next }));
+        this.checkKey(key);
+        await this.mutate(candidate, OWNER, key, (info) => {
+          if (info === undefined) throw this.missing(key, 'set the ACL of');
+          return this.call(WRITING, () =>
+            this.backend.writeInfo(key, { acl: next, expiresAt: info.expiresAt }, info.version),
+          );
         });
       },
     };
@@ -207,26 +210,78 @@ export abstract class CacheService extends SecureConnector {
     return this.requester(AccessCandidate.agent(id));
   }
 
+  /** True when `candidate` holds every level in `levels` on `key`. Errors (a bad key, a failing backend) deny. */
+  async hasAccess(candidate: AccessCandidate, levels: Level | readonly Level[], key: string): Promise<boolean> {
+    try {
+      this.checkKey(key);
+      const info = await this.call(READING, () => this.backend.readInfo(key));
+      return await this.allows(candidate, levels, key, info?.acl);
+    } catch {
+      return false;
+    }
+  }
+
   /**
-   * Decides access, then applies `write` against the ACL the decision saw; when the connector
-   * reports that the key changed in between, decides again (the key may now be denied or gone).
+   * Reads the key's live info, decides `need` on it, and hands it to `next`. Stays synchronous
+   * while the backend answers synchronously and the answer needs no team: a missing key outside the
+   * reserved scopes, or an ACL granting the candidate directly (the first answers of `authorize`,
+   * taken without a tick: the hot path of a RAM `get`). Everything else goes through `authorize`.
    */
-  private async mutate(
+  private withInfo<T>(
     candidate: AccessCandidate,
     need: number,
     key: string,
-    write: (existing: ACL | undefined) => Promise<boolean> | boolean,
+    next: (info: CacheInfo | undefined) => MaybePromise<T>,
+  ): MaybePromise<T> {
+    return then(
+      this.call(READING, () => this.backend.readInfo(key)),
+      (info) => {
+        if (info === undefined ? scopeOf(key) === undefined : info.acl.allowsDirectly(candidate, need))
+          return next(info);
+        return this.authorize(candidate, need, key, info?.acl).then(() => next(info));
+      },
+    );
+  }
+
+  /**
+   * Data of a key the candidate may read, at the version the decision saw; when the key changed
+   * between the two reads, everything is read and decided again (a replaced value may carry an ACL
+   * that no longer lets the candidate read it).
+   */
+  private readData<S, T>(
+    candidate: AccessCandidate,
+    key: string,
+    read: (version: Version) => MaybePromise<S | undefined>,
+    decode: (data: S) => T,
+    tries = 1,
+  ): MaybePromise<T | undefined> {
+    return this.withInfo(candidate, READ, key, (info) => {
+      if (info === undefined) return undefined;
+      return then(
+        this.call(READING, () => read(info.version)),
+        (data) => {
+          if (data === undefined) {
+            if (tries === MAX_WRITE_ATTEMPTS) throw this.churning(key);
+            return this.readData(candidate, key, read, decode, tries + 1);
+          }
+          try {
+            return decode(data);
+          } catch (error) {
+            throw this.wrap(error, READING);
+          }
+        },
+      );
+    });
+  }
+
+  /** Decides access and applies `write` at the version decided on, again while the key keeps changing. */
+  private mutate(
+    candidate: AccessCandidate,
+    need: number,
+    key: string,
+    write: (info: CacheInfo | undefined) => MaybePromise<boolean>,
   ): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      const existing = await this.authorize(candidate, need, key);
-      if (await write(existing)) return;
-      if (attempt === MAX_WRITE_ATTEMPTS) {
-        throw new SreBackendError(
-          `${this.label()}: cache key '${key}' kept changing during the write; try again`,
-          this.source(),
-        );
-      }
-    }
+    return this.retryOnConflict(`cache key '${key}'`, () => this.withInfo(candidate, need, key, write));
   }
 
   /**
@@ -234,18 +289,19 @@ export abstract class CacheService extends SecureConnector {
    * the writer as owner, so a co-writer can never evict an owner (W19). When nothing changes the
    * stored ACL is reused as is: the hot path of re-setting one's own key allocates no ACL.
    */
-  private nextACL(candidate: AccessCandidate, existing: ACL | undefined, acl: AclInput | undefined): ACL {
-    if (acl === undefined) {
+  private nextACL(candidate: AccessCandidate, existing: ACL | undefined, given: ACL | undefined): ACL {
+    if (given === undefined) {
       if (!existing) return this.ownerOnly(candidate);
       return existing.checkExactAccess(candidate, 'owner') ? existing : existing.clone().grant(candidate, 'owner');
     }
-    const next = ACL.from(acl);
+    // a fresh copy per attempt: a retry must not keep the owners of a state that is gone
+    const next = given.clone();
     if (existing) next.merge(existing.owners());
     return next.grant(candidate, 'owner');
   }
 
   /**
-   * The ACL of a key its creator did not share. ACLs are never mutated once handed to a connector,
+   * The ACL of a key its creator did not share. ACLs are never mutated once handed to a backend,
    * so one instance per candidate is shared by all their keys: the RAM connector then holds a small
    * entry in ~285 bytes instead of ~710 (measured with 100 000 keys).
    */
@@ -261,40 +317,35 @@ export abstract class CacheService extends SecureConnector {
     return acl;
   }
 
-  private checkValue(data: unknown): CacheValue {
+  private checkKey(key: string): void {
+    assertKey(key, 'cache key', this.errorSource);
+  }
+
+  /** What a backend stores for `data`: a private copy, so the caller may change `data` afterwards. */
+  private encodeValue(data: unknown): CacheData {
     switch (typeof data) {
       case 'string':
       case 'number':
       case 'boolean':
-        return data as CacheValue;
+        return data;
       case 'object':
-        return data instanceof Uint8Array && !Buffer.isBuffer(data) ? Buffer.from(data) : (data as CacheValue);
+        if (data === null) return null;
+        if (data instanceof Uint8Array) return Buffer.from(data);
+        return { json: this.encode(data, 'value') };
       default:
         // undefined would be indistinguishable from a missing key; functions, symbols and bigints do not serialise
-        throw new SreInvalidInputError(`cannot cache a value of type ${typeof data}`, this.source());
+        throw new SreInvalidInputError(`cannot cache a value of type ${typeof data}`, this.errorSource);
     }
   }
 
-  private expiryOf(ttlSeconds: number | undefined): number | undefined {
-    if (ttlSeconds === undefined || ttlSeconds === null) return undefined;
-    if (
-      typeof ttlSeconds !== 'number' ||
-      !Number.isFinite(ttlSeconds) ||
-      ttlSeconds <= 0 ||
-      ttlSeconds > MAX_TTL_SECONDS
-    ) {
-      throw new SreInvalidInputError(
-        `ttlSeconds must be a positive number of seconds, at most ${MAX_TTL_SECONDS}`,
-        this.source(),
-      );
-    }
-    return Date.now() + Math.ceil(ttlSeconds * 1000);
+  private encodeMetadata(metadata: CacheMetadata): string {
+    return this.encode(this.cleanMetadata(metadata), 'metadata');
   }
 
-  private cleanMetadata(metadata: CacheMetadata | undefined): CacheMetadata {
-    if (metadata === undefined || metadata === null) return {};
+  private cleanMetadata(metadata: CacheMetadata | null): CacheMetadata {
+    if (metadata === null) return {};
     if (typeof metadata !== 'object' || Array.isArray(metadata) || Buffer.isBuffer(metadata)) {
-      throw new SreInvalidInputError('metadata must be a plain object', this.source());
+      throw new SreInvalidInputError('metadata must be a plain object', this.errorSource);
     }
     const clean: CacheMetadata = {};
     for (const key of Object.keys(metadata)) {
@@ -304,7 +355,63 @@ export abstract class CacheService extends SecureConnector {
     return clean;
   }
 
-  private missing(key: string, doing: string): SreNotFoundError {
-    return new SreNotFoundError(`cannot ${doing} cache key '${key}': it does not exist`, this.source());
+  private merge(current: string, patch: CacheMetadata): string {
+    let stored: CacheMetadata;
+    try {
+      stored = decodeMetadata(current);
+    } catch (error) {
+      throw this.wrap(error, READING);
+    }
+    return this.encode({ ...stored, ...patch }, 'metadata');
   }
+
+  private encode(value: object, what: string): string {
+    try {
+      return JSON.stringify(value) ?? 'null';
+    } catch (error) {
+      // circular structures and bigints: the message names the problem, never the data
+      throw new SreInvalidInputError(
+        `cannot cache this ${what}: ${error instanceof Error ? error.message.split('\n')[0] : 'not JSON-serialisable'}`,
+        this.errorSource,
+      );
+    }
+  }
+
+  private expiryOf(ttlSeconds: number | undefined): number | undefined {
+    if (ttlSeconds === undefined || ttlSeconds === null) return undefined;
+    if (
+      typeof ttlSeconds !== 'number' ||
+      !Number.isFinite(ttlSeconds) ||
+      ttlSeconds <= 0 ||
+      ttlSeconds > CACHE_MAX_TTL_SECONDS
+    ) {
+      throw new SreInvalidInputError(
+        `ttlSeconds must be a positive number of seconds, at most ${CACHE_MAX_TTL_SECONDS}`,
+        this.errorSource,
+      );
+    }
+    return Date.now() + Math.ceil(ttlSeconds * 1000);
+  }
+
+  private missing(key: string, doing: string): SreNotFoundError {
+    return new SreNotFoundError(`cannot ${doing} cache key '${key}': it does not exist`, this.errorSource);
+  }
+
+  private churning(key: string): SreBackendError {
+    return new SreBackendError(
+      `${this.label()}: cache key '${key}' kept changing during the read; try again`,
+      this.errorSource,
+    );
+  }
+}
+
+/** A fresh copy of a stored value: Buffers copied, JSON parsed. */
+function decodeValue(data: CacheData): CacheValue {
+  if (typeof data !== 'object' || data === null) return data;
+  if (data instanceof Uint8Array) return Buffer.from(data);
+  return JSON.parse(data.json) as CacheValue;
+}
+
+function decodeMetadata(text: string): CacheMetadata {
+  return JSON.parse(text) as CacheMetadata;
 }

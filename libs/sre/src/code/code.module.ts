@@ -1,21 +1,34 @@
-import { DynamicModule, Module } from '@nestjs/common';
-import { createSubsystemModule, SubsystemModuleAsyncOptions, SubsystemModuleOptions } from '../core/module-factory';
-import { CODE_DEFINITION } from './code.registry';
+import { Module } from '@nestjs/common';
+import { ACCOUNT } from '../account/account.module';
+import { planned } from '../core/registry';
+import { defineSubsystem } from '../core/subsystem';
+import { CODE_OPERATIONS } from './code.backend';
+import { CodeService } from './code.service';
 
-const factory = createSubsystemModule(CODE_DEFINITION);
+/** The Code subsystem, declared once: registry, tokens, `InjectCode` and `CodeModule` derive from it. */
+export const CODE = defineSubsystem({
+  subsystem: 'Code',
+  service: CodeService,
+  operations: CODE_OPERATIONS,
+  // every code unit belongs to a candidate inside its team
+  uses: { account: ACCOUNT.dependency('team resolution') },
+  connectors: {
+    AWSLambda: planned({ sdk: [{ package: '@aws-sdk/client-lambda', range: '^3' }] }),
+    ECMASandbox: planned(),
+  },
+});
+
+/** Code connectors by name; add your own with `CODE_CONNECTORS.register(name, cls)`. */
+export const CODE_CONNECTORS = CODE.registry;
+/** Token of a named Code instance (`'SreCode:<name>'`); `default` aliases `CodeService`. */
+export const getCodeToken = CODE.token;
+/** Injects the default Code (`CodeService`) or the instance registered under `name`. */
+export const InjectCode = CODE.inject;
 
 /**
- * `CodeModule.forRoot({ connector, settings })` provides `CodeService` (or `getCodeToken(name)`
- * for a named instance). `connector` is a name registered in the registry or your own class extending
- * `CodeService`.
+ * `CodeModule.forRoot({ connector: MyCodeRunner })` provides `CodeService` (or `getCodeToken(name)`
+ * for a named instance); `connector` is a registered name or your own class implementing
+ * `CodeBackend`. Needs the Account subsystem (global, or imported beside it).
  */
 @Module({})
-export class CodeModule {
-  static forRoot(options: SubsystemModuleOptions): DynamicModule {
-    return factory.forRoot(CodeModule, options);
-  }
-
-  static forRootAsync(options: SubsystemModuleAsyncOptions): DynamicModule {
-    return factory.forRootAsync(CodeModule, options);
-  }
-}
+export class CodeModule extends CODE.Module {}

@@ -1,73 +1,29 @@
-import { SreError, SreInvalidInputError } from '../core/errors';
+import type { ConnectorContext } from '../core/backend';
+import { SreBackendError, SreError, SreInvalidInputError } from '../core/errors';
 import { assertKey } from '../core/resource-id';
-import { AccessCandidate } from '../security/access-candidate';
+import { AccessCandidate, type Level } from '../security/access-candidate';
 import { ACL } from '../security/acl';
-import { READ, SecureConnector, WRITE } from '../security/secure-connector';
+import { READ, SecureService, WRITE, type SecureServiceDeps } from '../security/secure-service';
+import type {
+  CodeBackend,
+  CodeConfig,
+  CodeDeployment,
+  CodeExecutionResult,
+  CodeInput,
+  CodePreparation,
+  CodeScope,
+} from './code.backend';
 
-/**
- * The code to run: an ES module whose top level defines an async `main`; `main`'s parameter names
- * pick the values out of `inputs`. `{{KEY(NAME)}}` in the code names a Vault secret of the team.
- */
-export interface CodeInput {
-  code: string;
-  /** Extra dependency declarations (connector-specific); never handed to a shell (W43). */
-  dependencies?: string;
-  /** Extra files next to the code, by relative path. */
-  files?: Record<string, string>;
-  /** Values passed to `main`, by parameter name; they travel as data, never as source text (W47). */
-  inputs?: Record<string, unknown>;
-}
-
-/** How to run it. Connectors honour every field they can and say in their docs which they cannot (W46). */
-export interface CodeConfig {
-  runtime?: string;
-  /** Seconds before a run is stopped. */
-  timeout?: number;
-  /** Megabytes. */
-  memoryLimit?: number;
-  /** Plain (non-secret) environment variables; secrets come from `{{KEY(NAME)}}`. */
-  environment?: Record<string, string>;
-  /** Connector-specific options. Credentials always come from the connector's own settings (W46). */
-  platformConfig?: Record<string, unknown>;
-}
-
-export interface CodeExecutionResult {
-  output: unknown;
-  /** Milliseconds spent in `main` (0 when it never ran). */
-  executionTime: number;
-  logs?: string[];
-  errors?: string[];
-  success: boolean;
-}
-
-export interface CodePreparation {
-  prepared: boolean;
-  errors?: string[];
-  warnings?: string[];
-  metadata?: Record<string, unknown>;
-}
-
-export interface CodeDeployment {
-  id: string;
-  /** `deploying`, `deployed` or `failed`, or a connector-specific state. */
-  status: string;
-  runtime: string;
-  createdAt: Date;
-  lastUsed?: Date;
-  lastUpdated?: Date;
-}
-
-/**
- * Whose code unit a backend call is about. Deployment names must be derived from all three (team,
- * owner, uid), never from the uid or the caller's id alone, so that two tenants cannot collide (W09).
- */
-export interface CodeScope {
-  readonly team: string;
-  /** The candidate that owns the unit: only it may deploy, run, list or delete it. */
-  readonly owner: AccessCandidate;
-  /** The unit's id given by the caller (a component id, typically). */
-  readonly uid: string;
-}
+export type {
+  CodeBackend,
+  CodeConfig,
+  CodeDeployment,
+  CodeExecutionResult,
+  CodeInput,
+  CodePreparation,
+  CodeScope,
+} from './code.backend';
+export { CODE_OPERATIONS } from './code.backend';
 
 /** The operations of one candidate on its own code units. */
 export interface CodeRequester {
@@ -99,38 +55,18 @@ const UID = /^[A-Za-z0-9_-]{1,64}$/;
 const MAX_DEPLOYMENT_ID_BYTES = 256;
 
 /**
- * Running user code (serverless functions, sandboxes): the contract, the injection token, and the
- * base class of every Code connector. The original checked nothing (W09); here a code unit belongs
- * to the candidate that uses it, inside its team, and the requester checks every call.
+ * Running user code (serverless functions, sandboxes): what you inject. The original checked
+ * nothing (W09); here a code unit belongs to the candidate that uses it, inside its team, and the
+ * requester checks every call before the backend sees it.
  */
-export abstract class CodeService extends SecureConnector {
-  // The backend. The scope is built from the candidate (never from arguments), inputs are validated
-  // and access is checked before these run. A backend never logs inputs, outputs or secrets (W49),
-  // bounds every wait (W44) and every run (time and memory, W48).
+export class CodeService extends SecureService<CodeBackend> {
+  constructor(backend: CodeBackend, context: ConnectorContext | undefined, deps: SecureServiceDeps) {
+    super(backend, context, deps);
+  }
 
-  protected abstract prepareCode(scope: CodeScope, input: CodeInput, config: CodeConfig): Promise<CodePreparation>;
-  protected abstract deployCode(scope: CodeScope, input: CodeInput, config: CodeConfig): Promise<CodeDeployment>;
-  /** May throw: the base turns any error into a failed result. */
-  protected abstract executeCode(scope: CodeScope, input: CodeInput, config: CodeConfig): Promise<CodeExecutionResult>;
-  /** May throw: the base turns any error into a failed result. */
-  protected abstract executeCodeDeployment(
-    scope: CodeScope,
-    deploymentId: string,
-    inputs: Record<string, unknown>,
-    config: CodeConfig,
-  ): Promise<CodeExecutionResult>;
-  protected abstract listCodeDeployments(scope: CodeScope, config: CodeConfig): Promise<CodeDeployment[]>;
-  protected abstract getCodeDeployment(
-    scope: CodeScope,
-    deploymentId: string,
-    config: CodeConfig,
-  ): Promise<CodeDeployment | undefined>;
-  protected abstract deleteCodeDeployment(scope: CodeScope, deploymentId: string, config: CodeConfig): Promise<void>;
-
-  /** A unit is owned by its candidate: the resource id is `teams/<team>/code/<role>/<id>/<uid>`. */
-  protected getResourceACL(resourceId: string): ACL | undefined {
-    const [, , , role, id] = resourceId.split('/');
-    return role && id ? new ACL().grant(AccessCandidate.of(role as AccessCandidate['role'], id), 'owner') : undefined;
+  /** True when `candidate` holds every level in `levels` on the unit `teams/<team>/code/<role>/<id>/<uid>`. */
+  async hasAccess(candidate: AccessCandidate, levels: Level | readonly Level[], resourceId: string): Promise<boolean> {
+    return this.allows(candidate, levels, resourceId, this.aclOf(resourceId));
   }
 
   requester(candidate: AccessCandidate): CodeRequester {
@@ -139,13 +75,17 @@ export abstract class CodeService extends SecureConnector {
         throw new SreInvalidInputError("invalid code uid: use 1 to 64 letters, digits, '-' or '_'", this.source());
       }
       const team = await this.requireTeam(candidate);
-      await this.authorize(candidate, need, `teams/${team}/code/${candidate.role}/${candidate.id}/${uid}`);
+      const id = `teams/${team}/code/${candidate.role}/${candidate.id}/${uid}`;
+      await this.authorize(candidate, need, id, this.aclOf(id));
       return { team, owner: candidate, uid };
     };
     const deployment = (id: string) => assertKey(id, 'deployment id', this.source(), MAX_DEPLOYMENT_ID_BYTES);
     const run = async (produce: () => Promise<CodeExecutionResult>): Promise<CodeExecutionResult> => {
       try {
-        return await produce();
+        const result = await produce();
+        if (typeof result !== 'object' || result === null || typeof result.success !== 'boolean')
+          throw new SreBackendError(`${this.label()}: the connector answered a run without its outcome`, this.source());
+        return result;
       } catch (error) {
         const reported = error instanceof SreError ? error : this.wrap(error, 'running code');
         return { output: undefined, executionTime: 0, success: false, errors: [this.redact(reported.message)] };
@@ -153,30 +93,53 @@ export abstract class CodeService extends SecureConnector {
     };
     return {
       candidate,
-      prepare: async (uid, input, config = {}) =>
-        this.prepareCode(await open(uid, READ), this.checkInput(input), this.checkConfig(config)),
-      deploy: async (uid, input, config = {}) =>
-        this.deployCode(await open(uid, WRITE), this.checkInput(input), this.checkConfig(config)),
+      prepare: async (uid, input, config = {}) => {
+        const [checked, options] = [this.checkInput(input), this.checkConfig(config)];
+        const scope = await open(uid, READ);
+        return this.call('preparing code', () => this.backend.prepareCode(scope, checked, options));
+      },
+      deploy: async (uid, input, config = {}) => {
+        const [checked, options] = [this.checkInput(input), this.checkConfig(config)];
+        const scope = await open(uid, WRITE);
+        return this.call('deploying code', () => this.backend.deployCode(scope, checked, options));
+      },
       execute: (uid, input, config = {}) =>
         run(async () => {
-          const checked = this.checkInput(input);
-          return this.executeCode(await open(uid, READ), checked, this.checkConfig(config));
+          const [checked, options] = [this.checkInput(input), this.checkConfig(config)];
+          const scope = await open(uid, READ);
+          return this.call('running code', () => this.backend.executeCode(scope, checked, options));
         }),
       executeDeployment: (uid, deploymentId, inputs, config = {}) =>
         run(async () => {
           deployment(deploymentId);
-          const checked = this.checkInputs(inputs);
-          return this.executeCodeDeployment(await open(uid, READ), deploymentId, checked, this.checkConfig(config));
+          const [checked, options] = [this.checkInputs(inputs), this.checkConfig(config)];
+          const scope = await open(uid, READ);
+          return this.call('running a deployment', () =>
+            this.backend.executeCodeDeployment(scope, deploymentId, checked, options),
+          );
         }),
-      listDeployments: async (uid, config = {}) =>
-        this.listCodeDeployments(await open(uid, READ), this.checkConfig(config)),
+      listDeployments: async (uid, config = {}) => {
+        const options = this.checkConfig(config);
+        const scope = await open(uid, READ);
+        const found = await this.call('listing deployments', () => this.backend.listCodeDeployments(scope, options));
+        if (!Array.isArray(found))
+          throw new SreBackendError(
+            `${this.label()}: the connector answered a list that is not an array`,
+            this.source(),
+          );
+        return found;
+      },
       getDeployment: async (uid, deploymentId, config = {}) => {
         deployment(deploymentId);
-        return this.getCodeDeployment(await open(uid, READ), deploymentId, this.checkConfig(config));
+        const options = this.checkConfig(config);
+        const scope = await open(uid, READ);
+        return this.call('reading a deployment', () => this.backend.getCodeDeployment(scope, deploymentId, options));
       },
       deleteDeployment: async (uid, deploymentId, config = {}) => {
         deployment(deploymentId);
-        await this.deleteCodeDeployment(await open(uid, WRITE), deploymentId, this.checkConfig(config));
+        const options = this.checkConfig(config);
+        const scope = await open(uid, WRITE);
+        await this.call('deleting a deployment', () => this.backend.deleteCodeDeployment(scope, deploymentId, options));
       },
     };
   }
@@ -191,6 +154,27 @@ export abstract class CodeService extends SecureConnector {
 
   team(id: string): CodeRequester {
     return this.requester(AccessCandidate.team(id));
+  }
+
+  /**
+   * A unit is owned by its candidate, named in its id `teams/<team>/code/<role>/<id>/<uid>`; an id of
+   * any other shape names no unit, and nobody holds it (rather than leaving it to be claimed).
+   */
+  private aclOf(resourceId: string): ACL {
+    const [teams, , code, role, id, uid, ...rest] = resourceId.split('/');
+    if (
+      teams !== 'teams' ||
+      code !== 'code' ||
+      !uid ||
+      rest.length ||
+      (role !== 'agent' && role !== 'user' && role !== 'team')
+    )
+      return new ACL();
+    try {
+      return new ACL().grant(AccessCandidate.of(role, id), 'owner');
+    } catch {
+      return new ACL();
+    }
   }
 
   private checkInput(input: CodeInput): CodeInput {

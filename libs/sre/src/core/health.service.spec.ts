@@ -1,30 +1,39 @@
-import { createConnectorContext, SreConnector } from './connector';
+import { createConnectorContext, SreBackend } from './backend';
 import { SreHealthService } from './health.service';
 import { SreLifecycleHost } from './lifecycle';
+import { SreLifecycle, SreService } from './service';
 
-class PingConnector extends SreConnector {
-  constructor(
-    private readonly answer: () => Promise<void>,
-    instance: string,
-  ) {
-    super(createConnectorContext({ subsystem: 'Cache', connector: 'Redis', instance }));
-  }
+class PingBackend implements SreBackend {
+  constructor(readonly answer: () => Promise<void>) {}
 
-  protected override onPing(): Promise<void> {
+  ping(): Promise<void> {
     return this.answer();
   }
 }
 
-/** A user's connector that breaks the contract: ping throws synchronously. */
-class RudeConnector extends SreConnector {
-  override ping(): Promise<void> {
-    throw new Error('not even a promise');
-  }
+class PingService extends SreService<PingBackend> {}
+
+function pinging(answer: () => Promise<void>, instance: string): PingService {
+  return new PingService(
+    new PingBackend(answer),
+    createConnectorContext({ subsystem: 'Cache', connector: 'Redis', instance }),
+  );
 }
 
-function hostWith(...connectors: SreConnector[]): SreLifecycleHost {
+/** A tracked lifecycle that breaks the contract: ping throws synchronously. */
+const rude: SreLifecycle = {
+  state: 'ready',
+  connect: async () => undefined,
+  drain: () => undefined,
+  disconnect: async () => undefined,
+  ping: () => {
+    throw new Error('not even a promise');
+  },
+};
+
+function hostWith(...services: PingService[]): SreLifecycleHost {
   const host = new SreLifecycleHost();
-  for (const ref of connectors)
+  for (const ref of services)
     host.track({ subsystem: ref.subsystem, instance: ref.instanceName, connector: ref.connectorName, ref });
   return host;
 }
@@ -37,9 +46,9 @@ describe('SreHealthService', () => {
   it('reports up and down per connector with its subsystem, instance and connector name', async () => {
     const health = new SreHealthService(
       hostWith(
-        new PingConnector(async () => undefined, 'default'),
-        new PingConnector(() => Promise.reject(new Error('ECONNREFUSED 127.0.0.1:6379')), 'sessions'),
-        new PingConnector(() => Promise.reject('plain string'), 'odd'),
+        pinging(async () => undefined, 'default'),
+        pinging(() => Promise.reject(new Error('ECONNREFUSED 127.0.0.1:6379')), 'sessions'),
+        pinging(() => Promise.reject('plain string'), 'odd'),
       ),
     );
     const report = await health.check();
@@ -50,7 +59,7 @@ describe('SreHealthService', () => {
         instance: 'sessions',
         connector: 'Redis',
         status: 'down',
-        error: 'ECONNREFUSED 127.0.0.1:6379',
+        error: 'Cache(Redis)[sessions]: ping failed: ECONNREFUSED 127.0.0.1:6379',
         latencyMs: expect.any(Number),
       },
       {
@@ -58,14 +67,14 @@ describe('SreHealthService', () => {
         instance: 'odd',
         connector: 'Redis',
         status: 'down',
-        error: 'plain string',
+        error: 'Cache(Redis)[odd]: ping failed: plain string',
         latencyMs: expect.any(Number),
       },
     ]);
   });
 
   it('reports a ping that does not answer in time as down, within the time box', async () => {
-    const health = new SreHealthService(hostWith(new PingConnector(() => new Promise(() => undefined), 'slow')));
+    const health = new SreHealthService(hostWith(pinging(() => new Promise(() => undefined), 'slow')));
     const started = Date.now();
     const [entry] = await health.check(20);
     expect(Date.now() - started).toBeLessThan(1_000);
@@ -74,12 +83,14 @@ describe('SreHealthService', () => {
   });
 
   it('never throws, even when a ping throws synchronously or the connector is closed', async () => {
-    const closed = new PingConnector(async () => undefined, 'closed');
+    const closed = pinging(async () => undefined, 'closed');
     await closed.disconnect();
-    const health = new SreHealthService(hostWith(new RudeConnector(), closed));
+    const host = hostWith(closed);
+    host.track({ subsystem: 'Connection', instance: 'default', connector: 'Rude', ref: rude });
+    const health = new SreHealthService(host);
     const report = await health.check(50);
     expect(report.map((entry) => entry.status)).toEqual(['down', 'down']);
-    expect(report[0].error).toBe('not even a promise');
-    expect(report[1].error).toBe('Cache(Redis)[closed] is closed');
+    expect(report[0].error).toBe('Cache(Redis)[closed] is closed');
+    expect(report[1]).toMatchObject({ subsystem: 'Connection', connector: 'Rude', error: 'not even a promise' });
   });
 });

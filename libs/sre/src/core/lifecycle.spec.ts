@@ -1,36 +1,67 @@
 import { Logger } from '@nestjs/common';
-import { createConnectorContext, SreConnector } from './connector';
+import { createConnectorContext, SreBackend } from './backend';
 import { SreLifecycleHost } from './lifecycle';
+import { ConnectorState, SreLifecycle, SreService } from './service';
 
 type Behaviour = 'ok' | 'hang' | 'fail';
 
-class ProbeConnector extends SreConnector {
+class ProbeBackend implements SreBackend {
   disconnects = 0;
 
   constructor(
-    readonly log: string[],
-    private readonly behaviour: Behaviour = 'ok',
-    instance = 'default',
-  ) {
-    super(createConnectorContext({ subsystem: 'Probe', connector: 'Mem', instance }));
-  }
+    private readonly log: string[],
+    private readonly name: string,
+    private readonly behaviour: Behaviour,
+  ) {}
 
-  protected override async onDisconnect(): Promise<void> {
+  async disconnect(): Promise<void> {
     this.disconnects++;
-    this.log.push(this.instanceName);
+    this.log.push(this.name);
     if (this.behaviour === 'hang') await new Promise(() => undefined);
     if (this.behaviour === 'fail') throw new Error('socket gone');
   }
 }
 
-function track(host: SreLifecycleHost, connector: ProbeConnector): ProbeConnector {
+class ProbeService extends SreService<ProbeBackend> {
+  get disconnects(): number {
+    return this.backend.disconnects;
+  }
+}
+
+function probe(log: string[], behaviour: Behaviour = 'ok', instance = 'default'): ProbeService {
+  return new ProbeService(
+    new ProbeBackend(log, instance, behaviour),
+    createConnectorContext({ subsystem: 'Probe', connector: 'Mem', instance }),
+  );
+}
+
+/** What a shared connection looks like to the host: a lifecycle that is no service. */
+class PlainLifecycle implements SreLifecycle {
+  state: ConnectorState = 'ready';
+  constructor(
+    private readonly log: string[],
+    private readonly error?: unknown,
+  ) {}
+  async connect(): Promise<void> {}
+  drain(): void {
+    this.state = 'draining';
+  }
+  async disconnect(): Promise<void> {
+    this.log.push('connection');
+    this.state = 'closed';
+    if (this.error !== undefined) throw this.error;
+  }
+  async ping(): Promise<void> {}
+}
+
+function track<T extends ProbeService>(host: SreLifecycleHost, service: T): T {
   host.track({
-    subsystem: connector.subsystem,
-    instance: connector.instanceName,
-    connector: connector.connectorName,
-    ref: connector,
+    subsystem: service.subsystem,
+    instance: service.instanceName,
+    connector: service.connectorName,
+    ref: service,
   });
-  return connector;
+  return service;
 }
 
 describe('SreLifecycleHost', () => {
@@ -45,14 +76,14 @@ describe('SreLifecycleHost', () => {
   it('lists what it tracks in creation order', () => {
     const host = new SreLifecycleHost();
     const log: string[] = [];
-    const a = track(host, new ProbeConnector(log, 'ok', 'a'));
-    const b = track(host, new ProbeConnector(log, 'ok', 'b'));
+    const a = track(host, probe(log, 'ok', 'a'));
+    const b = track(host, probe(log, 'ok', 'b'));
     expect(host.list().map((entry) => entry.ref)).toEqual([a, b]);
   });
 
   it('drains every connector before shutdown', async () => {
     const host = new SreLifecycleHost();
-    const connectors = [track(host, new ProbeConnector([], 'ok', 'a')), track(host, new ProbeConnector([], 'ok', 'b'))];
+    const connectors = [track(host, probe([], 'ok', 'a')), track(host, probe([], 'ok', 'b'))];
     await connectors[0].connect();
     host.beforeApplicationShutdown();
     expect(connectors.map((connector) => connector.state)).toEqual(['draining', 'draining']);
@@ -61,7 +92,7 @@ describe('SreLifecycleHost', () => {
   it('closes in reverse creation order, once, even when asked repeatedly or concurrently', async () => {
     const host = new SreLifecycleHost();
     const log: string[] = [];
-    const connectors = ['a', 'b', 'c'].map((name) => track(host, new ProbeConnector(log, 'ok', name)));
+    const connectors = ['a', 'b', 'c'].map((name) => track(host, probe(log, 'ok', name)));
     await Promise.all([host.onApplicationShutdown(), host.onApplicationShutdown()]);
     await host.onApplicationShutdown();
     expect(log).toEqual(['c', 'b', 'a']);
@@ -74,9 +105,9 @@ describe('SreLifecycleHost', () => {
     const host = new SreLifecycleHost();
     host.closeTimeoutMs = 25;
     const log: string[] = [];
-    track(host, new ProbeConnector(log, 'ok', 'a'));
-    track(host, new ProbeConnector(log, 'hang', 'stuck'));
-    track(host, new ProbeConnector(log, 'ok', 'c'));
+    track(host, probe(log, 'ok', 'a'));
+    track(host, probe(log, 'hang', 'stuck'));
+    track(host, probe(log, 'ok', 'c'));
     const started = Date.now();
     await host.onApplicationShutdown();
     const elapsed = Date.now() - started;
@@ -90,10 +121,26 @@ describe('SreLifecycleHost', () => {
   it('logs a failing close instead of throwing, and closes the rest', async () => {
     const host = new SreLifecycleHost();
     const log: string[] = [];
-    track(host, new ProbeConnector(log, 'ok', 'default'));
-    track(host, new ProbeConnector(log, 'fail', 'default'));
+    track(host, probe(log, 'ok', 'default'));
+    track(host, probe(log, 'fail', 'default'));
     await expect(host.onApplicationShutdown()).resolves.toBeUndefined();
     expect(log).toEqual(['default', 'default']);
-    expect(errorLog).toHaveBeenCalledWith('Probe(Mem): socket gone');
+    // the service already names itself in its error: the label is not repeated
+    expect(errorLog).toHaveBeenCalledTimes(1);
+    expect(errorLog).toHaveBeenCalledWith('Probe(Mem): disconnect failed: socket gone');
+  });
+
+  it('tracks shared connections like services: drained, closed after the services created after them', async () => {
+    const host = new SreLifecycleHost();
+    const log: string[] = [];
+    const connection = new PlainLifecycle(log, 'refused');
+    host.track({ subsystem: 'Connection', instance: 'default', connector: 'Redis', ref: connection });
+    const service = track(host, probe(log, 'ok', 'user'));
+    host.beforeApplicationShutdown();
+    expect([connection.state, service.state]).toEqual(['draining', 'draining']);
+    await host.onApplicationShutdown();
+    expect(log).toEqual(['user', 'connection']);
+    expect(connection.state).toBe('closed');
+    expect(errorLog).toHaveBeenCalledWith('Connection(Redis): refused');
   });
 });

@@ -1,12 +1,12 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import type { SreConnector } from './connector';
+import type { SreLifecycle } from './service';
 import { withTimeout } from './timeout';
 
 export interface TrackedConnector {
   readonly subsystem: string;
   readonly instance: string;
   readonly connector: string;
-  readonly ref: SreConnector;
+  readonly ref: SreLifecycle;
 }
 
 const DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
@@ -50,7 +50,9 @@ export class SreLifecycleHost implements BeforeApplicationShutdown, OnApplicatio
           `did not close within ${this.closeTimeoutMs} ms`,
         );
       } catch (error) {
-        this.logger.error(`${label}: ${error instanceof Error ? error.message : String(error)}`);
+        const message = error instanceof Error ? error.message : String(error);
+        // a service's own errors already start with its label
+        this.logger.error(message.startsWith(label) ? message : `${label}: ${message}`);
       }
     }
   }

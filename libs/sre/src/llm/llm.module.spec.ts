@@ -1,60 +1,28 @@
+import { Test } from '@nestjs/testing';
 import { EventEmitter } from 'node:events';
 import { AccountService } from '../account/account.service';
-import { SreAccessDeniedError, SreInvalidInputError, SreUnavailableError } from '../core/errors';
-import { ModelMap, ModelsProviderService, resolveModelInfo } from '../models-provider/models-provider.service';
+import { createConnectorContext } from '../core/backend';
+import { SreAccessDeniedError, SreConfigError, SreInvalidInputError, SreUnavailableError } from '../core/errors';
+import { ModelMap, ModelsProviderService } from '../models-provider/models-provider.service';
 import { AccessCandidate } from '../security/access-candidate';
-import { describeSubsystemModule, globalValues } from '../testing/subsystem-module.testkit';
+import { MemoryLLMBackend } from '../testing/backends/memory-llm.backend';
+import { MemoryModelsProviderBackend } from '../testing/backends/memory-models-provider.backend';
+import { backendOf, describeSubsystemModule, globalValues } from '../testing/subsystem-module.testkit';
 import { VaultService } from '../vault/vault.service';
-import { InjectLLM } from './llm.decorators';
-import { LLMModule } from './llm.module';
-import { LLM_DEFINITION } from './llm.registry';
-import {
-  ChatResponse,
-  ClientsByCredential,
-  LLMProviderRequest,
-  LLMService,
-  resolveLLMCredentials,
-  SecretReader,
-} from './llm.service';
+import type { SecretReader } from './llm-credentials';
+import { InjectLLM, LLM, LLM_CONNECTORS, LLMModule } from './llm.module';
+import { LLMService } from './llm.service';
 
-/** Answers with the last message (or the prompt); streams it word by word. Records every request. */
-class EchoLLM extends LLMService {
-  readonly seen: LLMProviderRequest[] = [];
-
-  private text(request: LLMProviderRequest): string {
-    const last = request.params.messages?.at(-1)?.content;
-    return typeof last === 'string' ? last : (request.params.prompt ?? '');
-  }
-
-  protected async chatRequest(request: LLMProviderRequest): Promise<ChatResponse> {
-    this.seen.push(request);
-    if (this.text(request) === 'fail') throw new Error('provider failed');
-    return { content: this.text(request), finishReason: 'stop' };
-  }
-
-  protected async streamChatRequest(request: LLMProviderRequest): Promise<EventEmitter> {
-    this.seen.push(request);
-    if (this.text(request) === 'fail') throw new Error('provider failed');
-    const stream = new EventEmitter();
-    const words = this.text(request).split(' ');
-    setImmediate(() => {
-      for (const word of words) stream.emit('content', word);
-      stream.emit('end', [], [], 'stop');
-    });
-    return stream;
+/** Echoes, and fails on 'fail': a user's own connector class. */
+class EchoLLM extends MemoryLLMBackend {
+  constructor() {
+    super({ failOn: 'fail' });
   }
 }
 
-const TEAMS: Record<string, string> = { a1: 'team-a', b1: 'team-b', d1: 'team-denied', x1: 'team-broken' };
+const TEAMS: Record<string, string> = { a1: 'team-a', b1: 'team-b', d1: 'team-denied' };
 const VAULT: Record<string, Record<string, string>> = {
-  'team-a': {
-    openai: 'sk-team-a',
-    'aws-id': 'AKIA',
-    'aws-secret': 'shh',
-    vertex: '{"project_id":"p"}',
-    'bad-vertex': 'not json',
-    api: 'k-a',
-  },
+  'team-a': { openai: 'sk-team-a' },
   'team-b': { openai: 'sk-team-b' },
 };
 const vault: SecretReader = {
@@ -62,7 +30,6 @@ const vault: SecretReader = {
     get: async (key: string) => {
       const team = candidate.role === 'team' ? candidate.id : TEAMS[candidate.id];
       if (team === 'team-denied') throw new SreAccessDeniedError();
-      if (team === 'team-broken') throw new Error('vault backend down');
       return VAULT[team]?.[key];
     },
   }),
@@ -80,18 +47,17 @@ const MODELS: ModelMap = {
   },
   echo: { modelId: 'echo', provider: 'Echo', credentials: 'none' },
 };
-const modelsProvider = {
-  requester: () => ({
-    getModelInfo: async (model: string, hasKey?: boolean) => resolveModelInfo(MODELS, model, hasKey),
-  }),
-};
+const account = { getCandidateTeam: async (candidate: AccessCandidate) => TEAMS[candidate.id] };
+const modelsProvider = new ModelsProviderService(
+  new MemoryModelsProviderBackend({ models: MODELS }),
+  createConnectorContext({ subsystem: 'ModelsProvider', connector: 'MemoryModelsProvider' }),
+  { account },
+);
 
-const fakeDeps = () =>
-  globalValues(
-    { provide: AccountService, useValue: { getCandidateTeam: async (c: AccessCandidate) => TEAMS[c.id] } },
-    { provide: VaultService, useValue: vault },
-    { provide: ModelsProviderService, useValue: modelsProvider },
-  );
+const ACCOUNT_VALUE = { provide: AccountService, useValue: account };
+const VAULT_VALUE = { provide: VaultService, useValue: vault };
+const MODELS_VALUE = { provide: ModelsProviderService, useValue: modelsProvider };
+const deps = globalValues(ACCOUNT_VALUE, VAULT_VALUE, MODELS_VALUE);
 
 /** Collects a stream's events until `end`. */
 function collect(stream: EventEmitter, listenForError = true): Promise<[string, unknown[]][]> {
@@ -104,147 +70,61 @@ function collect(stream: EventEmitter, listenForError = true): Promise<[string, 
 }
 
 describe('LLMModule', () => {
-  const { useConnector } = describeSubsystemModule(LLM_DEFINITION, LLMModule, InjectLLM, {
+  const PLANNED = [
+    'Echo',
+    'OpenAI',
+    'DeepSeek',
+    'GoogleAI',
+    'Anthropic',
+    'Groq',
+    'TogetherAI',
+    'Bedrock',
+    'VertexAI',
+    'xAI',
+    'Perplexity',
+    'Ollama',
+  ];
+  const { useConnector } = describeSubsystemModule<EchoLLM, LLMService>(LLM, LLMModule, InjectLLM, {
     connector: EchoLLM,
-    planned: [
-      'Echo',
-      'OpenAI',
-      'DeepSeek',
-      'GoogleAI',
-      'Anthropic',
-      'Groq',
-      'TogetherAI',
-      'Bedrock',
-      'VertexAI',
-      'xAI',
-      'Perplexity',
-      'Ollama',
-    ],
+    // the three subsystems LLM requires, beside every boot of the shared suite
+    imports: [deps],
+    planned: PLANNED,
     unknownName: 'Mistral',
   });
 
-  describe('without Vault, ModelsProvider or Account', () => {
-    const llm = useConnector();
-
-    it('treats a name as its own model and leaves credentials empty', async () => {
-      expect(await llm().agent('a1').request({ model: 'anything', prompt: 'hi' })).toEqual({
-        content: 'hi',
-        finishReason: 'stop',
-      });
-      expect(llm().seen[0].context).toMatchObject({
-        modelEntryName: 'anything',
-        credentials: {},
-        isUserKey: false,
-        teamId: undefined,
-      });
+  it('plans each provider with the SDK it will need', () => {
+    const sdkOf = (name: string) => LLM_CONNECTORS.entry(name)?.sdk?.map((sdk) => `${sdk.package}@${sdk.range}`);
+    expect(Object.fromEntries(PLANNED.map((name) => [name, sdkOf(name)]))).toEqual({
+      Echo: undefined,
+      OpenAI: ['openai@^6'],
+      DeepSeek: ['openai@^6'],
+      GoogleAI: ['@google/genai@^2'],
+      Anthropic: ['@anthropic-ai/sdk@^1'],
+      Groq: ['openai@^6'],
+      TogetherAI: ['openai@^6'],
+      Bedrock: ['@aws-sdk/client-bedrock-runtime@^3'],
+      VertexAI: ['@google/genai@^2'],
+      xAI: ['openai@^6'],
+      Perplexity: ['openai@^6'],
+      Ollama: ['openai@^6'],
     });
   });
 
-  describe('resolveLLMCredentials', () => {
-    const agent = AccessCandidate.agent('a1');
-    const env = { OPENAI_API_KEY: 'sk-platform' };
-
-    it('follows the modes of the original', async () => {
-      expect(await resolveLLMCredentials(agent, { provider: 'OpenAI', credentials: 'none' }, vault, env)).toEqual({
-        apiKey: '',
-      });
-      expect(await resolveLLMCredentials(agent, { provider: 'OpenAI' }, vault, env)).toEqual({ apiKey: 'sk-platform' });
-      expect(await resolveLLMCredentials(agent, { provider: 'OpenAI', credentials: 'vault' }, vault, env)).toEqual({
-        apiKey: 'sk-team-a',
-        isUserKey: true,
-      });
-      expect(
-        await resolveLLMCredentials(agent, { provider: 'Groq', credentials: ['vault', 'internal'] }, vault, env),
-      ).toEqual({});
-      expect(
-        await resolveLLMCredentials(
-          agent,
-          { provider: 'OpenAI', credentials: { apiKey: '{{KEY(api)}}', nested: ['x-{{KEY(missing)}}'] } },
-          vault,
-          env,
-        ),
-      ).toEqual({
-        apiKey: 'k-a',
-        nested: ['x-'],
-      });
-      expect(
-        await resolveLLMCredentials(
-          agent,
-          {
-            provider: 'Bedrock',
-            credentials: 'bedrock_vault',
-            settings: { keyIDName: 'aws-id', secretKeyName: 'aws-secret', sessionKeyName: 'none' },
-          },
-          vault,
-          env,
-        ),
-      ).toEqual({ accessKeyId: 'AKIA', secretAccessKey: 'shh', isUserKey: true });
-      expect(
-        await resolveLLMCredentials(
-          agent,
-          { provider: 'VertexAI', credentials: 'vertexai_vault', settings: { jsonCredentialsName: 'vertex' } },
-          vault,
-          env,
-        ),
-      ).toEqual({
-        project_id: 'p',
-        isUserKey: true,
-      });
-      expect(
-        await resolveLLMCredentials(
-          agent,
-          { provider: 'VertexAI', credentials: ['vertexai_vault', 'none'], settings: {} },
-          vault,
-          env,
-        ),
-      ).toEqual({ apiKey: '' });
-    });
-
-    it('resolves per caller, treats a denial as no key and reports failures', async () => {
-      expect(
-        await resolveLLMCredentials(
-          AccessCandidate.agent('b1'),
-          { provider: 'OpenAI', credentials: 'vault' },
-          vault,
-          {},
-        ),
-      ).toEqual({ apiKey: 'sk-team-b', isUserKey: true });
-      expect(
-        await resolveLLMCredentials(
-          AccessCandidate.agent('d1'),
-          { provider: 'OpenAI', credentials: ['vault', 'internal'] },
-          vault,
-          { OPENAI_API_KEY: 'p' },
-        ),
-      ).toEqual({ apiKey: 'p' });
-      await expect(
-        resolveLLMCredentials(
-          AccessCandidate.agent('x1'),
-          { provider: 'OpenAI', credentials: ['vault', 'internal'] },
-          vault,
-          {},
-        ),
-      ).rejects.toThrow('vault backend down');
-      await expect(
-        resolveLLMCredentials(
-          agent,
-          { provider: 'VertexAI', credentials: 'vertexai_vault', settings: { jsonCredentialsName: 'bad-vertex' } },
-          vault,
-          {},
-        ),
-      ).rejects.toThrow("the VertexAI credentials in vault key 'bad-vertex' are not a JSON object");
-      await expect(
-        resolveLLMCredentials(agent, { provider: 'OpenAI', credentials: 'keychain' as never }, vault, {}),
-      ).rejects.toBeInstanceOf(SreInvalidInputError);
-    });
-  });
-
-  it('keeps one SDK client per credential set', () => {
-    const clients = new ClientsByCredential<{ key: string }>({ max: 2 });
-    const a = clients.get({ apiKey: 'a', region: 'x' }, () => ({ key: 'a' }));
-    expect(clients.get({ region: 'x', apiKey: 'a' }, () => ({ key: 'other' }))).toBe(a);
-    expect(clients.get({ apiKey: 'b', region: 'x' }, () => ({ key: 'b' }))).not.toBe(a);
-    expect(clients.size).toBe(2);
+  it.each([
+    ['Account', "the Account subsystem (the caller's team)", [VAULT_VALUE, MODELS_VALUE]],
+    ['Vault', "the Vault subsystem (the callers' API keys)", [ACCOUNT_VALUE, MODELS_VALUE]],
+    ['ModelsProvider', 'the ModelsProvider subsystem (model resolution and limits)', [ACCOUNT_VALUE, VAULT_VALUE]],
+  ])('refuses to boot without %s, saying what it is for', async (_name, what, present) => {
+    const error = await Test.createTestingModule({
+      imports: [globalValues(...present), LLMModule.forRoot({ connector: EchoLLM })],
+    })
+      .compile()
+      .then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
+    expect(error).toBeInstanceOf(SreConfigError);
+    expect((error as Error).message).toContain(`needs ${what}, which this application does not provide`);
   });
 
   describe('requester', () => {
@@ -254,7 +134,27 @@ describe('LLMModule', () => {
     afterAll(() => {
       if (platformKey !== undefined) process.env.OPENAI_API_KEY = platformKey;
     });
-    const llm = useConnector(fakeDeps());
+    const llm = useConnector();
+    const seen = () => backendOf<EchoLLM>(llm()).requests;
+
+    it('is the service over the connector class', () => {
+      expect(llm()).toBeInstanceOf(LLMService);
+      expect(backendOf(llm())).toBeInstanceOf(EchoLLM);
+    });
+
+    it('treats an unknown name as its own model id, and finds no key for it', async () => {
+      expect(await llm().agent('a1').request({ model: 'anything', prompt: 'hi' })).toEqual({
+        content: 'hi',
+        finishReason: 'stop',
+      });
+      expect(seen().at(-1)!.context).toMatchObject({
+        modelEntryName: 'anything',
+        modelInfo: { modelId: 'anything' },
+        credentials: {},
+        isUserKey: false,
+        teamId: 'team-a',
+      });
+    });
 
     it("prepares every call for its caller: model, defaults, the caller's own key and its limits", async () => {
       await llm()
@@ -268,7 +168,7 @@ describe('LLMModule', () => {
         });
       await llm().agent('b1').request({ model: 'gpt-4o', prompt: '2024' });
       await llm().agent('d1').request({ model: 'gpt-4o', prompt: 'b', maxTokens: 50_000 });
-      const [a, b, denied] = llm().seen.slice(-3);
+      const [a, b, denied] = seen().slice(-3);
       expect(a.context).toMatchObject({
         agentId: 'a1',
         teamId: 'team-a',

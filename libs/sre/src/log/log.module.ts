@@ -1,20 +1,31 @@
-import { DynamicModule, Module } from '@nestjs/common';
-import { createSubsystemModule, SubsystemModuleAsyncOptions, SubsystemModuleOptions } from '../core/module-factory';
-import { LOG_DEFINITION } from './log.registry';
+/* eslint-disable @typescript-eslint/no-require-imports -- connectors load on first use (CommonJS) */
+import { Module } from '@nestjs/common';
+import { connector } from '../core/registry';
+import { defineSubsystem } from '../core/subsystem';
+import type { ConsoleLogSettings } from './connectors/console-log.connector';
+import { LOG_OPERATIONS } from './log.backend';
+import { LogService } from './log.service';
 
-const factory = createSubsystemModule(LOG_DEFINITION);
+/** The Log subsystem, declared once: registry, tokens, `InjectLog` and `LogModule` derive from it. */
+export const LOG = defineSubsystem({
+  subsystem: 'Log',
+  service: LogService,
+  operations: LOG_OPERATIONS,
+  connectors: {
+    ConsoleLog: connector<ConsoleLogSettings>(() => require('./connectors/console-log.connector').ConsoleLogConnector),
+  },
+});
+
+/** Log connectors by name; add your own with `LOG_CONNECTORS.register(name, cls)`. */
+export const LOG_CONNECTORS = LOG.registry;
+/** Token of a named Log instance (`'SreLog:<name>'`); `default` aliases `LogService`. */
+export const getLogToken = LOG.token;
+/** Injects the default Log (`LogService`) or the instance registered under `name`. */
+export const InjectLog = LOG.inject;
 
 /**
  * `LogModule.forRoot({ connector: 'ConsoleLog', settings: { level: 'log' } })` provides
  * `LogService` (or `getLogToken(name)` for a named instance).
  */
 @Module({})
-export class LogModule {
-  static forRoot(options: SubsystemModuleOptions): DynamicModule {
-    return factory.forRoot(LogModule, options);
-  }
-
-  static forRootAsync(options: SubsystemModuleAsyncOptions): DynamicModule {
-    return factory.forRootAsync(LogModule, options);
-  }
-}
+export class LogModule extends LOG.Module {}

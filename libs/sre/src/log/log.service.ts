@@ -1,25 +1,12 @@
-import { SreConnector } from '../core/connector';
+import type { ConnectorContext } from '../core/backend';
 import { SreAccessDeniedError, SreInvalidInputError } from '../core/errors';
-import { redactSecrets } from '../core/secrets';
+import { SreService } from '../core/service';
 import { AccessCandidate } from '../security/access-candidate';
+import type { AgentCallLog, LogBackend } from './log.backend';
 
-/** One component call of an agent, as the runtime reports it. */
-export interface AgentCallLog {
-  sourceId?: string;
-  componentId?: string;
-  domain?: string;
-  input?: unknown;
-  output?: unknown;
-  inputTimestamp?: string | number;
-  outputTimestamp?: string | number;
-  result?: unknown;
-  error?: unknown;
-  sessionID?: string;
-  tags?: string;
-  step?: number;
-  workflowID?: string;
-  processID?: string;
-}
+export type { AgentCallLog, LogBackend } from './log.backend';
+export { LOG_OPERATIONS } from './log.backend';
+export { LogRedactor, REDACTED, type LogRedactionOptions } from './log.redactor';
 
 /** What an agent may ask the Log subsystem. */
 export interface LogRequester {
@@ -31,19 +18,20 @@ export interface LogRequester {
 }
 
 /**
- * Agent call logs: the contract, the injection token and the base class of every Log connector.
- * Only agents log; entries reach connectors as given, and connectors that write them anywhere run
- * them through a `LogRedactor` first (agent inputs and outputs carry keys, tokens and PII: W49).
+ * Agent call logs: what you inject. Only agents log; entries, call ids and task counts are checked
+ * here, once for every connector, and a connector failure comes back as an `SreBackendError` naming
+ * it, secrets scrubbed. Redaction is the connector's: it knows what it writes where.
  */
-export abstract class LogService extends SreConnector {
-  /** Writes one entry of agent `agentId`. */
-  protected abstract writeLog(agentId: string, entry: AgentCallLog, callId: string | undefined): Promise<void> | void;
-  /** Writes a task-consumption record of agent `agentId`. */
-  protected abstract writeTasks(agentId: string, tasks: number, isUsingTestDomain: boolean): Promise<void> | void;
+export class LogService extends SreService<LogBackend> {
+  constructor(backend: LogBackend, context?: ConnectorContext, _deps: object = {}) {
+    super(backend, context);
+  }
 
+  /** Throws `SreAccessDeniedError` at once for anyone but an agent. */
   requester(candidate: AccessCandidate): LogRequester {
     if (candidate?.role !== 'agent')
       throw new SreAccessDeniedError(this.source(), 'Only agents can use the Log subsystem');
+    const agentId = candidate.id;
     return {
       candidate,
       log: async (entry, callId) => {
@@ -51,223 +39,19 @@ export abstract class LogService extends SreConnector {
           throw new SreInvalidInputError('a log entry must be an object', this.source());
         if (callId !== undefined && typeof callId !== 'string')
           throw new SreInvalidInputError('callId must be a string', this.source());
-        await this.ensureReady();
-        try {
-          await this.writeLog(candidate.id, entry, callId);
-        } catch (error) {
-          throw this.wrap(error, 'writing a log entry');
-        }
+        await this.call('writing a log entry', () => this.backend.writeLog(agentId, entry, callId));
       },
       logTask: async (tasks, isUsingTestDomain) => {
         if (!Number.isSafeInteger(tasks) || tasks < 0)
           throw new SreInvalidInputError('tasks must be a non-negative integer', this.source());
         if (typeof isUsingTestDomain !== 'boolean')
           throw new SreInvalidInputError('isUsingTestDomain must be a boolean', this.source());
-        await this.ensureReady();
-        try {
-          await this.writeTasks(candidate.id, tasks, isUsingTestDomain);
-        } catch (error) {
-          throw this.wrap(error, 'writing a task record');
-        }
+        await this.call('writing a task record', () => this.backend.writeTasks(agentId, tasks, isUsingTestDomain));
       },
     };
   }
 
   agent(id: string): LogRequester {
     return this.requester(AccessCandidate.agent(id));
-  }
-}
-
-export interface LogRedactionOptions {
-  /** Longest string kept; longer ones are cut and marked `…[truncated N chars]`. */
-  maxFieldLength: number;
-  /** More key names whose values are hidden (compared ignoring case, `-` and `_`). */
-  redactKeys?: readonly string[];
-  /** Literal values (the connector's secret settings) replaced by `***` wherever they appear. */
-  secrets?: readonly string[];
-}
-
-export const REDACTED = '***';
-const MAX_DEPTH = 12;
-const MAX_ITEMS = 200;
-/** Masking runs on a bit more than what is kept, so a secret cut by the truncation is still whole when masked. */
-const MASK_MARGIN = 4096;
-
-/** Key fragments that mark a value as secret wherever they appear in a (normalised) key name. */
-const SECRET_KEY_PARTS = [
-  'password',
-  'passwd',
-  'passphrase',
-  'secret',
-  'apikey',
-  'authorization',
-  'cookie',
-  'credential',
-  'privatekey',
-  'accesskey',
-];
-/** Whole (normalised) key names that are secret; `…token` keys too, but not `…tokens` counters. */
-const SECRET_KEY_NAMES = new Set(['pwd', 'auth', 'jwt', 'bearer', 'signature', 'sig']);
-
-/** Values that look like credentials, wherever they appear in a string. */
-const SECRET_VALUE_PATTERNS: ReadonlyArray<readonly [RegExp, string]> = [
-  [/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g, REDACTED],
-  [/\b(Bearer)\s+[A-Za-z0-9\-._~+/]+=*/gi, `$1 ${REDACTED}`],
-  // JWT: base64url of '{"' starts both the header and the payload
-  [/\beyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g, REDACTED],
-  // OpenAI (sk-, sk-proj-), Anthropic (sk-ant-) and look-alikes
-  [/\bsk-[A-Za-z0-9_-]{16,}/g, REDACTED],
-  [/\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}/g, REDACTED],
-  [/\b(?:AKIA|ASIA)[A-Z0-9]{16}\b/g, REDACTED],
-  [/\bAIza[0-9A-Za-z_-]{35}/g, REDACTED],
-  [/\bgh[pousr]_[A-Za-z0-9]{30,}/g, REDACTED],
-  [/\bgithub_pat_[A-Za-z0-9_]{22,}/g, REDACTED],
-  [/\bxox[abposr]-[A-Za-z0-9-]{10,}/g, REDACTED],
-  // user:password@ in URLs
-  [/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/:@]+:[^\s/@]+@/gi, `$1${REDACTED}@`],
-];
-
-function normaliseKey(key: string): string {
-  return key.toLowerCase().replace(/[^a-z0-9]/g, '');
-}
-
-/**
- * Makes a log entry safe to write: values under secret-looking keys become `***` (nested objects
- * and arrays included), credential-looking strings are masked wherever they appear, the connector's
- * secret settings are scrubbed, long strings are truncated, binary data is summarised, and
- * circular or very deep structures are cut instead of crashing. Returns a JSON-ready copy.
- */
-export class LogRedactor {
-  private readonly extraKeys: ReadonlySet<string>;
-  private readonly secrets: readonly string[];
-  private readonly maxFieldLength: number;
-
-  constructor(options: LogRedactionOptions) {
-    this.maxFieldLength = options.maxFieldLength;
-    this.extraKeys = new Set((options.redactKeys ?? []).map(normaliseKey).filter(Boolean));
-    this.secrets = options.secrets ?? [];
-  }
-
-  isSecretKey(key: string): boolean {
-    const name = normaliseKey(key);
-    if (SECRET_KEY_NAMES.has(name) || this.extraKeys.has(name) || name.endsWith('token')) return true;
-    for (const part of SECRET_KEY_PARTS) if (name.includes(part)) return true;
-    return false;
-  }
-
-  /** A string with secrets masked and its length capped. */
-  text(value: string): string {
-    const limit = this.maxFieldLength;
-    const cut = value.length > limit + MASK_MARGIN ? value.slice(0, limit + MASK_MARGIN) : value;
-    let out = this.secrets.length ? redactSecrets(cut, this.secrets) : cut;
-    for (const [pattern, replacement] of SECRET_VALUE_PATTERNS) out = out.replace(pattern, replacement);
-    if (out.length <= limit && cut === value) return out;
-    return `${out.slice(0, limit)}…[truncated, ${value.length} chars]`;
-  }
-
-  /** A JSON-ready copy of `value` with every rule applied. */
-  redact(value: unknown): unknown {
-    return this.walk(value, new Set(), 0);
-  }
-
-  private walk(value: unknown, ancestors: Set<object>, depth: number): unknown {
-    switch (typeof value) {
-      case 'string':
-        return this.text(value);
-      case 'number':
-      case 'boolean':
-        return value;
-      case 'bigint':
-        return value.toString();
-      case 'undefined':
-      case 'function':
-      case 'symbol':
-        return undefined;
-    }
-    if (value === null) return null;
-    const object = value as object;
-    if (ancestors.has(object)) return '[Circular]';
-    if (depth >= MAX_DEPTH) return '[Too deep]';
-    if (Buffer.isBuffer(object)) return `[Buffer ${object.length} bytes]`;
-    if (ArrayBuffer.isView(object)) return `[${object.constructor.name} ${object.byteLength} bytes]`;
-    if (object instanceof ArrayBuffer) return `[ArrayBuffer ${object.byteLength} bytes]`;
-    if (object instanceof Date) return Number.isNaN(object.getTime()) ? 'Invalid Date' : object.toISOString();
-    ancestors.add(object);
-    try {
-      if (object instanceof Error) return this.walkError(object, ancestors, depth);
-      if (Array.isArray(object)) return this.walkList(object, ancestors, depth);
-      if (object instanceof Set) return this.walkList([...object], ancestors, depth);
-      if (object instanceof Map)
-        return this.walkEntries(
-          [...object].map(([k, v]) => [String(k), v] as const),
-          ancestors,
-          depth,
-        );
-      const toJSON = (object as { toJSON?: unknown }).toJSON;
-      if (typeof toJSON === 'function') {
-        const plain: unknown = toJSON.call(object);
-        return plain === object ? this.walkObject(object, ancestors, depth) : this.walk(plain, ancestors, depth + 1);
-      }
-      return this.walkObject(object, ancestors, depth);
-    } catch {
-      return '[Unreadable]';
-    } finally {
-      ancestors.delete(object);
-    }
-  }
-
-  private walkList(list: readonly unknown[], ancestors: Set<object>, depth: number): unknown[] {
-    const out = list.slice(0, MAX_ITEMS).map((item) => {
-      const redacted = this.walk(item, ancestors, depth + 1);
-      return redacted === undefined ? null : redacted;
-    });
-    if (list.length > MAX_ITEMS) out.push(`…[${list.length - MAX_ITEMS} more items]`);
-    return out;
-  }
-
-  private walkObject(object: object, ancestors: Set<object>, depth: number): Record<string, unknown> {
-    const entries: Array<readonly [string, unknown]> = [];
-    for (const key of Object.keys(object)) {
-      let value: unknown;
-      try {
-        value = (object as Record<string, unknown>)[key];
-      } catch {
-        value = '[Unreadable]';
-      }
-      entries.push([key, value]);
-    }
-    return this.walkEntries(entries, ancestors, depth);
-  }
-
-  private walkEntries(
-    entries: ReadonlyArray<readonly [string, unknown]>,
-    ancestors: Set<object>,
-    depth: number,
-  ): Record<string, unknown> {
-    const out: Record<string, unknown> = {};
-    let kept = 0;
-    for (const [key, value] of entries) {
-      if (kept === MAX_ITEMS) {
-        out['…'] = `[${entries.length - MAX_ITEMS} more keys]`;
-        break;
-      }
-      const name = this.text(key);
-      if (this.isSecretKey(key)) {
-        if (value !== undefined && value !== null && value !== '') out[name] = REDACTED;
-        else out[name] = value;
-      } else {
-        const redacted = this.walk(value, ancestors, depth + 1);
-        if (redacted !== undefined) out[name] = redacted;
-      }
-      kept++;
-    }
-    return out;
-  }
-
-  private walkError(error: Error, ancestors: Set<object>, depth: number): Record<string, unknown> {
-    const out: Record<string, unknown> = { name: this.text(error.name), message: this.text(error.message) };
-    const extra = this.walkObject(error, ancestors, depth);
-    for (const [key, value] of Object.entries(extra)) if (!(key in out) && key !== 'stack') out[key] = value;
-    return out;
   }
 }

@@ -1,21 +1,37 @@
-import { DynamicModule, Module } from '@nestjs/common';
-import { createSubsystemModule, SubsystemModuleAsyncOptions, SubsystemModuleOptions } from '../core/module-factory';
-import { MANAGED_VAULT_DEFINITION } from './managed-vault.registry';
-
-const factory = createSubsystemModule(MANAGED_VAULT_DEFINITION);
+import { Module } from '@nestjs/common';
+import { ACCOUNT } from '../account/account.module';
+import { planned } from '../core/registry';
+import { defineSubsystem } from '../core/subsystem';
+import { MANAGED_VAULT_OPERATIONS } from './managed-vault.backend';
+import { ManagedVaultService } from './managed-vault.service';
 
 /**
- * `ManagedVaultModule.forRoot({ connector, settings })` provides `ManagedVaultService` (or `getManagedVaultToken(name)`
- * for a named instance). `connector` is a name registered in the registry or your own class extending
- * `ManagedVaultService`.
+ * The ManagedVault subsystem, declared once: registry, tokens, `InjectManagedVault` and
+ * `ManagedVaultModule` derive from it. Both seed connectors arrive in a later version.
+ */
+export const MANAGED_VAULT = defineSubsystem({
+  subsystem: 'ManagedVault',
+  service: ManagedVaultService,
+  operations: MANAGED_VAULT_OPERATIONS,
+  // the team whose namespace every call uses
+  uses: { account: ACCOUNT.dependency('team resolution') },
+  connectors: {
+    SecretManagerManagedVault: planned({ sdk: [{ package: '@aws-sdk/client-secrets-manager', range: '^3' }] }),
+    NullManagedVault: planned(),
+  },
+});
+
+/** ManagedVault connectors by name; add your own with `MANAGED_VAULT_CONNECTORS.register(name, cls)`. */
+export const MANAGED_VAULT_CONNECTORS = MANAGED_VAULT.registry;
+/** Token of a named ManagedVault instance (`'SreManagedVault:<name>'`); `default` aliases `ManagedVaultService`. */
+export const getManagedVaultToken = MANAGED_VAULT.token;
+/** Injects the default ManagedVault (`ManagedVaultService`) or the instance registered under `name`. */
+export const InjectManagedVault = MANAGED_VAULT.inject;
+
+/**
+ * `ManagedVaultModule.forRoot({ connector: MyManagedVault })` (a class implementing
+ * `ManagedVaultBackend`) provides `ManagedVaultService` (or `getManagedVaultToken(name)` for a named
+ * instance). It needs the Account subsystem: import AccountModule globally, or use SreModule.
  */
 @Module({})
-export class ManagedVaultModule {
-  static forRoot(options: SubsystemModuleOptions): DynamicModule {
-    return factory.forRoot(ManagedVaultModule, options);
-  }
-
-  static forRootAsync(options: SubsystemModuleAsyncOptions): DynamicModule {
-    return factory.forRootAsync(ManagedVaultModule, options);
-  }
-}
+export class ManagedVaultModule extends MANAGED_VAULT.Module {}

@@ -1,9 +1,12 @@
-import { SreInvalidInputError } from '../core/errors';
+import { SreBackendError, SreError, SreInvalidInputError } from '../core/errors';
 import { assertKey } from '../core/resource-id';
-import { AccessCandidate } from '../security/access-candidate';
+import { redactSecrets } from '../core/secrets';
+import { AccessCandidate, CANDIDATE_ID_PATTERN, type Level } from '../security/access-candidate';
 import { ACL } from '../security/acl';
-import { scopeOf } from '../security/scope';
-import { READ, SecureConnector, WRITE } from '../security/secure-connector';
+import { READ, SecureService, WRITE } from '../security/secure-service';
+import type { ManagedVaultBackend } from './managed-vault.backend';
+
+export type { ManagedVaultBackend } from './managed-vault.backend';
 
 /**
  * The operations of one candidate on its team's runtime-written secrets (OAuth tokens and the
@@ -22,51 +25,52 @@ export interface ManagedVaultRequester {
 }
 
 const MAX_KEY_BYTES = 256;
+const RESOURCE_ID = /^teams\/([^/]+)\/managed-vault\/(.+)$/s;
+// shorter values are too common in text to be scrubbed from it (as for secret settings)
+const MIN_SCRUBBED_LENGTH = 4;
 
 /**
- * Secrets written at run time, one namespace per team: the contract, the injection token, and the
- * base class of every ManagedVault connector. The access rule lives here, the same for every
- * backend: the candidate's team owns its namespace, members read and write it, nobody else reaches
- * it. A connector that keeps nothing (NullManagedVault) accepts `set`/`delete` and drops them, reads
+ * Secrets written at run time, one namespace per team: what you inject. The access rule lives
+ * here, the same for every backend: the candidate's team owns its namespace
+ * (`teams/<team>/managed-vault/<key>`), its members read and write it, nobody else reaches it. A
+ * connector that keeps nothing (NullManagedVault) accepts `set`/`delete` and drops them, reads
  * `undefined` and `exists` false, instead of denying writes the way the original's read-only ACL
  * did (W18).
  */
-export abstract class ManagedVaultService extends SecureConnector {
-  // The backend. Team and key are validated and access is checked before these run. A backend
-  // stores one encoding whatever the path (create, update, restore: W17), finds a secret by its
-  // deterministic name only, and never logs or throws a value.
-
-  /** The secret, or `undefined`. A secret pending deletion is missing. */
-  protected abstract readSecret(team: string, key: string): Promise<string | undefined>;
-  /** Creates or replaces the secret (restoring one pending deletion). */
-  protected abstract writeSecret(team: string, key: string, value: string): Promise<void>;
-  /** A missing secret is a no-op. */
-  protected abstract deleteSecret(team: string, key: string): Promise<void>;
-  protected abstract secretExists(team: string, key: string): Promise<boolean>;
-
-  /** A team owns its namespace: the resource id is `teams/<team>/managed-vault/<key>`. */
-  protected getResourceACL(resourceId: string): ACL | undefined {
-    const scope = scopeOf(resourceId);
-    return scope?.role === 'team' ? new ACL().addAccess('team', scope.id, 'owner') : undefined;
-  }
-
+export class ManagedVaultService extends SecureService<ManagedVaultBackend> {
   requester(candidate: AccessCandidate): ManagedVaultRequester {
     const open = async (key: string, need: number): Promise<string> => {
-      assertKey(key, 'managed vault key', this.source(), MAX_KEY_BYTES);
+      this.checkKey(key);
       const team = await this.requireTeam(candidate);
-      await this.authorize(candidate, need, `teams/${team}/managed-vault/${key}`);
+      const resourceId = `teams/${team}/managed-vault/${key}`;
+      await this.authorize(candidate, need, resourceId, this.aclOf(resourceId));
       return team;
     };
     return {
       candidate,
-      get: async (key) => this.readSecret(await open(key, READ), key),
+      get: async (key) => {
+        const team = await open(key, READ);
+        const value = await this.call('reading a managed secret', () => this.backend.readSecret(team, key));
+        return typeof value === 'string' ? value : undefined;
+      },
       set: async (key, value) => {
         if (typeof value !== 'string')
           throw new SreInvalidInputError('a managed vault value must be a string', this.source());
-        await this.writeSecret(await open(key, WRITE), key, value);
+        const team = await open(key, WRITE);
+        try {
+          await this.call('writing a managed secret', () => this.backend.writeSecret(team, key, value));
+        } catch (error) {
+          throw this.scrub(error, value);
+        }
       },
-      delete: async (key) => this.deleteSecret(await open(key, WRITE), key),
-      exists: async (key) => this.secretExists(await open(key, READ), key),
+      delete: async (key) => {
+        const team = await open(key, WRITE);
+        await this.call('deleting a managed secret', () => this.backend.deleteSecret(team, key));
+      },
+      exists: async (key) => {
+        const team = await open(key, READ);
+        return (await this.call('checking a managed secret', () => this.backend.secretExists(team, key))) === true;
+      },
     };
   }
 
@@ -80,5 +84,40 @@ export abstract class ManagedVaultService extends SecureConnector {
 
   agent(id: string): ManagedVaultRequester {
     return this.requester(AccessCandidate.agent(id));
+  }
+
+  /**
+   * True when the candidate holds `levels` on `teams/<team>/managed-vault/<key>`: the members of
+   * `<team>` hold every level, nobody else any. Any other id, or any failure, answers `false`.
+   */
+  async hasAccess(candidate: AccessCandidate, levels: Level | readonly Level[], resourceId: string): Promise<boolean> {
+    try {
+      const acl = this.aclOf(resourceId);
+      return acl !== undefined && (await this.allows(candidate, levels, resourceId, acl));
+    } catch {
+      return false;
+    }
+  }
+
+  /** The team owns its namespace; `undefined` for an id that names no managed secret. */
+  private aclOf(resourceId: string): ACL | undefined {
+    const match = typeof resourceId === 'string' ? RESOURCE_ID.exec(resourceId) : null;
+    if (!match || !CANDIDATE_ID_PATTERN.test(match[1])) return undefined;
+    this.checkKey(match[2]);
+    return new ACL().addAccess('team', match[1], 'owner');
+  }
+
+  private checkKey(key: unknown): asserts key is string {
+    assertKey(key, 'managed vault key', this.source(), MAX_KEY_BYTES);
+  }
+
+  /**
+   * A write error that quotes the value it was writing loses the quote, and its cause, which
+   * quotes it too: the value is a secret, and error messages end up in logs.
+   */
+  private scrub(error: unknown, value: string): unknown {
+    if (!(error instanceof SreError) || value.length < MIN_SCRUBBED_LENGTH || !error.message.includes(value))
+      return error;
+    return new SreBackendError(redactSecrets(error.message, [value]), this.source());
   }
 }

@@ -1,9 +1,9 @@
+import { Test } from '@nestjs/testing';
 import { SreAccessDeniedError, SreInvalidInputError } from '../core/errors';
 import { AccessCandidate } from '../security/access-candidate';
-import { describeSubsystemModule, fakeAccountModule } from '../testing/subsystem-module.testkit';
-import { InjectModelsProvider } from './models-provider.decorators';
-import { ModelsProviderModule } from './models-provider.module';
-import { MODELS_PROVIDER_DEFINITION } from './models-provider.registry';
+import { MemoryModelsProviderBackend } from '../testing/backends/memory-models-provider.backend';
+import { backendOf, describeSubsystemModule, fakeAccountModule } from '../testing/subsystem-module.testkit';
+import { InjectModelsProvider, MODELS_PROVIDER, ModelsProviderModule } from './models-provider.module';
 import { ModelMap, ModelsProviderService, resolveModelInfo } from './models-provider.service';
 
 const BUILT_INS: ModelMap = {
@@ -19,26 +19,13 @@ const BUILT_INS: ModelMap = {
   'no-limits': { modelId: 'nl', provider: 'Echo' },
 };
 
-/** Global models from a fixed map, team additions in memory. */
-class MapModelsProvider extends ModelsProviderService {
-  reads = 0;
-  private readonly added = new Map<string, ModelMap>();
-
-  protected async readModels() {
-    this.reads++;
-    return BUILT_INS;
-  }
-
-  protected async readTeamModels(team: string) {
-    return this.added.get(team) ?? {};
-  }
-
-  protected async writeTeamModels(team: string, models: ModelMap) {
-    this.added.set(team, { ...this.added.get(team), ...models });
-  }
-
-  protected override customModelDefaults(foundationModel: string) {
-    return foundationModel === 'anthropic.claude-3' ? { tokens: 200_000, completionTokens: 4096 } : undefined;
+/** The memory backend over the built-ins, as a user's own connector class. */
+class BuiltInModelsProvider extends MemoryModelsProviderBackend {
+  constructor() {
+    super({
+      models: BUILT_INS,
+      customModelDefaults: { 'anthropic.claude-3': { tokens: 200_000, completionTokens: 4096 } },
+    });
   }
 }
 
@@ -67,19 +54,29 @@ const SETTINGS: Record<string, Record<string, string>> = {
   'team-b': { 'custom-llm': 'not json {' },
 };
 
-const getTeamSetting = async (team: string, key: string) => SETTINGS[team]?.[key];
+const forTeam = (team: string) => ({ getSetting: async (key: string) => SETTINGS[team]?.[key] });
 
 describe('ModelsProviderModule', () => {
-  const { useConnector } = describeSubsystemModule(
-    MODELS_PROVIDER_DEFINITION,
+  const { useConnector } = describeSubsystemModule<BuiltInModelsProvider, ModelsProviderService>(
+    MODELS_PROVIDER,
     ModelsProviderModule,
     InjectModelsProvider,
     {
-      connector: MapModelsProvider,
+      connector: BuiltInModelsProvider,
+      // ModelsProvider requires Account: a stand-in beside every boot of the shared suite
+      imports: [fakeAccountModule(TEAMS, { forTeam })],
       planned: ['JSONModelsProvider'],
       unknownName: 'YAML',
     },
   );
+
+  it('refuses to boot without the Account subsystem, saying what to import', async () => {
+    await expect(
+      Test.createTestingModule({
+        imports: [ModelsProviderModule.forRoot({ connector: BuiltInModelsProvider })],
+      }).compile(),
+    ).rejects.toThrow('needs the Account subsystem (team resolution and custom models)');
+  });
 
   it('resolves aliases, applies key options only with a key, and keeps unknown names', () => {
     expect(resolveModelInfo(BUILT_INS, 'gpt-4o-smyth')).toMatchObject({
@@ -99,10 +96,13 @@ describe('ModelsProviderModule', () => {
       provider: 'Groq',
     });
     expect(() => resolveModelInfo(BUILT_INS, { provider: 'Groq' })).toThrow(SreInvalidInputError);
+    // names that exist on every object's prototype are models like any other
+    expect(resolveModelInfo(BUILT_INS, 'constructor')).toEqual({ modelId: 'constructor' });
+    expect(resolveModelInfo({ a: { modelId: 'a', alias: 'toString' } }, 'a').modelId).toBe('toString');
   });
 
-  describe('requester', () => {
-    const provider = useConnector(fakeAccountModule(TEAMS, { getTeamSetting }));
+  describe('requester (built by the module)', () => {
+    const provider = useConnector();
 
     it('answers the token rules of the original', async () => {
       const models = provider().requester(AccessCandidate.public());
@@ -131,7 +131,7 @@ describe('ModelsProviderModule', () => {
     });
 
     it("adds the team's custom models from its Account settings", async () => {
-      const models = provider().requester(AccessCandidate.agent('a1'));
+      const models = provider().agent('a1');
       const custom = await models.getCustomModels();
       expect(Object.keys(custom).sort()).toEqual(['my-bedrock', 'my-ollama']);
       expect(await models.getModelInfo('my-bedrock')).toMatchObject({
@@ -143,36 +143,33 @@ describe('ModelsProviderModule', () => {
         credentials: 'bedrock_vault',
         isCustomLLM: true,
       });
+      // the alias is the foundation model: its global entry, when there is one, is the base
       expect(await models.isStandardLLM('my-bedrock')).toBe(false);
       expect(await models.isUserCustomLLM('my-ollama')).toBe(true);
       expect(await models.getBaseURL('my-ollama')).toBe('http://localhost:11434');
       expect(await models.getMaxContextTokens('my-ollama')).toBe(4096);
       // a malformed setting hides nothing else
-      expect(Object.keys(await provider().requester(AccessCandidate.agent('b1')).getModels()).sort()).toEqual(
-        Object.keys(BUILT_INS).sort(),
-      );
+      expect(Object.keys(await provider().agent('b1').getModels()).sort()).toEqual(Object.keys(BUILT_INS).sort());
     });
 
     it('reads the models once per requester and hands out copies', async () => {
-      const before = provider().reads;
-      const models = provider().requester(AccessCandidate.agent('a1'));
+      const backend = backendOf<MemoryModelsProviderBackend>(provider());
+      const before = backend.reads;
+      const models = provider().agent('a1');
       const all = await models.getModels();
       await models.getModelInfo('gpt-4o');
       await models.getMaxCompletionTokens('gpt-4o');
-      expect(provider().reads - before).toBe(1);
+      expect(backend.reads - before).toBe(1);
       all['gpt-4o'].tokens = 1;
       expect(await models.getMaxContextTokens('gpt-4o')).toBe(128_000);
     });
 
     it('keeps models added by a team inside that team (W10)', async () => {
       await provider()
-        .requester(AccessCandidate.agent('a1'))
+        .agent('a1')
         .addModels({ mine: { modelId: 'm-1', provider: 'Groq', tokens: 10 } });
-      expect(await provider().requester(AccessCandidate.team('team-a')).getModelInfo('mine')).toMatchObject({
-        modelId: 'm-1',
-        provider: 'Groq',
-      });
-      expect(await provider().requester(AccessCandidate.agent('b1')).getModelInfo('mine')).toEqual({ modelId: 'mine' });
+      expect(await provider().team('team-a').getModelInfo('mine')).toMatchObject({ modelId: 'm-1', provider: 'Groq' });
+      expect(await provider().agent('b1').getModelInfo('mine')).toEqual({ modelId: 'mine' });
       expect(await provider().requester(AccessCandidate.public()).getModels()).not.toHaveProperty('mine');
     });
 
@@ -184,7 +181,7 @@ describe('ModelsProviderModule', () => {
       ).rejects.toBeInstanceOf(SreAccessDeniedError);
       await expect(
         provider()
-          .requester(AccessCandidate.user('nobody'))
+          .user('nobody')
           .addModels({ x: { modelId: 'x' } }),
       ).rejects.toBeInstanceOf(SreAccessDeniedError);
       expect(await provider().hasAccess(AccessCandidate.agent('b1'), 'write', 'teams/team-a/models')).toBe(false);
@@ -193,7 +190,7 @@ describe('ModelsProviderModule', () => {
       expect(await provider().hasAccess(AccessCandidate.public(), 'read', 'models')).toBe(true);
       await expect(
         provider()
-          .requester(AccessCandidate.agent('a1'))
+          .agent('a1')
           .addModels({ bad: { provider: 'x' } }),
       ).rejects.toThrow("invalid model entries (need a string modelId, provider a string): 'bad'");
     });

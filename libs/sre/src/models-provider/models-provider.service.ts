@@ -1,52 +1,37 @@
+import type { ConnectorContext } from '../core/backend';
 import { SreInvalidInputError } from '../core/errors';
-import { AccessCandidate } from '../security/access-candidate';
+import { AccessCandidate, type Level } from '../security/access-candidate';
 import { ACL } from '../security/acl';
 import { scopeOf } from '../security/scope';
-import { READ, SecureConnector, WRITE } from '../security/secure-connector';
+import { READ, SecureService, WRITE } from '../security/secure-service';
+import type { TeamResolver } from '../security/team-resolver';
+import {
+  describeModelMapProblem,
+  ENTERPRISE_MODELS_SETTING,
+  enterpriseModels,
+  parseModelsSetting,
+  USER_CUSTOM_MODELS_SETTING,
+  userCustomModels,
+} from './models-loader';
+import type {
+  ModelEntry,
+  ModelInfo,
+  ModelMap,
+  ModelReference,
+  ModelsProviderBackend,
+  TeamModels,
+} from './models-provider.backend';
 
-/** How an LLM call finds its credentials (see the LLM subsystem). */
-export type CredentialsMode = 'vault' | 'internal' | 'none' | 'bedrock_vault' | 'vertexai_vault';
-
-/** One model, keyed by its entry name in a model map (the original's models.json format). */
-export interface ModelEntry {
-  modelId?: string;
-  provider?: string;
-  /** Legacy name of `provider`. */
-  llm?: string;
-  /** Entry name of the model this one stands for (its limits and key options apply). */
-  alias?: string;
-  label?: string;
-  /** `text, image, audio, video, document, tools, search, reasoning, image-generation, ...` */
-  features?: string[];
-  tags?: string[];
-  /** Context window. */
-  tokens?: number;
-  completionTokens?: number;
-  enabled?: boolean;
-  /** Limits that apply when the caller brings its own API key. */
-  keyOptions?: { tokens?: number; completionTokens?: number };
-  /** A mode, modes tried in order, or the credentials object itself (`{{KEY(name)}}` templates allowed). */
-  credentials?: CredentialsMode | (CredentialsMode | Record<string, unknown>)[] | Record<string, unknown>;
-  baseURL?: string;
-  fallbackLLM?: string;
-  /** Defaults for unset request parameters. */
-  params?: Record<string, unknown>;
-  interface?: 'chat.completions' | 'responses' | 'generateContent' | 'generateImages' | (string & {});
-  supportsEditing?: boolean;
-  isCustomLLM?: boolean;
-  isUserCustomLLM?: boolean;
-  /** Provider settings of custom models (region, project, vault key names, ...). */
-  settings?: Record<string, unknown>;
-  [extra: string]: unknown;
-}
-
-export type ModelMap = Record<string, ModelEntry>;
-
-/** A model as callers name it: an entry name, or an entry carrying its `modelId`. */
-export type ModelReference = string | ModelEntry;
-
-/** A resolved entry: always has its provider-side `modelId`. */
-export type ModelInfo = ModelEntry & { modelId: string };
+export type {
+  CredentialsMode,
+  ModelEntry,
+  ModelInfo,
+  ModelMap,
+  ModelReference,
+  ModelsProviderBackend,
+  TeamModels,
+} from './models-provider.backend';
+export { ENTERPRISE_MODELS_SETTING, USER_CUSTOM_MODELS_SETTING } from './models-loader';
 
 /** The models one candidate sees and the rules that resolve a model reference against them. */
 export interface ModelsProviderRequester {
@@ -90,15 +75,21 @@ export interface ModelsProviderRequester {
   }): Promise<void>;
 }
 
-/** Team settings (Account) holding custom models, as the original names them. */
-export const ENTERPRISE_MODELS_SETTING = 'custom-llm';
-export const USER_CUSTOM_MODELS_SETTING = 'user-custom-llm';
+/**
+ * What ModelsProvider needs of the Account subsystem (`AccountService` fits): team resolution, and
+ * a team's settings, where its custom models live. A resolver without `forTeam` gives no team
+ * custom models.
+ */
+export interface ModelsProviderAccount extends TeamResolver {
+  forTeam?(teamId: string): { getSetting(key: string): Promise<string | undefined> };
+}
+
+export interface ModelsProviderDeps {
+  account: ModelsProviderAccount;
+}
 
 const GLOBAL_MODELS = 'models';
-
-interface TeamSettings {
-  getTeamSetting(teamId: string, key: string): Promise<string | undefined>;
-}
+const teamModels = (team: string) => `teams/${team}/${GLOBAL_MODELS}`;
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -107,15 +98,15 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 /** The provider-side model id of a reference: an alias resolves to its target's id. */
 export function resolveModelId(models: ModelMap, model: ModelReference): string {
   if (typeof model !== 'string') return entryOf(model).modelId!;
-  const entry = models[model];
-  if (entry?.alias) return models[entry.alias]?.modelId || entry.alias;
+  const entry = Object.hasOwn(models, model) ? models[model] : undefined;
+  if (entry?.alias) return (Object.hasOwn(models, entry.alias) && models[entry.alias].modelId) || entry.alias;
   return entry?.modelId || model;
 }
 
 /** Resolves a reference against a model map (see `ModelsProviderRequester.getModelInfo`). */
 export function resolveModelInfo(models: ModelMap, model: ModelReference, hasAPIKey = false): ModelInfo {
-  const entry = typeof model === 'string' ? models[model] : entryOf(model);
-  const aliasEntry = entry?.alias ? models[entry.alias] : undefined;
+  const entry = typeof model === 'string' ? (Object.hasOwn(models, model) ? models[model] : undefined) : entryOf(model);
+  const aliasEntry = entry?.alias && Object.hasOwn(models, entry.alias) ? models[entry.alias] : undefined;
   const keyOptions = hasAPIKey ? { ...aliasEntry?.keyOptions, ...entry?.keyOptions } : {};
   return { ...aliasEntry, ...entry, ...keyOptions, modelId: resolveModelId(models, model) };
 }
@@ -139,32 +130,21 @@ function entryOf(model: ModelEntry): ModelEntry {
 }
 
 /**
- * The LLM model catalogue: the contract, the injection token, and the base class of every
- * ModelsProvider connector. Connectors supply the global list (built-ins and configured models) and
- * keep each team's additions; resolution, custom models and access live here, the same for all.
+ * The LLM model catalogue: what you inject. The backend supplies the global list and keeps each
+ * team's additions; resolution, custom models and access live here, the same for every connector.
  * Everyone reads the global list; only a team's members read or change its additions (W10).
  */
-export abstract class ModelsProviderService extends SecureConnector {
-  // The backend. Access is checked and entries validated before these run. Returned maps may be
-  // shared with the connector: the base never mutates them and hands callers copies.
+export class ModelsProviderService extends SecureService<ModelsProviderBackend> {
+  private readonly account: ModelsProviderAccount;
 
-  /** The global models: built-ins plus the configured ones (after the connector's merge/replace rule). */
-  protected abstract readModels(): Promise<ModelMap>;
-  /** The models a team added (`{}` when none). */
-  protected abstract readTeamModels(team: string): Promise<ModelMap>;
-  /** Adds or replaces entries in a team's additions. */
-  protected abstract writeTeamModels(team: string, models: ModelMap): Promise<void>;
-
-  /** Defaults (`tokens`, `completionTokens`, ...) for an enterprise model built on `foundationModel`. */
-  protected customModelDefaults(_foundationModel: string): Partial<ModelEntry> | undefined {
-    return undefined;
+  constructor(backend: ModelsProviderBackend, context: ConnectorContext | undefined, deps: ModelsProviderDeps) {
+    super(backend, context, deps);
+    this.account = deps.account;
   }
 
-  /** The global list is readable by everyone; a team's additions are owned by the team. */
-  protected getResourceACL(resourceId: string): ACL | undefined {
-    if (resourceId === GLOBAL_MODELS) return new ACL().addPublicAccess('read');
-    const scope = scopeOf(resourceId);
-    return scope?.role === 'team' ? new ACL().addAccess('team', scope.id, 'owner') : undefined;
+  /** True when `candidate` holds every level in `levels` on `models` or `teams/<team>/models`. */
+  async hasAccess(candidate: AccessCandidate, levels: Level | readonly Level[], resourceId: string): Promise<boolean> {
+    return this.allows(candidate, levels, resourceId, this.aclOf(resourceId));
   }
 
   requester(candidate: AccessCandidate): ModelsProviderRequester {
@@ -173,16 +153,16 @@ export abstract class ModelsProviderService extends SecureConnector {
     const teamOf = () => (team ??= this.teamOf(candidate));
     const load = () =>
       (models ??= (async () => {
-        await this.authorize(candidate, READ, GLOBAL_MODELS);
+        await this.authorize(candidate, READ, GLOBAL_MODELS, this.aclOf(GLOBAL_MODELS));
         const id = await teamOf();
         if (id === undefined) return { all: { ...(await this.readModels()) }, custom: {} };
-        await this.authorize(candidate, READ, `teams/${id}/${GLOBAL_MODELS}`);
+        await this.authorize(candidate, READ, teamModels(id), this.aclOf(teamModels(id)));
         const [global, added, custom] = await Promise.all([
           this.readModels(),
           this.readTeamModels(id),
           this.loadCustomModels(id),
         ]);
-        return { all: { ...global, ...added, ...custom }, custom };
+        return { all: { ...global, ...added?.models, ...custom }, custom };
       })());
     // a failed load is not kept: the next call tries again
     const loaded = async () => {
@@ -203,11 +183,17 @@ export abstract class ModelsProviderService extends SecureConnector {
       getModels: async () => structuredClone((await loaded()).all),
       getCustomModels: async () => structuredClone((await loaded()).custom),
       addModels: async (added) => {
-        const entries = this.checkModels(added);
-        const id = await teamOf();
-        if (id === undefined) throw this.denied();
-        await this.authorize(candidate, WRITE, `teams/${id}/${GLOBAL_MODELS}`);
-        await this.writeTeamModels(id, structuredClone(entries));
+        const problem = describeModelMapProblem(added);
+        if (problem) throw new SreInvalidInputError(problem, this.source());
+        const id = await this.requireTeam(candidate);
+        await this.authorize(candidate, WRITE, teamModels(id), this.aclOf(teamModels(id)));
+        const entries = structuredClone(added);
+        await this.retryOnConflict('the team models', async () => {
+          const current = await this.readTeamModels(id);
+          return this.call('writing team models', () =>
+            this.backend.writeTeamModels(id, { ...current?.models, ...entries }, current?.version),
+          );
+        });
         models = undefined;
       },
       getModelInfo: (model, hasAPIKey) => info(model, hasAPIKey),
@@ -239,101 +225,50 @@ export abstract class ModelsProviderService extends SecureConnector {
     };
   }
 
+  agent(id: string): ModelsProviderRequester {
+    return this.requester(AccessCandidate.agent(id));
+  }
+
+  user(id: string): ModelsProviderRequester {
+    return this.requester(AccessCandidate.user(id));
+  }
+
+  team(id: string): ModelsProviderRequester {
+    return this.requester(AccessCandidate.team(id));
+  }
+
+  /** The global list is readable by everyone; a team's additions are owned by the team. */
+  private aclOf(resourceId: string): ACL | undefined {
+    if (resourceId === GLOBAL_MODELS) return new ACL().addPublicAccess('read');
+    const scope = scopeOf(resourceId);
+    return scope?.role === 'team' ? new ACL().addAccess('team', scope.id, 'owner') : undefined;
+  }
+
+  private async readModels(): Promise<ModelMap> {
+    return this.call('reading the models', () => this.backend.readModels());
+  }
+
+  private async readTeamModels(team: string): Promise<TeamModels | undefined> {
+    return this.call('reading team models', () => this.backend.readTeamModels(team));
+  }
+
   /**
    * A team's custom models from its Account settings. A malformed setting is skipped with a warning
-   * (its content is never logged) so that one bad entry does not hide the built-ins.
+   * (its content is never logged) so that one bad entry does not hide the built-ins; an Account
+   * failure is an error, not an empty list that would fall back to platform models and keys.
    */
-  protected async loadCustomModels(team: string): Promise<ModelMap> {
-    const account = this.context.deps.account as TeamSettings | undefined;
-    if (typeof account?.getTeamSetting !== 'function') return {};
-    const [enterprise, user] = await Promise.all([
-      this.readSetting(account, team, ENTERPRISE_MODELS_SETTING),
-      this.readSetting(account, team, USER_CUSTOM_MODELS_SETTING),
-    ]);
-    const models: ModelMap = {};
-    for (const [id, entry] of Object.entries(enterprise)) {
-      if (!isPlainObject(entry) || typeof entry.name !== 'string' || !isPlainObject(entry.settings)) continue;
-      const settings = entry.settings;
-      const foundation = typeof settings.foundationModel === 'string' ? settings.foundationModel : undefined;
-      const custom =
-        typeof settings.customModel === 'string' && settings.customModel ? settings.customModel : foundation;
-      if (!custom) continue;
-      const defaults = (foundation && this.customModelDefaults(foundation)) || {};
-      const provider = typeof entry.provider === 'string' ? entry.provider : undefined;
-      models[entry.name] = {
-        ...defaults,
-        id,
-        name: entry.name,
-        label: entry.name,
-        modelId: custom,
-        alias: foundation,
-        provider,
-        llm: provider,
-        features: Array.isArray(entry.features)
-          ? entry.features.map((f) => (f === 'text-completion' ? 'text' : f === 'tool-use' ? 'tools' : String(f)))
-          : [],
-        tags: ['Enterprise', ...(Array.isArray(entry.tags) ? entry.tags.map(String) : [])],
-        tokens: defaults.tokens ?? 100_000,
-        completionTokens: defaults.completionTokens ?? 4096,
-        enabled: true,
-        isCustomLLM: true,
-        settings,
-        credentials: provider === 'Bedrock' ? 'bedrock_vault' : provider === 'VertexAI' ? 'vertexai_vault' : 'internal',
-      };
-    }
-    for (const [id, entry] of Object.entries(user)) {
-      if (!isPlainObject(entry) || typeof entry.name !== 'string') continue;
-      models[entry.name] = {
-        id,
-        name: entry.name,
-        label: entry.name,
-        modelId: typeof entry.modelId === 'string' ? entry.modelId : entry.name,
-        provider: typeof entry.provider === 'string' ? entry.provider : undefined,
-        features: Array.isArray(entry.features) ? entry.features.map(String) : [],
-        tags: ['Custom', ...(Array.isArray(entry.tags) ? entry.tags.map(String) : [])],
-        tokens: typeof entry.contextWindow === 'number' ? entry.contextWindow : 8192,
-        completionTokens: typeof entry.maxOutputTokens === 'number' ? entry.maxOutputTokens : 8192,
-        enabled: true,
-        baseURL: typeof entry.baseURL === 'string' ? entry.baseURL : undefined,
-        fallbackLLM: typeof entry.fallbackLLM === 'string' ? entry.fallbackLLM : undefined,
-        isUserCustomLLM: true,
-        credentials: (entry.credentials as ModelEntry['credentials']) ?? ['vault', 'internal'],
-      };
-    }
-    return models;
-  }
-
-  private async readSetting(account: TeamSettings, team: string, key: string): Promise<Record<string, unknown>> {
-    const text = await account.getTeamSetting(team, key);
-    if (!text) return {};
-    try {
-      const parsed: unknown = JSON.parse(text);
-      if (isPlainObject(parsed)) return parsed;
-    } catch {
-      // reported below without the content, which may hold credentials
-    }
-    this.logger.warn(`team setting '${key}' is not a JSON object; its models are ignored`);
-    return {};
-  }
-
-  private checkModels(models: ModelMap): ModelMap {
-    if (!isPlainObject(models))
-      throw new SreInvalidInputError('models must be an object of entries by name', this.source());
-    const bad = Object.entries(models)
-      .filter(
-        ([name, entry]) =>
-          !name ||
-          !isPlainObject(entry) ||
-          typeof entry.modelId !== 'string' ||
-          !entry.modelId ||
-          (entry.provider !== undefined && typeof entry.provider !== 'string'),
-      )
-      .map(([name]) => `'${name}'`);
-    if (bad.length)
-      throw new SreInvalidInputError(
-        `invalid model entries (need a string modelId, provider a string): ${bad.join(', ')}`,
-        this.source(),
-      );
-    return models;
+  private async loadCustomModels(team: string): Promise<ModelMap> {
+    const settings = this.account.forTeam?.(team);
+    if (!settings) return {};
+    const [enterprise, user] = await Promise.all(
+      [ENTERPRISE_MODELS_SETTING, USER_CUSTOM_MODELS_SETTING].map(async (key) => {
+        const parsed = parseModelsSetting(await settings.getSetting(key));
+        if (parsed === undefined)
+          this.logger.warn(`team setting '${key}' is not a JSON object; its models are ignored`);
+        return parsed ?? {};
+      }),
+    );
+    const defaultsOf = (foundation: string) => this.backend.customModelDefaults?.(foundation);
+    return { ...enterpriseModels(enterprise, defaultsOf), ...userCustomModels(user) };
   }
 }

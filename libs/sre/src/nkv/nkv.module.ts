@@ -1,21 +1,37 @@
-import { DynamicModule, Module } from '@nestjs/common';
-import { createSubsystemModule, SubsystemModuleAsyncOptions, SubsystemModuleOptions } from '../core/module-factory';
-import { NKV_DEFINITION } from './nkv.registry';
+import { Module } from '@nestjs/common';
+import { ACCOUNT } from '../account/account.module';
+import { planned } from '../core/registry';
+import { defineSubsystem } from '../core/subsystem';
+import { NKV_OPERATIONS } from './nkv.backend';
+import { NKVService } from './nkv.service';
 
-const factory = createSubsystemModule(NKV_DEFINITION);
+/** The NKV subsystem, declared once: registry, tokens, `InjectNKV` and `NKVModule` derive from it. */
+export const NKV = defineSubsystem({
+  subsystem: 'NKV',
+  service: NKVService,
+  operations: NKV_OPERATIONS,
+  // every namespace belongs to the caller's team: without Account no call could be scoped
+  uses: { account: ACCOUNT.dependency('team resolution') },
+  // the original's Redis and RAM borrowed a Cache instance found by a hard-coded id (W02): Redis
+  // will take the shared Redis connection by injection, RAM and LocalStorage need nothing
+  connectors: {
+    LocalStorage: planned(),
+    Redis: planned({ sdk: [{ package: 'ioredis', range: '^6' }] }),
+    RAM: planned(),
+  },
+});
+
+/** NKV connectors by name; add your own with `NKV_CONNECTORS.register(name, cls)`. */
+export const NKV_CONNECTORS = NKV.registry;
+/** Token of a named NKV instance (`'SreNKV:<name>'`); `default` aliases `NKVService`. */
+export const getNKVToken = NKV.token;
+/** Injects the default NKV (`NKVService`) or the instance registered under `name`. */
+export const InjectNKV = NKV.inject;
 
 /**
- * `NKVModule.forRoot({ connector, settings })` provides `NKVService` (or `getNKVToken(name)`
- * for a named instance). `connector` is a name registered in the registry or your own class extending
- * `NKVService`.
+ * `NKVModule.forRoot({ connector })` provides `NKVService` (or `getNKVToken(name)` for a named
+ * instance). `connector` is a registered name or your own class implementing `NKVBackend`. The
+ * Account subsystem must be available (import AccountModule globally, or use SreModule).
  */
 @Module({})
-export class NKVModule {
-  static forRoot(options: SubsystemModuleOptions): DynamicModule {
-    return factory.forRoot(NKVModule, options);
-  }
-
-  static forRootAsync(options: SubsystemModuleAsyncOptions): DynamicModule {
-    return factory.forRootAsync(NKVModule, options);
-  }
-}
+export class NKVModule extends NKV.Module {}

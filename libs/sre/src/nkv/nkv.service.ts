@@ -1,28 +1,13 @@
+import type { ConnectorContext } from '../core/backend';
 import { SreErrorSource, SreInvalidInputError } from '../core/errors';
 import { assertKey } from '../core/resource-id';
-import { AccessCandidate } from '../security/access-candidate';
+import { AccessCandidate, type Level } from '../security/access-candidate';
 import { ACL } from '../security/acl';
-import { scopeOf } from '../security/scope';
-import { READ, SecureConnector, WRITE } from '../security/secure-connector';
+import { READ, SecureService, type SecureServiceDeps, WRITE } from '../security/secure-service';
+import type { NKVBackend, NKVEntry, NKVValue } from './nkv.backend';
 
-/**
- * What NKV stores: text, bytes, or a JSON value. Every backend keeps the encoded form made by
- * `encodeNKVValue`, so a value comes back with the same type from every connector: a `Buffer` (or
- * `Uint8Array`) as a `Buffer`, a number as a number, an object as an equal plain object.
- */
-export type NKVValue =
-  string | Buffer | number | boolean | null | readonly unknown[] | { readonly [key: string]: unknown };
-
-export interface NKVEntry {
-  key: string;
-  data: NKVValue;
-}
-
-/** An encoded entry as a backend lists it. */
-export interface NKVStoredEntry {
-  key: string;
-  value: string;
-}
+export type { NKVBackend, NKVEntry, NKVStoredEntry, NKVValue } from './nkv.backend';
+export { NKV_OPERATIONS } from './nkv.backend';
 
 /**
  * The operations of one candidate on its team's namespaces. The team is resolved from the candidate
@@ -47,6 +32,8 @@ export interface NKVRequester {
 const MAX_NAMESPACE_BYTES = 256;
 const MAX_KEY_BYTES = 1024;
 const NKV_SCOPE = 'nkv';
+/** `teams/<team>/nkv/<namespace>`: the namespace may itself contain slashes. */
+const NKV_RESOURCE = /^teams\/([^/]+)\/nkv\/(.+)$/;
 
 /**
  * Encodes a value for storage: `b:<base64>` for bytes, `j:<json>` for everything else. Rejects what
@@ -77,43 +64,42 @@ export function decodeNKVValue(stored: string): NKVValue {
   throw new Error('a stored NKV value is not in the encoded form');
 }
 
+/** A namespace belongs to its team, whole: the team is its only owner. */
+function teamACL(team: string): ACL {
+  return new ACL().addAccess('team', team, 'owner');
+}
+
 /**
- * Namespace → key → value storage, scoped to the candidate's team: the contract, the injection token,
- * and the base class of every NKV connector. The access model is team-only and enforced here, once
- * for every backend (the original's namespace ACL never matched anything, W30): the team comes from
- * the Account subsystem, never from the caller's arguments, and a namespace belongs to its team.
+ * Namespace → key → value storage, scoped to the candidate's team: what you inject. The access model
+ * is team-only and enforced here, once for every backend (the original's namespace ACL never matched
+ * anything, W30): the team comes from the Account subsystem, never from the caller's arguments, and a
+ * namespace belongs to its team. Names are validated and values encoded here, so every connector
+ * stores the same thing.
  */
-export abstract class NKVService extends SecureConnector {
-  // The backend: what a connector implements. Team, namespace and key are validated and access is
-  // checked before these run, and they arrive as separate arguments: a backend must keep them apart
-  // with a reversible encoding, so that distinct names never alias (W31) and a namespace never
-  // matches another one that shares its prefix (W32). Values arrive and leave encoded.
+export class NKVService extends SecureService<NKVBackend> {
+  constructor(backend: NKVBackend, context: ConnectorContext | undefined, deps: SecureServiceDeps) {
+    super(backend, context, deps);
+  }
 
-  /** The encoded value, or `undefined`. */
-  protected abstract readEntry(team: string, namespace: string, key: string): Promise<string | undefined>;
-  /** Creates or replaces; atomic (readers see the old or the new value). */
-  protected abstract writeEntry(team: string, namespace: string, key: string, value: string): Promise<void>;
-  /** A missing key is a no-op. */
-  protected abstract deleteEntry(team: string, namespace: string, key: string): Promise<void>;
-  protected abstract hasEntry(team: string, namespace: string, key: string): Promise<boolean>;
-  /** Every entry of exactly this namespace, in any order. */
-  protected abstract listEntries(team: string, namespace: string): Promise<NKVStoredEntry[]>;
-  /** Removes exactly this namespace's entries. */
-  protected abstract deleteNamespace(team: string, namespace: string): Promise<void>;
-
-  /** A namespace is owned by its team: the resource id is `teams/<team>/nkv/<namespace>`. */
-  protected getResourceACL(resourceId: string): ACL | undefined {
-    const scope = scopeOf(resourceId);
-    return scope?.role === 'team' ? new ACL().addAccess('team', scope.id, 'owner') : undefined;
+  /**
+   * True when `candidate` holds every level in `levels` on `teams/<team>/nkv/<namespace>`: a member of
+   * that team holds all of them, anyone else none. Any other id is no NKV resource: `false`.
+   */
+  async hasAccess(candidate: AccessCandidate, levels: Level | readonly Level[], resourceId: string): Promise<boolean> {
+    const match = typeof resourceId === 'string' ? NKV_RESOURCE.exec(resourceId) : null;
+    return match ? this.allows(candidate, levels, resourceId, teamACL(match[1])) : false;
   }
 
   requester(candidate: AccessCandidate): NKVRequester {
-    const open = async (namespace: string, key: string | undefined, need: number): Promise<string> => {
+    const open = async (namespace: string, need: number): Promise<string> => {
       assertKey(namespace, 'NKV namespace', this.source(), MAX_NAMESPACE_BYTES);
-      if (key !== undefined) assertKey(key, 'NKV key', this.source(), MAX_KEY_BYTES);
       const team = await this.requireTeam(candidate);
-      await this.authorize(candidate, need, `teams/${team}/${NKV_SCOPE}/${namespace}`);
+      await this.authorize(candidate, need, `teams/${team}/${NKV_SCOPE}/${namespace}`, teamACL(team));
       return team;
+    };
+    const openKey = (namespace: string, key: string, need: number): Promise<string> => {
+      assertKey(key, 'NKV key', this.source(), MAX_KEY_BYTES);
+      return open(namespace, need);
     };
     const decode = (stored: string): NKVValue => {
       try {
@@ -125,18 +111,30 @@ export abstract class NKVService extends SecureConnector {
     return {
       candidate,
       get: async <T extends NKVValue>(namespace: string, key: string) => {
-        const stored = await this.readEntry(await open(namespace, key, READ), namespace, key);
+        const team = await openKey(namespace, key, READ);
+        const stored = await this.call('reading a value', () => this.backend.readEntry(team, namespace, key));
         return stored === undefined ? undefined : (decode(stored) as T);
       },
       set: async (namespace, key, value) => {
         const encoded = encodeNKVValue(value, this.source());
-        await this.writeEntry(await open(namespace, key, WRITE), namespace, key, encoded);
+        const team = await openKey(namespace, key, WRITE);
+        await this.call('writing a value', () => this.backend.writeEntry(team, namespace, key, encoded));
       },
-      delete: async (namespace, key) => this.deleteEntry(await open(namespace, key, WRITE), namespace, key),
-      exists: async (namespace, key) => this.hasEntry(await open(namespace, key, READ), namespace, key),
-      deleteAll: async (namespace) => this.deleteNamespace(await open(namespace, undefined, WRITE), namespace),
+      delete: async (namespace, key) => {
+        const team = await openKey(namespace, key, WRITE);
+        await this.call('deleting a value', () => this.backend.deleteEntry(team, namespace, key));
+      },
+      exists: async (namespace, key) => {
+        const team = await openKey(namespace, key, READ);
+        return (await this.call('checking a key', () => this.backend.hasEntry(team, namespace, key))) === true;
+      },
+      deleteAll: async (namespace) => {
+        const team = await open(namespace, WRITE);
+        await this.call('deleting a namespace', () => this.backend.deleteNamespace(team, namespace));
+      },
       list: async (namespace) => {
-        const entries = await this.listEntries(await open(namespace, undefined, READ), namespace);
+        const team = await open(namespace, READ);
+        const entries = await this.call('listing a namespace', () => this.backend.listEntries(team, namespace));
         return entries.map(({ key, value }) => ({ key, data: decode(value) }));
       },
     };

@@ -1,21 +1,30 @@
-import { DynamicModule, Module } from '@nestjs/common';
-import { createSubsystemModule, SubsystemModuleAsyncOptions, SubsystemModuleOptions } from '../core/module-factory';
-import { ROUTER_DEFINITION } from './router.registry';
+import { Module } from '@nestjs/common';
+import { planned } from '../core/registry';
+import { defineSubsystem } from '../core/subsystem';
+import { ROUTER_OPERATIONS } from './router.backend';
+import { RouterService } from './router.service';
 
-const factory = createSubsystemModule(ROUTER_DEFINITION);
+/** The Router subsystem, declared once: registry, tokens, `InjectRouter` and `RouterModule` derive from it. */
+export const ROUTER = defineSubsystem({
+  subsystem: 'Router',
+  service: RouterService,
+  operations: ROUTER_OPERATIONS,
+  connectors: {
+    ExpressRouter: planned(),
+    NullRouter: planned(),
+  },
+});
+
+/** Router connectors by name; add your own with `ROUTER_CONNECTORS.register(name, cls)`. */
+export const ROUTER_CONNECTORS = ROUTER.registry;
+/** Token of a named Router instance (`'SreRouter:<name>'`); `default` aliases `RouterService`. */
+export const getRouterToken = ROUTER.token;
+/** Injects the default Router (`RouterService`) or the instance registered under `name`. */
+export const InjectRouter = ROUTER.inject;
 
 /**
- * `RouterModule.forRoot({ connector, settings })` provides `RouterService` (or `getRouterToken(name)`
- * for a named instance). `connector` is a name registered in the registry or your own class extending
- * `RouterService`.
+ * `RouterModule.forRoot({ connector: MyRouter })` provides `RouterService` (or `getRouterToken(name)`
+ * for a named instance); `connector` is a registered name or your own class implementing `RouterBackend`.
  */
 @Module({})
-export class RouterModule {
-  static forRoot(options: SubsystemModuleOptions): DynamicModule {
-    return factory.forRoot(RouterModule, options);
-  }
-
-  static forRootAsync(options: SubsystemModuleAsyncOptions): DynamicModule {
-    return factory.forRootAsync(RouterModule, options);
-  }
-}
+export class RouterModule extends ROUTER.Module {}

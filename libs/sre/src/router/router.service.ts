@@ -1,28 +1,36 @@
-import { SreConnector } from '../core/connector';
-import { SreInvalidInputError } from '../core/errors';
+import type { ConnectorContext } from '../core/backend';
+import { SreBackendError, SreInvalidInputError } from '../core/errors';
+import { SreService } from '../core/service';
+import type { RouteHandler, RouteMethod, RouterBackend } from './router.backend';
 
-/** A request handler in the Express/Connect shape (`(req, res, next)`), framework types left open. */
-export type RouteHandler = (request: any, response: any, next: (error?: unknown) => void) => unknown;
-
-export type RouteMethod = 'get' | 'post' | 'put' | 'delete';
+export type { RouteHandler, RouteMethod, RouterBackend } from './router.backend';
+export { ROUTE_METHODS, ROUTER_OPERATIONS } from './router.backend';
 
 const PATH = /^\/[^\s?#]*$/;
 
 /**
- * Where SRE features that serve HTTP (SmythFS temporary and resource URLs) mount their routes: the
- * contract, the injection token, and the base class of every Router connector. Not access
- * controlled: the handlers registered here do their own checks. Registration is chainable, like the
- * original; paths and handlers are checked here, once for every connector. A connector that serves
- * nothing (NullRouter) accepts registrations and ignores them.
+ * Where SRE features that serve HTTP (SmythFS temporary and resource URLs) mount their routes: what
+ * you inject. Not access controlled: the handlers registered here do their own checks. Registration
+ * is chainable and synchronous, like the original; paths and handlers are checked here, once for
+ * every connector, and a backend failure comes back as an `SreBackendError` naming the connector.
  */
-export abstract class RouterService extends SreConnector {
-  /** The absolute URL the routes are served under (no trailing slash), used to build public links. */
-  abstract get baseUrl(): string;
+export class RouterService extends SreService<RouterBackend> {
+  constructor(backend: RouterBackend, context?: ConnectorContext, _deps: object = {}) {
+    super(backend, context);
+  }
 
-  /** Adds handlers for one method and path. */
-  protected abstract addRoute(method: RouteMethod, path: string, handlers: RouteHandler[]): void;
-  /** Adds middleware for every method, under `path` when given. */
-  protected abstract addMiddleware(path: string | undefined, handlers: RouteHandler[]): void;
+  /** The absolute URL the routes are served under, without a trailing slash. */
+  get baseUrl(): string {
+    let url: unknown;
+    try {
+      url = this.backend.baseUrl();
+    } catch (error) {
+      throw this.wrap(error, 'reading the base URL');
+    }
+    if (typeof url !== 'string' || !URL.canParse(url))
+      throw new SreBackendError(`${this.label()}: the connector's base URL is not an absolute URL`, this.source());
+    return url.replace(/\/+$/, '');
+  }
 
   get(path: string, ...handlers: RouteHandler[]): this {
     return this.route('get', path, handlers);
@@ -43,20 +51,37 @@ export abstract class RouterService extends SreConnector {
   /** Middleware under a path. */
   use(path: string, ...handlers: RouteHandler[]): this {
     this.checkPath(path);
-    this.addMiddleware(path, this.checkHandlers(handlers));
+    const checked = this.checkHandlers(handlers);
+    this.register('adding middleware', () => this.backend.addMiddleware(path, checked));
     return this;
   }
 
   /** Middleware for every path. */
   useFn(...handlers: RouteHandler[]): this {
-    this.addMiddleware(undefined, this.checkHandlers(handlers));
+    const checked = this.checkHandlers(handlers);
+    this.register('adding middleware', () => this.backend.addMiddleware(undefined, checked));
     return this;
   }
 
   private route(method: RouteMethod, path: string, handlers: RouteHandler[]): this {
     this.checkPath(path);
-    this.addRoute(method, path, this.checkHandlers(handlers));
+    const checked = this.checkHandlers(handlers);
+    this.register(`adding a ${method.toUpperCase()} route`, () => this.backend.addRoute(method, path, checked));
     return this;
+  }
+
+  /**
+   * A backend call that must stay synchronous (the chain returns `this`), so unlike `call` it does
+   * not wait for the connection: routes are mounted while the application boots. Refused once the
+   * service is shutting down.
+   */
+  private register<T>(doing: string, operation: () => T): T {
+    if (this.state === 'draining' || this.state === 'closed') throw this.unavailable('is shutting down');
+    try {
+      return operation();
+    } catch (error) {
+      throw this.wrap(error, doing);
+    }
   }
 
   private checkPath(path: string): void {

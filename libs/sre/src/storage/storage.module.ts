@@ -1,20 +1,37 @@
-import { DynamicModule, Module } from '@nestjs/common';
-import { createSubsystemModule, SubsystemModuleAsyncOptions, SubsystemModuleOptions } from '../core/module-factory';
-import { STORAGE_DEFINITION } from './storage.registry';
+/* eslint-disable @typescript-eslint/no-require-imports -- connectors load on first use (CommonJS) */
+import { Module } from '@nestjs/common';
+import { ACCOUNT } from '../account/account.module';
+import { connector, planned } from '../core/registry';
+import { defineSubsystem } from '../core/subsystem';
+import type { LocalStorageSettings } from './connectors/local-storage.connector';
+import { STORAGE_OPERATIONS } from './storage.backend';
+import { StorageService } from './storage.service';
 
-const factory = createSubsystemModule(STORAGE_DEFINITION);
+/** The Storage subsystem, declared once: registry, tokens, `InjectStorage` and `StorageModule` derive from it. */
+export const STORAGE = defineSubsystem({
+  subsystem: 'Storage',
+  service: StorageService,
+  operations: STORAGE_OPERATIONS,
+  uses: { account: ACCOUNT.dependency('team resolution') },
+  connectors: {
+    LocalStorage: connector<LocalStorageSettings>(
+      () => require('./connectors/local-storage.connector').LocalStorageConnector,
+    ),
+    S3: planned({ sdk: [{ package: '@aws-sdk/client-s3', range: '^3' }] }),
+  },
+});
+
+/** Storage connectors by name; add your own with `STORAGE_CONNECTORS.register(name, cls)`. */
+export const STORAGE_CONNECTORS = STORAGE.registry;
+/** Token of a named Storage instance (`'SreStorage:<name>'`); `default` aliases `StorageService`. */
+export const getStorageToken = STORAGE.token;
+/** Injects the default Storage (`StorageService`) or the instance registered under `name`. */
+export const InjectStorage = STORAGE.inject;
 
 /**
  * `StorageModule.forRoot({ connector: 'LocalStorage', settings: { folder } })` provides
- * `StorageService` (or `getStorageToken(name)` for a named instance).
+ * `StorageService` (or `getStorageToken(name)` for a named instance). It resolves candidates'
+ * teams through the Account subsystem, which the application must provide.
  */
 @Module({})
-export class StorageModule {
-  static forRoot(options: SubsystemModuleOptions): DynamicModule {
-    return factory.forRoot(StorageModule, options);
-  }
-
-  static forRootAsync(options: SubsystemModuleAsyncOptions): DynamicModule {
-    return factory.forRootAsync(StorageModule, options);
-  }
-}
+export class StorageModule extends STORAGE.Module {}

@@ -1,25 +1,30 @@
+import type { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
-import { assertResourceId } from '../core/resource-id';
+import type { ConnectorContext } from '../core/backend';
 import { SreInvalidInputError, SreNotFoundError } from '../core/errors';
+import { assertByteSource } from '../core/fs/bytes';
+import { RESERVED_HEADER_KEYS } from '../core/fs/header-codec';
+import { assertResourceId } from '../core/resource-id';
 import { AccessCandidate } from '../security/access-candidate';
 import { ACL, AclInput } from '../security/acl';
-import { OWNER, READ, SecureConnector, WRITE } from '../security/secure-connector';
+import { OWNER, READ, SecureService, type SecureServiceDeps, WRITE } from '../security/secure-service';
+import type {
+  StagedWrite,
+  StorageBackend,
+  StorageData,
+  StorageEntry,
+  StorageHeader,
+  StorageMetadata,
+} from './storage.backend';
 
-/** What can be written: bytes, text, or a stream (streamed to the backend, never buffered whole). */
-export type StorageData = string | Buffer | Uint8Array | Readable;
-
-/**
- * User metadata of a resource. `ContentType` is reserved for the MIME type; the ACL is kept apart
- * (see `getACL`) and the expiry too (see `expire`, `stat`): keys `acl` and `expiresAt` are ignored.
- * Values that are not strings round-trip through JSON.
- */
-export type StorageMetadata = Record<string, unknown>;
-
-/** Metadata and ACL of a resource, as `updateResource` reads and writes them. */
-export interface ResourceHeader {
-  metadata: StorageMetadata;
-  acl: ACL;
-}
+export type {
+  StagedWrite,
+  StorageBackend,
+  StorageData,
+  StorageEntry,
+  StorageHeader,
+  StorageMetadata,
+} from './storage.backend';
 
 export interface StorageStat {
   size: number;
@@ -36,6 +41,11 @@ export interface StorageRequester {
   read(id: string): Promise<Buffer | undefined>;
   /** A stream of the resource, or `undefined` when it does not exist. */
   readStream(id: string): Promise<Readable | undefined>;
+  /**
+   * A stream of the resource with the stat of that very version (size, content type): what an
+   * HTTP download needs, consistent even while the resource is replaced. `undefined` when missing.
+   */
+  readStreamWithStat(id: string): Promise<{ stream: Readable; stat: StorageStat } | undefined>;
   /**
    * Creates or replaces the resource. The ACL becomes `acl` (or the existing one when omitted),
    * plus every existing owner and the writer as owner: a co-writer can never evict an owner.
@@ -56,83 +66,74 @@ export interface StorageRequester {
   expire(id: string, ttlSeconds: number): Promise<void>;
 }
 
-// `acl` is changed only through setACL (owner) and `expiresAt` only through expire (validated TTL):
-// connectors store both beside the user's keys, so metadata must not smuggle either in.
-const RESERVED_METADATA = new Set(['acl', 'expiresAt']);
-
 /**
- * Blob storage with metadata and ACLs: the contract, the injection token, and the base class of
- * every Storage connector. Inject it in your services; use `requester(candidate)` for each caller.
+ * Blob storage with metadata and ACLs: what you inject (`StorageService`, or `@InjectStorage(name)`);
+ * use `requester(candidate)` for each caller. The service owns the policy: ids, metadata and TTL
+ * validation, the access decision, ownership rules and error wrapping; the backend only stores.
+ *
+ * Every change is decided on the version the backend read and applied only while the resource is
+ * still at that version (else read and decided again), so a concurrent change can never slip a
+ * write past a decision made on older state. A write is authorized before any byte is staged and
+ * again when it is committed.
  */
-export abstract class StorageService extends SecureConnector {
-  // What a connector implements: protected, so holding the service never skips the access checks.
-  // Ids are validated and access is checked before any of these runs.
-
-  protected abstract readResource(id: string): Promise<Buffer | undefined>;
-  protected abstract readResourceStream(id: string): Promise<Readable | undefined>;
-  /** Must be atomic: readers see the old or the new content, never a mix, and a failed write leaves the old one. */
-  protected abstract writeResource(id: string, data: StorageData, acl: ACL, metadata: StorageMetadata): Promise<void>;
-  protected abstract deleteResource(id: string): Promise<void>;
-  protected abstract statResource(id: string): Promise<StorageStat | undefined>;
-  /** The stored ACL, or `undefined` when the resource does not exist. */
-  protected abstract readACL(id: string): Promise<ACL | undefined>;
-  /**
-   * Read-modify-write of an existing resource's metadata and ACL: `update` gets the current values
-   * and returns the new ones; the connector applies it atomically (no lost update between two
-   * concurrent calls). Resolves `false` when the resource does not exist.
-   */
-  protected abstract updateResource(id: string, update: (current: ResourceHeader) => ResourceHeader): Promise<boolean>;
-  protected abstract expireResource(id: string, expiresAt: number): Promise<void>;
-
-  protected getResourceACL(id: string): Promise<ACL | undefined> {
-    return this.readACL(id);
+export class StorageService extends SecureService<StorageBackend> {
+  constructor(backend: StorageBackend, context: ConnectorContext | undefined, deps: SecureServiceDeps) {
+    super(backend, context, deps);
   }
 
   requester(candidate: AccessCandidate): StorageRequester {
-    const check = (id: string, need: number) => {
-      assertResourceId(id, 'resource id', this.source());
-      return this.authorize(candidate, need, id);
-    };
     return {
       candidate,
-      read: async (id) => (await check(id, READ)) && this.readResource(id),
-      readStream: async (id) => (await check(id, READ)) && this.readResourceStream(id),
-      write: async (id, data, acl, metadata = {}) => {
-        const existing = await check(id, WRITE);
-        const next = acl !== undefined ? ACL.from(acl) : (existing?.clone() ?? new ACL());
-        if (existing) next.merge(existing.owners());
-        next.grant(candidate, 'owner');
-        await this.writeResource(id, data, next, this.cleanMetadata(metadata));
+      read: async (id) => {
+        // checked on a stat first, so that a denied caller never makes the backend load the bytes
+        if (!(await this.entry(candidate, READ, id))) return undefined;
+        const found = await this.step(`reading '${id}'`, () => this.backend.read(id));
+        if (found) await this.authorize(candidate, READ, id, found.entry.acl);
+        return found?.data;
       },
+      readStream: async (id) => (await this.opened(candidate, id))?.stream,
+      readStreamWithStat: async (id) => {
+        const found = await this.opened(candidate, id);
+        return found && { stream: found.stream, stat: statOf(found.entry) };
+      },
+      write: (id, data, acl, metadata = {}) => this.write(candidate, id, data, acl, metadata),
       delete: async (id) => {
-        if (await check(id, WRITE)) await this.deleteResource(id);
+        await this.decide(candidate, WRITE, id, async (entry) => {
+          if (!entry) return true;
+          return this.step(`deleting '${id}'`, () => this.backend.delete(id, entry.version));
+        });
       },
-      exists: async (id) => (await check(id, READ)) !== undefined,
-      stat: async (id) => (await check(id, READ)) && this.statResource(id),
-      getMetadata: async (id) => (await check(id, READ)) && (await this.statResource(id))?.metadata,
+      exists: async (id) => (await this.entry(candidate, READ, id)) !== undefined,
+      stat: async (id) => {
+        const entry = await this.entry(candidate, READ, id);
+        return entry && statOf(entry);
+      },
+      getMetadata: async (id) => (await this.entry(candidate, READ, id))?.metadata,
       setMetadata: async (id, metadata) => {
         const patch = this.cleanMetadata(metadata);
-        const found =
-          (await check(id, WRITE)) &&
-          (await this.updateResource(id, (current) => ({
-            acl: current.acl,
-            metadata: { ...current.metadata, ...patch },
-          })));
-        if (!found) throw this.missing(id, 'set metadata of');
+        await this.update(candidate, WRITE, id, 'set metadata of', (entry) => ({
+          acl: entry.acl,
+          metadata: { ...entry.metadata, ...patch },
+          expiresAt: entry.expiresAt,
+        }));
       },
-      getACL: async (id) => (await check(id, READ))?.clone(),
+      getACL: async (id) => (await this.entry(candidate, READ, id))?.acl.clone(),
       setACL: async (id, acl) => {
-        const next = ACL.from(acl).grant(candidate, 'owner');
-        const found =
-          (await check(id, OWNER)) &&
-          (await this.updateResource(id, (current) => ({ metadata: current.metadata, acl: next })));
-        if (!found) throw this.missing(id, 'set the ACL of');
+        const next = this.input(() => ACL.from(acl)).grant(candidate, 'owner');
+        await this.update(candidate, OWNER, id, 'set the ACL of', (entry) => ({
+          acl: next,
+          metadata: entry.metadata,
+          expiresAt: entry.expiresAt,
+        }));
       },
       expire: async (id, ttlSeconds) => {
-        if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0)
+        if (typeof ttlSeconds !== 'number' || !Number.isFinite(ttlSeconds) || ttlSeconds <= 0)
           throw new SreInvalidInputError('ttlSeconds must be a positive number', this.source());
-        if (!(await check(id, WRITE))) throw this.missing(id, 'expire');
-        await this.expireResource(id, Date.now() + ttlSeconds * 1000);
+        await this.update(candidate, WRITE, id, 'expire', (entry) => ({
+          acl: entry.acl,
+          metadata: entry.metadata,
+          expiresAt: Date.now() + ttlSeconds * 1000,
+        }));
       },
     };
   }
@@ -149,17 +150,167 @@ export abstract class StorageService extends SecureConnector {
     return this.requester(AccessCandidate.agent(id));
   }
 
-  private missing(id: string, doing: string): SreNotFoundError {
-    return new SreNotFoundError(`cannot ${doing} '${id}': it does not exist`, this.source());
+  private async write(
+    candidate: AccessCandidate,
+    id: string,
+    data: StorageData,
+    acl: AclInput | undefined,
+    metadata: StorageMetadata,
+  ): Promise<void> {
+    const clean = this.cleanMetadata(metadata);
+    const given = this.input(() => (acl === undefined ? undefined : ACL.from(acl)));
+    this.input(() => assertByteSource(data));
+    // fail fast: a caller who may not write never uploads a byte
+    await this.entry(candidate, WRITE, id);
+    const staged = await this.stage(id, data);
+    try {
+      await this.retryOnConflict(`'${id}'`, async () => {
+        // decided again on the version the commit replaces: rights may have changed while staging
+        const entry = await this.recheck(candidate, WRITE, id);
+        const next = given?.clone() ?? entry?.acl.clone() ?? new ACL();
+        if (entry) next.merge(entry.acl.owners());
+        next.grant(candidate, 'owner');
+        const header: StorageHeader = { acl: next, metadata: clean };
+        return this.step(`writing '${id}'`, () => staged.commit(header, entry?.version));
+      });
+    } finally {
+      await staged.discard().catch(() => undefined);
+    }
   }
 
+  /** Stages the bytes; a source stream's own error reaches the caller as it is. */
+  private async stage(id: string, data: StorageData): Promise<StagedWrite> {
+    const emitter = typeof (data as Partial<EventEmitter>).on === 'function' ? (data as EventEmitter) : undefined;
+    let own: unknown;
+    const remember = (error: unknown) => (own = error);
+    emitter?.on('error', remember);
+    try {
+      return await this.backend.stage(id, data);
+    } catch (error) {
+      if (error === own && own !== undefined) throw error;
+      throw this.wrap(error, `writing '${id}'`);
+    } finally {
+      emitter?.off('error', remember);
+    }
+  }
+
+  /** Read-modify-write of the header of an existing resource, decided on the version it replaces. */
+  private update(
+    candidate: AccessCandidate,
+    need: number,
+    id: string,
+    doing: string,
+    next: (entry: StorageEntry) => StorageHeader,
+  ): Promise<void> {
+    return this.decide(candidate, need, id, (entry) => {
+      if (!entry) throw new SreNotFoundError(`cannot ${doing} '${id}': it does not exist`, this.source());
+      return this.step(`updating '${id}'`, () => this.backend.writeHeader(id, next(entry), entry.version));
+    });
+  }
+
+  /**
+   * Reads the entry, decides, and runs `attempt` on it (a conditional change) until it applies:
+   * a `false` attempt means the resource changed in between, so it is read and decided again.
+   */
+  private async decide(
+    candidate: AccessCandidate,
+    need: number,
+    id: string,
+    attempt: (entry: StorageEntry | undefined) => Promise<boolean>,
+  ): Promise<void> {
+    let first = true;
+    const entry = await this.entry(candidate, need, id);
+    await this.retryOnConflict(`'${id}'`, async () => {
+      const current = first ? entry : await this.recheck(candidate, need, id);
+      first = false;
+      return attempt(current);
+    });
+  }
+
+  /** A stream of one version, decided on that version's ACL. */
+  private async opened(
+    candidate: AccessCandidate,
+    id: string,
+  ): Promise<{ entry: StorageEntry; stream: Readable } | undefined> {
+    if (!(await this.entry(candidate, READ, id))) return undefined;
+    const found = await this.step(`reading '${id}'`, () => this.backend.readStream(id));
+    if (!found) return undefined;
+    try {
+      await this.authorize(candidate, READ, id, found.entry.acl);
+    } catch (error) {
+      found.stream.destroy();
+      throw error;
+    }
+    return found;
+  }
+
+  /**
+   * The live entry of `id` after the access decision (`undefined`: it does not exist and the
+   * candidate may create it). Validates the id and connects on first use.
+   */
+  private async entry(candidate: AccessCandidate, need: number, id: string): Promise<StorageEntry | undefined> {
+    assertResourceId(id, 'resource id', this.source());
+    const entry = await this.call(`reading '${id}'`, () => this.backend.stat(id));
+    await this.authorize(candidate, need, id, entry?.acl);
+    return entry;
+  }
+
+  /** `entry` for a later step of an operation already admitted: it finishes even once draining began. */
+  private async recheck(candidate: AccessCandidate, need: number, id: string): Promise<StorageEntry | undefined> {
+    const entry = await this.step(`reading '${id}'`, () => this.backend.stat(id));
+    await this.authorize(candidate, need, id, entry?.acl);
+    return entry;
+  }
+
+  /** Argument checks that may throw a typed error without a source (ACL parsing, data type). */
+  private input<T>(check: () => T): T {
+    try {
+      return check();
+    } catch (error) {
+      throw this.wrap(error, 'checking the arguments');
+    }
+  }
+
+  /** Wraps a backend error like `call`, without refusing work: for steps after the first. */
+  private async step<T>(doing: string, operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      throw this.wrap(error, doing);
+    }
+  }
+
+  /**
+   * A plain object without the reserved keys (`acl` changes only through setACL, `expiresAt` only
+   * through expire), each value as JSON holds it: every backend then returns the same types.
+   */
   private cleanMetadata(metadata: StorageMetadata): StorageMetadata {
     if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
       throw new SreInvalidInputError('metadata must be a plain object', this.source());
     }
     const clean: StorageMetadata = {};
-    for (const [key, value] of Object.entries(metadata))
-      if (!RESERVED_METADATA.has(key) && value !== undefined) clean[key] = value;
+    for (const [key, value] of Object.entries(metadata)) {
+      if (RESERVED_HEADER_KEYS.has(key) || key === '__proto__' || value === undefined) continue;
+      let json: string | undefined;
+      try {
+        json = JSON.stringify(value);
+      } catch {
+        json = undefined;
+      }
+      if (json === undefined)
+        throw new SreInvalidInputError(`metadata '${key}' is not JSON-serialisable`, this.source());
+      clean[key] = JSON.parse(json);
+    }
     return clean;
   }
+}
+
+function statOf(entry: StorageEntry): StorageStat {
+  const contentType = entry.metadata.ContentType;
+  return {
+    size: entry.size,
+    contentType: typeof contentType === 'string' ? contentType : undefined,
+    expiresAt: entry.expiresAt,
+    metadata: entry.metadata,
+  };
 }

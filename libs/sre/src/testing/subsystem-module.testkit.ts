@@ -1,29 +1,33 @@
 import { DynamicModule, Injectable, Module, ModuleMetadata, ValueProvider } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
 import { AccountService } from '../account/account.service';
-import type { SreConnector } from '../core/connector';
+import type { SreBackend } from '../core/backend';
 import { SreConfigError } from '../core/errors';
-import type { SubsystemDefinition, SubsystemModuleAsyncOptions, SubsystemModuleOptions } from '../core/module-factory';
-import type { ConnectorClass } from '../core/registry';
+import type { SubsystemModuleAsyncOptions, SubsystemModuleOptions } from '../core/options';
+import type { BackendClass } from '../core/registry';
+import type { SreService } from '../core/service';
+import type { Subsystem } from '../core/subsystem';
 import type { AccessCandidate } from '../security/access-candidate';
 
 type Imports = NonNullable<ModuleMetadata['imports']>;
 
 /** The static face every `XModule` shares (built by `createSubsystemModule`). */
 export interface SubsystemModuleUnderTest {
-  forRoot(options: SubsystemModuleOptions): DynamicModule;
-  forRootAsync(options: SubsystemModuleAsyncOptions): DynamicModule;
+  forRoot(options: SubsystemModuleOptions<any, any>): DynamicModule;
+  forRootAsync(options: SubsystemModuleAsyncOptions<any, any>): DynamicModule;
 }
 
-export interface SubsystemModuleCase<C extends SreConnector> {
-  /** A user's own connector class (extends the service), built by the module like a registered one. */
-  connector: ConnectorClass<C>;
+export interface SubsystemModuleCase<C extends SreBackend> {
+  /** A user's own connector class (implements the backend), built by the module like a registered one. */
+  connector: BackendClass<C>;
   /** Seed connectors that arrive later: each must be refused with a sentence, not called unknown. */
   planned: string[];
   /** A name that is neither available nor planned. */
   unknownName: string;
   /** Exactly the connector names this version registers (default: none). */
   available?: string[];
+  /** Modules every boot of the suite gets beside the module under test (e.g. the subsystems it requires). */
+  imports?: Imports;
 }
 
 export interface SubsystemModuleSuite<C> {
@@ -36,8 +40,13 @@ export interface SubsystemModuleSuite<C> {
 }
 
 interface Lifecycle {
-  onConnect(): Promise<void>;
-  onDisconnect(): Promise<void>;
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
+/** The backend a service wraps (tests only: users never reach it). */
+export function backendOf<B>(service: unknown): B {
+  return (service as { backend: B }).backend;
 }
 
 /** How often the spied method ran on each of `instances` (a prototype spy sees every instance). */
@@ -62,16 +71,18 @@ async function bootError(imports: Imports): Promise<unknown> {
  * `definition` gives the subsystem's name, service class, registry and `getXToken`; `inject` is
  * `InjectX`. Call it inside the spec's own `describe`; contract and access tests stay in the spec.
  */
-export function describeSubsystemModule<C extends SreConnector>(
-  definition: SubsystemDefinition,
+export function describeSubsystemModule<C extends SreBackend, S = SreService>(
+  definition: Subsystem<any, any, any>,
   module: SubsystemModuleUnderTest,
   inject: (name?: string) => ParameterDecorator,
-  { connector, planned, unknownName, available = [] }: SubsystemModuleCase<C>,
-): SubsystemModuleSuite<C> {
+  { connector, planned, unknownName, available = [], imports: required = [] }: SubsystemModuleCase<C>,
+): SubsystemModuleSuite<S> {
   const { subsystem, service, token, registry } = definition;
   const availableList = available.join(', ') || 'none yet';
   const connectorName = connector.connectorName ?? connector.name;
-  const lifecycle = connector.prototype as Lifecycle;
+  const lifecycle = connector.prototype as unknown as Lifecycle;
+  if (typeof lifecycle.connect !== 'function' || typeof lifecycle.disconnect !== 'function')
+    throw new Error('describeSubsystemModule: the case connector must implement connect() and disconnect()');
 
   @Injectable()
   class Consumer {
@@ -94,7 +105,7 @@ export function describeSubsystemModule<C extends SreConnector>(
     if (planned.length) {
       it('refuses every planned connector with a sentence naming the available ones', async () => {
         for (const name of planned) {
-          const error = await bootError([module.forRoot({ connector: name })]);
+          const error = await bootError([...required, module.forRoot({ connector: name })]);
           expect(error).toBeInstanceOf(SreConfigError);
           expect((error as Error).message).toContain(
             `connector '${name}' is not available in this version of nestjs-sre (available: ${availableList})`,
@@ -104,26 +115,29 @@ export function describeSubsystemModule<C extends SreConnector>(
     }
 
     it('lists the valid connectors for an unknown name, and refuses a class of another contract', async () => {
-      const unknown = await bootError([module.forRoot({ connector: unknownName })]);
+      const unknown = await bootError([...required, module.forRoot({ connector: unknownName })]);
       expect(unknown).toBeInstanceOf(SreConfigError);
       expect((unknown as Error).message).toContain(
         `unknown connector '${unknownName}' (valid connectors: ${availableList})`,
       );
       class Stranger {}
-      const stranger = await bootError([module.forRoot({ connector: Stranger as never })]);
+      const stranger = await bootError([...required, module.forRoot({ connector: Stranger as never })]);
       expect(stranger).toBeInstanceOf(SreConfigError);
-      expect((stranger as Error).message).toContain(`a custom connector must extend ${service.name}`);
+      expect((stranger as Error).message).toContain(
+        `a ${subsystem} connector implements ${subsystem}Backend; it lacks`,
+      );
     });
 
     it('provides a connector class via the service, the default token, a named token and @InjectX(name)', async () => {
       const moduleRef = await Test.createTestingModule({
-        imports: [module.forRoot({ connector }), module.forRoot({ connector, name: 'x' })],
+        imports: [...required, module.forRoot({ connector }), module.forRoot({ connector, name: 'x' })],
         providers: [Consumer],
       }).compile();
-      const main = moduleRef.get<SreConnector>(service);
-      const named = moduleRef.get<SreConnector>(token('x'));
-      expect(main).toBeInstanceOf(connector);
-      expect(named).toBeInstanceOf(connector);
+      const main = moduleRef.get<SreService>(service);
+      const named = moduleRef.get<SreService>(token('x'));
+      expect(main).toBeInstanceOf(service);
+      expect(backendOf(main)).toBeInstanceOf(connector);
+      expect(backendOf(named)).toBeInstanceOf(connector);
       expect(named).not.toBe(main);
       expect(moduleRef.get(token())).toBe(main);
       expect(moduleRef.get(Consumer).main).toBe(main);
@@ -134,20 +148,21 @@ export function describeSubsystemModule<C extends SreConnector>(
     });
 
     it('connects each instance once at boot and disconnects it once on close', async () => {
-      const connects = jest.spyOn(lifecycle, 'onConnect');
-      const disconnects = jest.spyOn(lifecycle, 'onDisconnect');
+      const connects = jest.spyOn(lifecycle, 'connect');
+      const disconnects = jest.spyOn(lifecycle, 'disconnect');
       try {
         const moduleRef = await Test.createTestingModule({
-          imports: [module.forRoot({ connector }), module.forRoot({ connector, name: 'x' })],
+          imports: [...required, module.forRoot({ connector }), module.forRoot({ connector, name: 'x' })],
         }).compile();
-        const main = moduleRef.get<SreConnector>(service);
-        const named = moduleRef.get<SreConnector>(token('x'));
-        expect(callsPer(connects, main, named)).toEqual([1, 1]);
-        expect(callsPer(disconnects, main, named)).toEqual([0, 0]);
+        const main = moduleRef.get<SreService>(service);
+        const named = moduleRef.get<SreService>(token('x'));
+        const backends = [backendOf(main), backendOf(named)];
+        expect(callsPer(connects, ...backends)).toEqual([1, 1]);
+        expect(callsPer(disconnects, ...backends)).toEqual([0, 0]);
         expect([main.state, named.state]).toEqual(['ready', 'ready']);
         await moduleRef.close();
-        expect(callsPer(connects, main, named)).toEqual([1, 1]);
-        expect(callsPer(disconnects, main, named)).toEqual([1, 1]);
+        expect(callsPer(connects, ...backends)).toEqual([1, 1]);
+        expect(callsPer(disconnects, ...backends)).toEqual([1, 1]);
         expect([main.state, named.state]).toEqual(['closed', 'closed']);
       } finally {
         connects.mockRestore();
@@ -157,10 +172,10 @@ export function describeSubsystemModule<C extends SreConnector>(
 
     it('builds the connector through forRootAsync, and says so when the factory is missing', async () => {
       const moduleRef = await Test.createTestingModule({
-        imports: [module.forRootAsync({ name: 'async', useFactory: async () => ({ connector }) })],
+        imports: [...required, module.forRootAsync({ name: 'async', useFactory: async () => ({ connector }) })],
       }).compile();
-      const built = moduleRef.get<SreConnector>(token('async'));
-      expect(built).toBeInstanceOf(connector);
+      const built = moduleRef.get<SreService>(token('async'));
+      expect(backendOf(built)).toBeInstanceOf(connector);
       expect([built.instanceName, built.state]).toEqual(['async', 'ready']);
       await moduleRef.close();
       expect(built.state).toBe('closed');
@@ -170,10 +185,10 @@ export function describeSubsystemModule<C extends SreConnector>(
     });
 
     it('lets tests replace the service entirely, so that nothing connects', async () => {
-      const connects = jest.spyOn(lifecycle, 'onConnect');
+      const connects = jest.spyOn(lifecycle, 'connect');
       try {
         const fake = { fake: true };
-        const moduleRef = await Test.createTestingModule({ imports: [module.forRoot({ connector })] })
+        const moduleRef = await Test.createTestingModule({ imports: [...required, module.forRoot({ connector })] })
           .overrideProvider(service)
           .useValue(fake)
           .compile();
@@ -188,15 +203,17 @@ export function describeSubsystemModule<C extends SreConnector>(
   });
 
   return {
-    useConnector(...imports: Imports): () => C {
+    useConnector(...imports: Imports): () => S {
       let moduleRef: TestingModule | undefined;
       beforeAll(async () => {
-        moduleRef = await Test.createTestingModule({ imports: [...imports, module.forRoot({ connector })] }).compile();
+        moduleRef = await Test.createTestingModule({
+          imports: [...required, ...imports, module.forRoot({ connector })],
+        }).compile();
       });
       afterAll(() => moduleRef?.close());
       return () => {
         if (!moduleRef) throw new Error('useConnector(): the connector boots in beforeAll; use it inside a test');
-        return moduleRef.get<C>(service);
+        return moduleRef.get<S>(service);
       };
     },
   };

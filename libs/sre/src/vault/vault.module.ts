@@ -1,21 +1,40 @@
-import { DynamicModule, Module } from '@nestjs/common';
-import { createSubsystemModule, SubsystemModuleAsyncOptions, SubsystemModuleOptions } from '../core/module-factory';
-import { VAULT_DEFINITION } from './vault.registry';
+/* eslint-disable @typescript-eslint/no-require-imports -- connectors load on first use (CommonJS) */
+import { Module } from '@nestjs/common';
+import { ACCOUNT } from '../account/account.module';
+import { connector, planned } from '../core/registry';
+import { defineSubsystem } from '../core/subsystem';
+import type { JSONFileVaultSettings } from './connectors/json-file-vault.connector';
+import { VAULT_OPERATIONS } from './vault.backend';
+import { VaultService } from './vault.service';
 
-const factory = createSubsystemModule(VAULT_DEFINITION);
+/** The Vault subsystem, declared once: registry, tokens, `InjectVault` and `VaultModule` derive from it. */
+export const VAULT = defineSubsystem({
+  subsystem: 'Vault',
+  service: VaultService,
+  operations: VAULT_OPERATIONS,
+  // every read is scoped to the candidate's team
+  uses: { account: ACCOUNT.dependency('team resolution') },
+  connectors: {
+    JSONFileVault: connector<JSONFileVaultSettings>(
+      () => require('./connectors/json-file-vault.connector').JSONFileVaultConnector,
+    ),
+    NullVault: connector(() => require('./connectors/null-vault.connector').NullVaultConnector),
+    SecretsManager: planned({ sdk: [{ package: '@aws-sdk/client-secrets-manager', range: '^3' }] }),
+    HashicorpVault: planned(),
+  },
+});
+
+/** Vault connectors by name; add your own with `VAULT_CONNECTORS.register(name, cls)`. */
+export const VAULT_CONNECTORS = VAULT.registry;
+/** Token of a named Vault instance (`'SreVault:<name>'`); `default` aliases `VaultService`. */
+export const getVaultToken = VAULT.token;
+/** Injects the default Vault (`VaultService`) or the instance registered under `name`. */
+export const InjectVault = VAULT.inject;
 
 /**
  * `VaultModule.forRoot({ connector: 'JSONFileVault', settings: { file } })` provides `VaultService`
- * (or `getVaultToken(name)` for a named instance). Users and agents are scoped to their team
- * through `AccountService` when it is available (import AccountModule globally, or use SreModule).
+ * (or `getVaultToken(name)` for a named instance). It needs the Account subsystem to scope users
+ * and agents to their team: import AccountModule globally, or use SreModule.
  */
 @Module({})
-export class VaultModule {
-  static forRoot(options: SubsystemModuleOptions): DynamicModule {
-    return factory.forRoot(VaultModule, options);
-  }
-
-  static forRootAsync(options: SubsystemModuleAsyncOptions): DynamicModule {
-    return factory.forRootAsync(VaultModule, options);
-  }
-}
+export class VaultModule extends VAULT.Module {}

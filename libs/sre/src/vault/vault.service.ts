@@ -1,8 +1,11 @@
-import { SreAccessDeniedError } from '../core/errors';
+import { SreAccessDeniedError, SreInvalidInputError } from '../core/errors';
 import { assertKey } from '../core/resource-id';
-import { AccessCandidate } from '../security/access-candidate';
+import { AccessCandidate, CANDIDATE_ID_PATTERN, type Level } from '../security/access-candidate';
 import { ACL } from '../security/acl';
-import { SecureConnector } from '../security/secure-connector';
+import { SecureService } from '../security/secure-service';
+import type { VaultBackend } from './vault.backend';
+
+export type { VaultBackend } from './vault.backend';
 
 /** What one candidate may read. Every call is scoped by the candidate's team. */
 export interface VaultRequester {
@@ -20,37 +23,20 @@ export interface VaultRequester {
   resolveTemplate(text: string): Promise<string>;
 }
 
-/** What a Vault connector implements: plain lookups in one team's namespace. */
-export interface VaultBackend {
-  /** The secret, or `undefined` when the team or key is missing. Throws only when the backend fails. */
-  getSecret(team: string, key: string): Promise<string | undefined>;
-  /** The keys of one team (`[]` for an unknown team). */
-  listSecretKeys(team: string): Promise<string[]>;
-}
-
 const KEY_TEMPLATE = /\{\{\s*KEY\(\s*([^)}]+?)\s*\)\s*\}\}/g;
 
 /**
- * Read-only secrets, one namespace per team: the contract, injection token and base class of
- * every Vault connector. A candidate reads its own team's namespace only: a team is its own team,
- * a user or agent acts for the team the Account subsystem resolves, and a candidate with no team
- * is denied. The decision is the original's ACL (key in the team: the team owns it; key only in
- * the shared team: the candidate may read it) computed directly from the namespace, except that a
- * missing key reads as `undefined` instead of a denial: the namespace is the caller's own, so
+ * Read-only secrets, one namespace per team: what you inject. A candidate reads its own team's
+ * namespace only: a team is its own team, a user or agent acts for the team the Account subsystem
+ * resolves, and a candidate with no team is denied, whatever the connector (NullVault included).
+ * The backend answers plain lookups; nothing here lets a caller name another team's namespace.
+ * A missing key reads as `undefined` rather than a denial: the namespace is the caller's own, so
  * absence tells it nothing about anyone else.
  */
-export abstract class VaultService extends SecureConnector implements VaultBackend {
-  abstract getSecret(team: string, key: string): Promise<string | undefined>;
-  abstract listSecretKeys(team: string): Promise<string[]>;
-
-  /** The team whose secrets back-fill every team; none unless the connector is configured with one (W12). */
-  protected get sharedTeam(): string | undefined {
-    return undefined;
-  }
-
+export class VaultService extends SecureService<VaultBackend> {
   requester(candidate: AccessCandidate): VaultRequester {
     const get = async (key: string) => {
-      assertKey(key, 'vault key', this.source());
+      this.checkKey(key);
       return this.lookup(await this.teamFor(candidate), key);
     };
     return {
@@ -59,19 +45,24 @@ export abstract class VaultService extends SecureConnector implements VaultBacke
       exists: async (key) => (await get(key)) !== undefined,
       listKeys: async () => {
         const team = await this.teamFor(candidate);
-        const shared = this.sharedTeam;
-        const keys = new Set(await this.backend(() => this.listSecretKeys(team)));
-        if (shared !== undefined && shared !== team)
-          for (const key of await this.backend(() => this.listSecretKeys(shared))) keys.add(key);
+        const keys = new Set(await this.call('listing secret keys', () => this.backend.listSecretKeys(team)));
+        const shared = this.sharedFor(team);
+        if (shared !== undefined)
+          for (const key of await this.call('listing shared secret keys', () => this.backend.listSecretKeys(shared)))
+            keys.add(key);
         return [...keys].sort();
       },
       resolveTemplate: async (text) => {
+        if (typeof text !== 'string')
+          throw new SreInvalidInputError('a vault template must be a string', this.source());
         if (!text.includes('{{')) return text;
         const names = new Set<string>();
         for (const match of text.matchAll(KEY_TEMPLATE)) names.add(match[1]);
         if (names.size === 0) return text;
+        for (const name of names) this.checkKey(name);
+        const team = await this.teamFor(candidate);
         const values = new Map<string, string>();
-        for (const name of names) values.set(name, (await get(name)) ?? name);
+        for (const name of names) values.set(name, (await this.lookup(team, name)) ?? name);
         return text.replace(KEY_TEMPLATE, (_, name: string) => values.get(name)!);
       },
     };
@@ -89,49 +80,73 @@ export abstract class VaultService extends SecureConnector implements VaultBacke
     return this.requester(AccessCandidate.agent(id));
   }
 
-  /** The original's ACL for a key, so that `hasAccess(candidate, 'read', key)` answers like it. */
-  protected async getResourceACL(key: string, candidate: AccessCandidate): Promise<ACL> {
+  /**
+   * True when the candidate holds `levels` on `key`, decided on the original's ACL: a key of the
+   * candidate's team is owned by that team; a key only the shared team has may be read. Any failure
+   * (no team, a resolver or backend error, a malformed key) answers `false`.
+   */
+  async hasAccess(candidate: AccessCandidate, levels: Level | readonly Level[], key: string): Promise<boolean> {
+    try {
+      return await this.allows(candidate, levels, key, await this.aclOf(candidate, key));
+    } catch {
+      return false;
+    }
+  }
+
+  private async aclOf(candidate: AccessCandidate, key: string): Promise<ACL> {
+    this.checkKey(key);
     const acl = new ACL();
-    const team = candidate.role === 'team' ? candidate.id : await this.teamResolver.getCandidateTeam(candidate);
-    if (team === undefined) return acl;
-    if ((await this.getSecret(team, key)) !== undefined) return acl.addAccess('team', team, ['owner', 'read', 'write']);
-    const shared = this.sharedTeam;
-    if (shared !== undefined && shared !== team && (await this.getSecret(shared, key)) !== undefined)
-      acl.grant(candidate, 'read');
+    const team = await this.teamFor(candidate);
+    if ((await this.read(team, key)) !== undefined) return acl.addAccess('team', team, ['owner', 'read', 'write']);
+    const shared = this.sharedFor(team);
+    if (shared !== undefined && (await this.read(shared, key)) !== undefined) acl.grant(candidate, 'read');
     return acl;
   }
 
   /**
-   * The namespace the candidate reads. Resolution failures of the Account backend are thrown as
-   * such (W56), never turned into "no team" or "not found".
+   * The namespace the candidate reads. Unlike `teamOf`, a failing Account backend is thrown as such
+   * (W56): an outage must not read as "no team" nor as "not found".
    */
-  protected async teamFor(candidate: AccessCandidate): Promise<string> {
+  private async teamFor(candidate: AccessCandidate): Promise<string> {
     const pending = this.ensureReady();
     if (pending) await pending;
     if (candidate.role === 'team') return candidate.id;
-    let team: string | undefined;
+    // the anonymous principal never acts for a team, whatever an Account connector answers for it
+    if (candidate.role === 'public') throw this.noTeam();
+    let team: unknown;
     try {
-      team = await this.teamResolver.getCandidateTeam(candidate);
+      team = await this.teams.getCandidateTeam(candidate);
     } catch (error) {
       throw this.wrap(error, "resolving the candidate's team");
     }
-    if (team === undefined)
-      throw new SreAccessDeniedError(this.source(), 'Access Denied: the candidate belongs to no team');
+    // team ids end up in backend names and paths: an answer outside the id grammar is no team
+    if (typeof team !== 'string' || !CANDIDATE_ID_PATTERN.test(team)) throw this.noTeam();
     return team;
   }
 
-  private async lookup(team: string, key: string): Promise<string | undefined> {
-    const own = await this.backend(() => this.getSecret(team, key));
-    if (own !== undefined) return own;
-    const shared = this.sharedTeam;
-    return shared !== undefined && shared !== team ? this.backend(() => this.getSecret(shared, key)) : undefined;
+  /** The shared team that back-fills `team`, or `undefined` (none configured, or `team` is it). */
+  private sharedFor(team: string): string | undefined {
+    const shared = this.backend.sharedTeam;
+    return typeof shared === 'string' && shared !== team && CANDIDATE_ID_PATTERN.test(shared) ? shared : undefined;
   }
 
-  private async backend<T>(call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
-      throw this.wrap(error, 'reading the vault');
-    }
+  private async lookup(team: string, key: string): Promise<string | undefined> {
+    const own = await this.read(team, key);
+    if (own !== undefined) return own;
+    const shared = this.sharedFor(team);
+    return shared === undefined ? undefined : this.read(shared, key);
+  }
+
+  private async read(team: string, key: string): Promise<string | undefined> {
+    const value = await this.call('reading a secret', () => this.backend.getSecret(team, key));
+    return typeof value === 'string' ? value : undefined;
+  }
+
+  private checkKey(key: unknown): asserts key is string {
+    assertKey(key, 'vault key', this.source());
+  }
+
+  private noTeam(): SreAccessDeniedError {
+    return this.denied('Access Denied: the candidate belongs to no team');
   }
 }

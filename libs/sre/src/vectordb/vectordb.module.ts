@@ -1,21 +1,60 @@
-import { DynamicModule, Module } from '@nestjs/common';
-import { createSubsystemModule, SubsystemModuleAsyncOptions, SubsystemModuleOptions } from '../core/module-factory';
-import { VECTORDB_DEFINITION } from './vectordb.registry';
+import { Module } from '@nestjs/common';
+import { ACCOUNT } from '../account/account.module';
+import { CACHE } from '../cache/cache.module';
+import { planned } from '../core/registry';
+import { defineSubsystem } from '../core/subsystem';
+import { NKV } from '../nkv/nkv.module';
+import { VAULT } from '../vault/vault.module';
+import { VECTORDB_OPERATIONS } from './vectordb.backend';
+import { VectorDBService } from './vectordb.service';
 
-const factory = createSubsystemModule(VECTORDB_DEFINITION);
+// The embedders resolve API keys for each namespace's owner (W38) through the caller's vault; a
+// connector whose settings carry credentials, or that uses the platform's environment key, works
+// without one.
+const embeddingKeys = VAULT.dependency('embedding API keys, resolved per caller', true);
+
+/** The VectorDB subsystem, declared once: registry, tokens, `InjectVectorDB` and `VectorDBModule` derive from it. */
+export const VECTORDB = defineSubsystem({
+  subsystem: 'VectorDB',
+  service: VectorDBService,
+  operations: VECTORDB_OPERATIONS,
+  // team-owned namespaces admit the team's members: deciding that needs the caller's team
+  uses: { account: ACCOUNT.dependency('team resolution') },
+  connectors: {
+    RAMVec: planned({ uses: { vault: embeddingKeys } }),
+    // the hosted indexes keep no datasource records and no namespace ACLs of their own: NKV holds
+    // the records (Milvus can fall back to scanning its collection) and Cache the ACLs
+    Pinecone: planned({
+      sdk: [{ package: '@pinecone-database/pinecone', range: '^8' }],
+      uses: {
+        nkv: NKV.dependency('datasource records'),
+        cache: CACHE.dependency('namespace ACLs'),
+        vault: embeddingKeys,
+      },
+    }),
+    Milvus: planned({
+      sdk: [{ package: '@zilliz/milvus2-sdk-node', range: '^3' }],
+      uses: {
+        nkv: NKV.dependency('datasource records', true),
+        cache: CACHE.dependency('namespace ACLs'),
+        vault: embeddingKeys,
+      },
+    }),
+  },
+});
+
+/** VectorDB connectors by name; add your own with `VECTORDB_CONNECTORS.register(name, cls)`. */
+export const VECTORDB_CONNECTORS = VECTORDB.registry;
+/** Token of a named VectorDB instance (`'SreVectorDB:<name>'`); `default` aliases `VectorDBService`. */
+export const getVectorDBToken = VECTORDB.token;
+/** Injects the default VectorDB (`VectorDBService`) or the instance registered under `name`. */
+export const InjectVectorDB = VECTORDB.inject;
 
 /**
- * `VectorDBModule.forRoot({ connector, settings })` provides `VectorDBService` (or `getVectorDBToken(name)`
- * for a named instance). `connector` is a name registered in the registry or your own class extending
- * `VectorDBService`.
+ * `VectorDBModule.forRoot({ connector })` provides `VectorDBService` (or `getVectorDBToken(name)`
+ * for a named instance). `connector` is a registered name or your own class implementing
+ * `VectorDBBackend`. The Account subsystem must be available (import AccountModule globally, or use
+ * SreModule).
  */
 @Module({})
-export class VectorDBModule {
-  static forRoot(options: SubsystemModuleOptions): DynamicModule {
-    return factory.forRoot(VectorDBModule, options);
-  }
-
-  static forRootAsync(options: SubsystemModuleAsyncOptions): DynamicModule {
-    return factory.forRootAsync(VectorDBModule, options);
-  }
-}
+export class VectorDBModule extends VECTORDB.Module {}

@@ -1,91 +1,33 @@
 import { randomUUID } from 'node:crypto';
+import type { ConnectorContext } from '../core/backend';
 import { SreInvalidInputError, SreNotFoundError } from '../core/errors';
-import { AccessCandidate, Role } from '../security/access-candidate';
+import { AccessCandidate, type Level, type Role } from '../security/access-candidate';
 import { ACL } from '../security/acl';
-import { READ, SecureConnector, WRITE } from '../security/secure-connector';
+import { READ, SecureService, type SecureServiceDeps, WRITE } from '../security/secure-service';
+import type {
+  DatasourceDto,
+  DatasourceInput,
+  NamespaceRecord,
+  StoredDatasource,
+  VectorDBBackend,
+  VectorNamespace,
+  VectorNamespaceInfo,
+  VectorResult,
+  VectorSearchOptions,
+} from './vectordb.backend';
 
-/** A text to chunk, embed and store as one datasource. */
-export interface DatasourceDto {
-  text: string;
-  /** Default: a random UUID. Letters, digits and `. _ : -` only, so that no backend filter can be altered by it (W35). */
-  id?: string;
-  /** Default `Untitled`. */
-  label?: string;
-  chunkSize?: number;
-  chunkOverlap?: number;
-  /** User metadata, returned with search results; must be JSON-serialisable. */
-  metadata?: Record<string, unknown>;
-  /** Return every stored vector in `vectorInfo`. */
-  returnFullVectorInfo?: boolean;
-}
-
-/** A datasource as the base hands it to a backend: defaults filled, everything validated. */
-export interface DatasourceInput {
-  id: string;
-  label: string;
-  text: string;
-  chunkSize?: number;
-  chunkOverlap?: number;
-  metadata: Record<string, unknown>;
-  returnFullVectorInfo: boolean;
-  /** The ACL each vector carries (compact form in the vector's metadata, as the original stores it). */
-  acl: ACL;
-}
-
-export interface VectorResult {
-  id: string;
-  score?: number;
-  values: number[];
-  text: string;
-  /** The user metadata of the datasource (`{}` when none); present only when `includeMetadata` was asked. */
-  metadata?: Record<string, unknown>;
-}
-
-export interface StoredDatasource {
-  id: string;
-  /** Storage name of the namespace. */
-  namespaceId: string;
-  name: string;
-  text?: string;
-  /** JSON of the user metadata. */
-  metadata?: string;
-  vectorIds: string[];
-  /** Only when `returnFullVectorInfo` was asked. */
-  vectorInfo?: VectorResult[];
-  candidateId: string;
-  candidateRole: string;
-  datasourceSizeMb?: number;
-  createdAt?: Date;
-  chunkSize?: number;
-  chunkOverlap?: number;
-}
-
-export interface VectorSearchOptions {
-  /** Exactly this many results (fewer only when the namespace holds fewer); 1 to 10000, default 10. */
-  topK?: number;
-  includeMetadata?: boolean;
-}
-
-/** A namespace of one owner, as the base hands it to a backend. */
-export interface VectorNamespace {
-  /** The caller's name, normalised: trimmed, whitespace → `_`, lower case. */
-  readonly name: string;
-  /** The storage name, unique per owner and name (`<r>_<ownerId>_<name>` unless the connector maps it). */
-  readonly key: string;
-  /** Whose namespace it is; embedding credentials are resolved for this candidate (W38). */
-  readonly owner: AccessCandidate;
-}
-
-export interface NamespaceRecord {
-  namespace: string;
-  displayName: string;
-  candidateId: string;
-  candidateRole: string;
-  metadata: Record<string, unknown>;
-  acl: ACL;
-}
-
-export type VectorNamespaceInfo = Omit<NamespaceRecord, 'acl'>;
+export type {
+  DatasourceDto,
+  DatasourceInput,
+  NamespaceRecord,
+  StoredDatasource,
+  VectorDBBackend,
+  VectorNamespace,
+  VectorNamespaceInfo,
+  VectorResult,
+  VectorSearchOptions,
+} from './vectordb.backend';
+export { VECTORDB_OPERATIONS } from './vectordb.backend';
 
 /**
  * The operations of one candidate. Namespaces are per caller: the name a candidate gives is stored
@@ -131,84 +73,61 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * Vector search over embedded texts: the contract, the injection token, and the base class of every
- * VectorDB connector. Naming, validation, access and the result rules (exact `topK`, descending
- * scores, metadata only on request) live here, the same for every backend.
+ * The storage name of an owner's namespace: the original's `<r>_<id>_<name>`, unambiguous because
+ * candidate ids hold no `_`.
  */
-export abstract class VectorDBService extends SecureConnector {
-  // The backend. Names and ids are validated, the namespace is resolved for its owner and access is
-  // checked before these run; datasource ids are safe to put in a filter, but a backend still
-  // passes them as parameters where it can (W35). A backend never logs credentials (W36).
+function storageName(owner: AccessCandidate, name: string): string {
+  return `${ROLE_INITIAL[owner.role]}_${owner.id}_${name}`;
+}
 
-  /** The namespace record (with its ACL), or `undefined`. */
-  protected abstract readNamespace(key: string): Promise<NamespaceRecord | undefined>;
-  /** The records of the namespaces `owner` created. */
-  protected abstract listNamespaceRecords(owner: AccessCandidate): Promise<NamespaceRecord[]>;
-  protected abstract writeNamespace(namespace: VectorNamespace, record: NamespaceRecord): Promise<void>;
-  /** Removes vectors, datasource records and ACL of the namespace. */
-  protected abstract dropNamespace(namespace: VectorNamespace): Promise<void>;
-  /**
-   * The nearest vectors. A text query is embedded with the owner's credentials; a vector of the
-   * wrong dimension throws `SreInvalidInputError`. May return more than `topK` or unsorted: the
-   * base sorts and cuts.
-   */
-  protected abstract searchVectors(
-    namespace: VectorNamespace,
-    query: string | number[],
-    options: Required<VectorSearchOptions>,
-  ): Promise<VectorResult[]>;
-  /**
-   * Chunks, embeds and stores the datasource and its record. An existing datasource with the same
-   * id is replaced whole: its vectors are removed, not left behind (W33). A failure leaves neither
-   * vectors nor record of the new datasource.
-   */
-  protected abstract upsertDatasource(
-    namespace: VectorNamespace,
-    datasource: DatasourceInput,
-  ): Promise<StoredDatasource>;
-  protected abstract readDatasource(
-    namespace: VectorNamespace,
-    datasourceId: string,
-  ): Promise<StoredDatasource | undefined>;
-  protected abstract listDatasourceRecords(namespace: VectorNamespace): Promise<StoredDatasource[]>;
-  /** Removes the datasource's vectors and record; `false` when it did not exist. */
-  protected abstract dropDatasource(namespace: VectorNamespace, datasourceId: string): Promise<boolean>;
+/** The resource id of an owner's namespace, as `hasAccess` takes it. */
+function resourceIdOf(owner: AccessCandidate, name: string): string {
+  return `${ROLE_PREFIX[owner.role]}/${owner.id}/vectordb/${name}`;
+}
 
-  /**
-   * The storage name of an owner's namespace. The default is the original's `<r>_<id>_<name>`,
-   * unambiguous because candidate ids hold no `_`. A connector that must map it (backend naming
-   * rules) keeps it injective: a hash prefix is at least 128 bits (W37).
-   */
-  protected storageName(owner: AccessCandidate, name: string): string {
-    return `${ROLE_INITIAL[owner.role]}_${owner.id}_${name}`;
+/**
+ * Vector search over embedded texts: what you inject. Naming, validation, the access decision (the
+ * namespace's own ACL, read from the backend) and the result rules (exact `topK`, descending
+ * scores, metadata only on request) live here, the same for every backend; connectors implement
+ * `VectorDBBackend`.
+ */
+export class VectorDBService extends SecureService<VectorDBBackend> {
+  constructor(backend: VectorDBBackend, context: ConnectorContext | undefined, deps: SecureServiceDeps) {
+    super(backend, context, deps);
   }
 
-  /** The resource id is `<users|agents|teams|public>/<ownerId>/vectordb/<name>`; the ACL is the namespace's. */
-  protected async getResourceACL(resourceId: string): Promise<ACL | undefined> {
-    const [prefix, id, marker, ...rest] = resourceId.split('/');
-    const role = PREFIX_ROLE[prefix];
-    if (!role || marker !== 'vectordb' || rest.length === 0) return undefined;
-    const record = await this.readNamespace(this.storageName(AccessCandidate.of(role, id), rest.join('/')));
-    return record?.acl;
+  /**
+   * True when `candidate` holds every level in `levels` on `<users|agents|teams|public>/<ownerId>/vectordb/<name>`,
+   * decided on that namespace's ACL (a namespace not created yet: only its owner, or a member of
+   * the owning team, may create it). Errors deny.
+   */
+  async hasAccess(candidate: AccessCandidate, levels: Level | readonly Level[], resourceId: string): Promise<boolean> {
+    try {
+      const [prefix, id, marker, ...rest] = resourceId.split('/');
+      const role = PREFIX_ROLE[prefix];
+      if (!role || marker !== 'vectordb' || rest.length === 0) return false;
+      const record = await this.recordOf(storageName(AccessCandidate.of(role, id), this.normaliseName(rest.join('/'))));
+      return await this.allows(candidate, levels, resourceId, record?.acl);
+    } catch {
+      return false;
+    }
   }
 
   requester(candidate: AccessCandidate): VectorDBRequester {
     const resolve = (raw: string): VectorNamespace => {
       const name = this.normaliseName(raw);
-      return { name, key: this.storageName(candidate, name), owner: candidate };
+      return { name, key: storageName(candidate, name), owner: candidate };
     };
+    /** Reads the namespace and decides on its ACL; `record` is `undefined` when it does not exist. */
     const open = async (raw: string, need: number) => {
       const namespace = resolve(raw);
-      const acl = await this.authorize(
-        candidate,
-        need,
-        `${ROLE_PREFIX[candidate.role]}/${candidate.id}/vectordb/${namespace.name}`,
-      );
-      return { namespace, exists: acl !== undefined };
+      const record = await this.recordOf(namespace.key);
+      await this.authorize(candidate, need, resourceIdOf(candidate, namespace.name), record?.acl);
+      return { namespace, record };
     };
-    const existing = async (raw: string, need: number) => {
-      const { namespace, exists } = await open(raw, need);
-      if (!exists) throw new SreNotFoundError('Namespace does not exist', this.source());
+    const existing = async (raw: string, need: number): Promise<VectorNamespace> => {
+      const { namespace, record } = await open(raw, need);
+      if (!record) throw this.noNamespace();
       return namespace;
     };
     return {
@@ -216,7 +135,8 @@ export abstract class VectorDBService extends SecureConnector {
       search: async (raw, query, options = {}) => {
         const checked = this.checkSearch(query, options);
         const namespace = await existing(raw, READ);
-        const results = await this.searchVectors(namespace, query, checked);
+        const results = await this.call('searching', () => this.backend.searchVectors(namespace, query, checked));
+        if (results === undefined) throw this.noNamespace();
         const sorted = [...results]
           .sort((a, b) => (b.score ?? -Infinity) - (a.score ?? -Infinity))
           .slice(0, checked.topK);
@@ -226,52 +146,68 @@ export abstract class VectorDBService extends SecureConnector {
       },
       createDatasource: async (raw, dto) => {
         const input = this.checkDatasource(dto, candidate);
-        const stored = await this.upsertDatasource(await existing(raw, WRITE), input);
+        const namespace = await existing(raw, WRITE);
+        const stored = await this.call('storing a datasource', () => this.backend.upsertDatasource(namespace, input));
+        if (stored === undefined) throw this.noNamespace();
         if (input.returnFullVectorInfo) return stored;
         const { vectorInfo: _dropped, ...rest } = stored;
         return rest;
       },
       deleteDatasource: async (raw, datasourceId) => {
         this.checkDatasourceId(datasourceId);
-        if (!(await this.dropDatasource(await existing(raw, WRITE), datasourceId))) {
+        const namespace = await existing(raw, WRITE);
+        const dropped = await this.call('deleting a datasource', () =>
+          this.backend.dropDatasource(namespace, datasourceId),
+        );
+        if (dropped !== true)
           throw new SreNotFoundError(`Data source not found with id: ${datasourceId}`, this.source());
-        }
       },
       listDatasources: async (raw) => {
-        const { namespace, exists } = await open(raw, READ);
-        return exists ? this.listDatasourceRecords(namespace) : [];
+        const { namespace, record } = await open(raw, READ);
+        return record ? this.call('listing datasources', () => this.backend.listDatasourceRecords(namespace)) : [];
       },
       getDatasource: async (raw, datasourceId) => {
         this.checkDatasourceId(datasourceId);
-        const { namespace, exists } = await open(raw, READ);
-        return exists ? this.readDatasource(namespace, datasourceId) : undefined;
+        const { namespace, record } = await open(raw, READ);
+        return record
+          ? this.call('reading a datasource', () => this.backend.readDatasource(namespace, datasourceId))
+          : undefined;
       },
       createNamespace: async (raw, metadata = {}) => {
-        if (!isPlainObject(metadata))
-          throw new SreInvalidInputError('namespace metadata must be a plain object', this.source());
+        if (!isPlainObject(metadata)) throw this.invalid('namespace metadata must be a plain object');
         this.checkJson(metadata, 'namespace metadata');
-        const { namespace, exists } = await open(raw, WRITE);
-        if (exists) return;
-        await this.writeNamespace(namespace, {
+        const namespace = resolve(raw);
+        const record: NamespaceRecord = {
           namespace: namespace.key,
           displayName: namespace.name,
           candidateId: candidate.id,
           candidateRole: candidate.role,
           metadata: { ...metadata },
           acl: new ACL().grant(candidate, 'owner'),
+        };
+        // create-if-absent: a namespace that appears meanwhile is decided on as it is, never overwritten
+        await this.retryOnConflict(`namespace '${namespace.name}'`, async () => {
+          const { record: found } = await open(raw, WRITE);
+          if (found) return true;
+          return (
+            (await this.call('creating a namespace', () => this.backend.createNamespace(namespace, record))) === true
+          );
         });
       },
       deleteNamespace: async (raw) => {
-        const { namespace, exists } = await open(raw, WRITE);
-        if (exists) await this.dropNamespace(namespace);
+        const { namespace, record } = await open(raw, WRITE);
+        if (record) await this.call('deleting a namespace', () => this.backend.dropNamespace(namespace));
       },
-      namespaceExists: async (raw) => (await open(raw, READ)).exists,
+      namespaceExists: async (raw) => (await open(raw, READ)).record !== undefined,
       listNamespaces: async () => {
-        const pending = this.ensureReady();
-        if (pending) await pending;
-        const records = await this.listNamespaceRecords(candidate);
+        const records = await this.call('listing namespaces', () => this.backend.listNamespaceRecords(candidate));
         return records
-          .filter((record) => record.acl.allowsDirectly(candidate, READ))
+          .filter(
+            (record) =>
+              record.candidateId === candidate.id &&
+              record.candidateRole === candidate.role &&
+              record.acl.allowsDirectly(candidate, READ),
+          )
           .map(({ acl: _acl, ...info }) => info);
       },
     };
@@ -287,6 +223,14 @@ export abstract class VectorDBService extends SecureConnector {
 
   agent(id: string): VectorDBRequester {
     return this.requester(AccessCandidate.agent(id));
+  }
+
+  private recordOf(key: string): Promise<NamespaceRecord | undefined> {
+    return Promise.resolve(this.call('reading a namespace', () => this.backend.readNamespace(key)));
+  }
+
+  private noNamespace(): SreNotFoundError {
+    return new SreNotFoundError('Namespace does not exist', this.source());
   }
 
   private normaliseName(raw: string): string {

@@ -7,10 +7,10 @@ import {
   ValidatorConstraint,
   ValidatorConstraintInterface,
 } from 'class-validator';
-import type { ConnectorContext } from '../../core/connector';
+import { createConnectorContext, labelOf, sourceOf, type ConnectorContext } from '../../core/backend';
 import { SreInvalidInputError } from '../../core/errors';
 import { AccessCandidate, DEFAULT_TEAM_ID } from '../../security/access-candidate';
-import { AccountService, KeyValue } from '../account.service';
+import type { AccountBackend, KeyValue } from '../account.backend';
 
 /** A setting value as written in the data; anything but a string is stored as its JSON text. */
 export type AccountSettingValue = string | number | boolean | null | object;
@@ -115,7 +115,7 @@ function toKeyValues(settings: Map<string, string> | undefined): KeyValue[] {
  * Accounts from the settings' data, held in memory. Team resolution is a map lookup: unlisted
  * users and agents fall back to `fallbackTeam` (or to no team when it is `null`).
  */
-export class DummyAccountConnector extends AccountService {
+export class DummyAccountConnector implements AccountBackend {
   static readonly connectorName = 'DummyAccount';
   static readonly settingsClass = DummyAccountSettings;
 
@@ -128,55 +128,46 @@ export class DummyAccountConnector extends AccountService {
   private readonly userSettings = new Map<string, Map<string, string>>();
   private readonly agentSettings = new Map<string, Map<string, string>>();
 
-  constructor(settings: DummyAccountSettings = new DummyAccountSettings(), context?: ConnectorContext) {
-    super(context);
+  constructor(
+    settings: DummyAccountSettings = new DummyAccountSettings(),
+    context: ConnectorContext = createConnectorContext({ subsystem: 'Account', connector: 'DummyAccount' }),
+  ) {
     const fallback = settings.fallbackTeam === undefined ? DEFAULT_TEAM_ID : settings.fallbackTeam;
     this.fallbackTeam = fallback ?? undefined;
     // validated by the module; checked again for direct construction (scripts, tests)
     const problem = describeAccountDataProblem(settings.data ?? {});
-    if (problem) throw new SreInvalidInputError(`${this.label()} settings.data: ${problem}`, this.source());
+    if (problem) throw new SreInvalidInputError(`${labelOf(context)} settings.data: ${problem}`, sourceOf(context));
     if (this.fallbackTeam !== undefined) AccessCandidate.team(this.fallbackTeam);
     this.index(settings.data ?? {});
   }
 
-  isTeamMember(teamId: string, candidate: AccessCandidate): Promise<boolean> {
-    if (this.state !== 'ready') return this.whenReady().then(() => this.memberOf(teamId, candidate));
-    return Promise.resolve(this.memberOf(teamId, candidate));
+  isTeamMember(teamId: string, candidate: AccessCandidate): boolean {
+    return this.memberOf(teamId, candidate);
   }
 
-  getCandidateTeam(candidate: AccessCandidate): Promise<string | undefined> {
-    // the hot path of every team-based access check: a field test and a map lookup
-    if (this.state !== 'ready') return this.whenReady().then(() => this.teamOf(candidate));
-    return Promise.resolve(this.teamOf(candidate));
+  getCandidateTeam(candidate: AccessCandidate): string | undefined {
+    // the hot path of every team-based access check: a map lookup, answered synchronously
+    return this.teamOf(candidate);
   }
 
   async getAllTeamSettings(teamId: string): Promise<KeyValue[]> {
-    await this.whenReady();
     return toKeyValues(this.teams.get(teamId)?.settings);
   }
 
   async getTeamSetting(teamId: string, key: string): Promise<string | undefined> {
-    await this.whenReady();
     return this.teams.get(teamId)?.settings.get(key);
   }
 
   async getAllUserSettings(userId: string): Promise<KeyValue[]> {
-    await this.whenReady();
     return toKeyValues(this.userSettings.get(userId));
   }
 
   async getUserSetting(userId: string, key: string): Promise<string | undefined> {
-    await this.whenReady();
     return this.userSettings.get(userId)?.get(key);
   }
 
   async getAgentSetting(agentId: string, key: string): Promise<string | undefined> {
-    await this.whenReady();
     return this.agentSettings.get(agentId)?.get(key);
-  }
-
-  private async whenReady(): Promise<void> {
-    await this.ensureReady();
   }
 
   private teamOf(candidate: AccessCandidate): string | undefined {

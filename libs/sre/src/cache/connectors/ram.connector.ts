@@ -1,9 +1,11 @@
 import { IsInt, IsNumber, IsOptional, IsPositive, Max, Min } from 'class-validator';
 import { LRUCache } from 'lru-cache';
-import type { ConnectorContext } from '../../core/connector';
+import { createConnectorContext, sourceOf, type ConnectorContext, type Version } from '../../core/backend';
 import { SreInvalidInputError } from '../../core/errors';
 import type { ACL } from '../../security/acl';
-import { CacheEntryHeader, CacheMetadata, CacheService, CacheValue } from '../cache.service';
+import type { CacheBackend, CacheData, CacheEntry, CacheInfo, CacheInfoUpdate } from '../cache.backend';
+
+const DEFAULT_MAX_ENTRIES = 100_000;
 
 export class RAMCacheSettings {
   /** Most keys held at once; past it the least recently used key is evicted. */
@@ -11,7 +13,7 @@ export class RAMCacheSettings {
   @IsInt()
   @Min(1)
   @Max(100_000_000)
-  maxEntries: number = 100_000;
+  maxEntries: number = DEFAULT_MAX_ENTRIES;
 
   /**
    * Approximate memory budget in MB for keys, values and metadata (strings count 2 bytes a
@@ -26,19 +28,23 @@ export class RAMCacheSettings {
 }
 
 /**
- * One key. Objects and arrays are kept as JSON text: encoding on set and parsing on get is the copy
- * (4x faster than `structuredClone` on a parse), gives the same JSON semantics as every other
- * backend, and measures the entry for `maxSizeMB` for free.
+ * One key: value, metadata, ACL and expiry in one object, so they appear and expire together
+ * (W54). Entries are never changed, only replaced, so an entry is its own version: `readInfo` hands
+ * it out as is (no allocation on the hot path) and a conditional write compares identities.
  */
-interface Entry {
-  /** Strings, numbers, booleans, null and Buffers; `undefined` when `json` holds the value. */
-  readonly value: string | number | boolean | null | Buffer | undefined;
-  readonly json: string | undefined;
-  /** Metadata as JSON text. */
-  readonly metadata: string;
-  readonly acl: ACL;
-  readonly expiresAt: number | undefined;
-  readonly size: number;
+class Entry implements CacheInfo {
+  constructor(
+    readonly value: CacheData,
+    /** Metadata as JSON text, as the service encoded it. */
+    readonly metadata: string,
+    readonly acl: ACL,
+    readonly expiresAt: number | undefined,
+    readonly size: number,
+  ) {}
+
+  get version(): Version {
+    return this;
+  }
 }
 
 /** Expired entries are invisible at once (checked on every access); the sweep only frees their memory. */
@@ -47,14 +53,13 @@ const ENTRY_OVERHEAD_BYTES = 128;
 const MB = 1024 * 1024;
 
 /**
- * An in-process cache: one keyspace per connector instance, shared by every candidate (keys under
- * `teams/<id>/`, `users/<id>/`, `agents/<id>/` can only be created by that owner). Value, metadata,
- * ACL and expiry live in one entry, so they appear and expire together (W54). Memory is bounded by
- * `maxEntries` and optionally `maxSizeMB`, evicting the least recently used key. Values and
- * metadata are copied in and out (Buffers copied, objects through JSON), so callers never share
- * objects with the cache.
+ * An in-process cache, and the in-memory Cache backend for tests: one keyspace per instance,
+ * shared by every candidate (isolation comes from the service's ACL checks and reserved scopes).
+ * Memory is bounded by `maxEntries` and optionally `maxSizeMB`, evicting the least recently used
+ * key. It answers synchronously. It keeps what the service hands it (the service copies values in
+ * and out), so used without the service it shares Buffers with its caller.
  */
-export class RAMCacheConnector extends CacheService {
+export class RAMCacheConnector implements CacheBackend {
   static readonly connectorName = 'RAM';
   static readonly settingsClass = RAMCacheSettings;
 
@@ -62,17 +67,16 @@ export class RAMCacheConnector extends CacheService {
   private readonly maxBytes: number | undefined;
   private sweeper?: NodeJS.Timeout;
 
-  constructor(settings: RAMCacheSettings, context: ConnectorContext) {
-    super(context);
+  constructor(
+    settings: Partial<RAMCacheSettings> = {},
+    private readonly context: ConnectorContext = createConnectorContext({ subsystem: 'Cache', connector: 'RAM' }),
+  ) {
+    const max = settings.maxEntries ?? DEFAULT_MAX_ENTRIES;
     this.maxBytes = settings.maxSizeMB === undefined ? undefined : Math.floor(settings.maxSizeMB * MB);
     this.entries =
       this.maxBytes === undefined
-        ? new LRUCache<string, Entry>({ max: settings.maxEntries })
-        : new LRUCache<string, Entry>({
-            max: settings.maxEntries,
-            maxSize: this.maxBytes,
-            sizeCalculation: (entry) => entry.size,
-          });
+        ? new LRUCache<string, Entry>({ max })
+        : new LRUCache<string, Entry>({ max, maxSize: this.maxBytes, sizeCalculation: (entry) => entry.size });
   }
 
   /** Entries held in memory, including expired ones the sweep has not freed yet. */
@@ -80,86 +84,58 @@ export class RAMCacheConnector extends CacheService {
     return this.entries.size;
   }
 
-  protected override async onConnect(): Promise<void> {
-    this.sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
+  async connect(): Promise<void> {
+    this.sweeper ??= setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     this.sweeper.unref();
   }
 
-  protected override async onDisconnect(): Promise<void> {
+  async disconnect(): Promise<void> {
     clearInterval(this.sweeper);
+    this.sweeper = undefined;
     this.entries.clear();
   }
 
-  protected readACL(key: string): ACL | undefined {
-    return this.live(key)?.acl;
+  readInfo(key: string): CacheInfo | undefined {
+    return this.live(key);
   }
 
-  protected readValue(key: string): CacheValue | undefined {
+  readValue(key: string, version: Version): CacheData | undefined {
     const entry = this.live(key);
-    if (entry === undefined) return undefined;
-    if (entry.json !== undefined) return JSON.parse(entry.json) as CacheValue;
-    return Buffer.isBuffer(entry.value) ? Buffer.from(entry.value) : entry.value;
+    return entry !== undefined && entry === version ? entry.value : undefined;
   }
 
-  protected readMetadata(key: string): CacheMetadata | undefined {
+  readMetadata(key: string, version: Version): string | undefined {
     const entry = this.live(key);
-    return entry === undefined ? undefined : (JSON.parse(entry.metadata) as CacheMetadata);
+    return entry !== undefined && entry === version ? entry.metadata : undefined;
   }
 
-  protected readExpiry(key: string): number | undefined {
-    return this.live(key)?.expiresAt;
-  }
-
-  protected writeEntry(
-    key: string,
-    value: CacheValue,
-    acl: ACL,
-    metadata: CacheMetadata,
-    expiresAt: number | undefined,
-    expected: ACL | undefined,
-  ): boolean {
-    let stored: Entry['value'];
-    let json: string | undefined;
-    if (typeof value !== 'object' || value === null) stored = value;
-    else if (Buffer.isBuffer(value)) stored = Buffer.from(value);
-    else json = this.encode(value, 'value');
-    const text = this.encode(metadata, 'metadata');
-    const size = this.sizeOf(key, stored, json, text);
-    if (this.live(key)?.acl !== expected) return false;
-    this.entries.set(key, { value: stored, json, metadata: text, acl, expiresAt, size });
+  write(key: string, entry: CacheEntry, ifVersion: Version | undefined): boolean {
+    // measured first: an entry over the budget is refused even when the write would lose the race
+    const size = this.sizeOf(key, entry.value, entry.metadata);
+    if (this.live(key) !== ifVersion) return false;
+    this.entries.set(key, new Entry(entry.value, entry.metadata, entry.acl, entry.expiresAt, size));
     return true;
   }
 
-  protected deleteEntry(key: string, expected: ACL): boolean {
+  writeInfo(key: string, update: CacheInfoUpdate, ifVersion: Version): boolean {
     const entry = this.live(key);
-    if (entry !== undefined && entry.acl !== expected) return false;
+    if (entry === undefined || entry !== ifVersion) return false;
+    const metadata = update.metadata ?? entry.metadata;
+    const size = metadata === entry.metadata ? entry.size : this.sizeOf(key, entry.value, metadata);
+    this.entries.set(key, new Entry(entry.value, metadata, update.acl, update.expiresAt, size));
+    return true;
+  }
+
+  delete(key: string, ifVersion: Version): boolean {
+    const entry = this.live(key);
+    if (entry === undefined) return true;
+    if (entry !== ifVersion) return false;
     this.entries.delete(key);
     return true;
   }
 
-  protected updateEntry(key: string, expected: ACL, update: (current: CacheEntryHeader) => CacheEntryHeader): boolean {
-    const entry = this.live(key);
-    if (entry === undefined || entry.acl !== expected) return false;
-    const next = update({ metadata: JSON.parse(entry.metadata) as CacheMetadata, acl: entry.acl });
-    const metadata = this.encode(next.metadata, 'metadata');
-    this.entries.set(key, {
-      ...entry,
-      metadata,
-      acl: next.acl,
-      size: this.sizeOf(key, entry.value, entry.json, metadata),
-    });
-    return true;
-  }
-
-  protected expireEntry(key: string, expected: ACL, expiresAt: number | undefined): boolean {
-    const entry = this.live(key);
-    if (entry === undefined || entry.acl !== expected) return false;
-    this.entries.set(key, { ...entry, expiresAt });
-    return true;
-  }
-
   /** Removes expired entries; lookups already ignore them, this returns their memory. */
-  protected sweep(now = Date.now()): void {
+  private sweep(now = Date.now()): void {
     const expired: string[] = [];
     for (const [key, entry] of this.entries.entries())
       if (entry.expiresAt !== undefined && entry.expiresAt <= now) expired.push(key);
@@ -173,26 +149,14 @@ export class RAMCacheConnector extends CacheService {
     return undefined;
   }
 
-  private encode(value: object, what: string): string {
-    try {
-      return JSON.stringify(value) ?? 'null';
-    } catch (error) {
-      // circular structures and bigints: the message names the problem, never the data
-      throw new SreInvalidInputError(
-        `cannot cache this ${what}: ${error instanceof Error ? error.message.split('\n')[0] : 'not JSON-serialisable'}`,
-        this.source(),
-      );
-    }
-  }
-
-  private sizeOf(key: string, value: Entry['value'], json: string | undefined, metadata: string): number {
+  private sizeOf(key: string, value: CacheData, metadata: string): number {
     if (this.maxBytes === undefined) return 0;
     let size = ENTRY_OVERHEAD_BYTES + (key.length + metadata.length) * 2;
-    if (json !== undefined) size += json.length * 2;
-    else if (typeof value === 'string') size += value.length * 2;
-    else if (Buffer.isBuffer(value)) size += value.length;
+    if (typeof value === 'string') size += value.length * 2;
+    else if (value instanceof Uint8Array) size += value.length;
+    else if (typeof value === 'object' && value !== null) size += value.json.length * 2;
     if (size > this.maxBytes)
-      throw new SreInvalidInputError('entry is larger than the cache size limit (maxSizeMB)', this.source());
+      throw new SreInvalidInputError('entry is larger than the cache size limit (maxSizeMB)', sourceOf(this.context));
     return size;
   }
 }

@@ -1,7 +1,9 @@
 import { Logger } from '@nestjs/common';
-import { createConnectorContext } from '../../core/connector';
+import { createConnectorContext } from '../../core/backend';
 import { collectSecretValues, SecretSetting } from '../../core/secrets';
 import { validateSettings } from '../../core/settings';
+import { describeLogBackend } from '../../testing/log.contract';
+import { LogService } from '../log.service';
 import { ConsoleLogConnector, ConsoleLogSettings } from './console-log.connector';
 
 /** A Nest logger that records instead of printing. */
@@ -24,16 +26,25 @@ class RecordingLogger extends Logger {
 function consoleLog(
   settings: object = {},
   secrets: string[] = [],
-): { connector: ConsoleLogConnector; logger: RecordingLogger } {
+): { connector: LogService; backend: ConsoleLogConnector; logger: RecordingLogger } {
   const checked = validateSettings(ConsoleLogSettings, settings, 'Log(ConsoleLog).settings');
   expect(checked.problems).toEqual([]);
   const logger = new RecordingLogger();
-  const connector = new ConsoleLogConnector(
-    checked.settings,
-    createConnectorContext({ subsystem: 'Log', connector: 'ConsoleLog', logger, secrets }),
-  );
-  return { connector, logger };
+  const context = createConnectorContext({ subsystem: 'Log', connector: 'ConsoleLog', logger, secrets });
+  const backend = new ConsoleLogConnector(checked.settings, context);
+  return { connector: new LogService(backend, context), backend, logger };
 }
+
+const loggers = new WeakMap<ConsoleLogConnector, RecordingLogger>();
+describeLogBackend(
+  'ConsoleLog',
+  () => {
+    const { backend, logger } = consoleLog();
+    loggers.set(backend, logger);
+    return backend;
+  },
+  { lines: (backend) => loggers.get(backend)!.lines.map(([, line]) => String(line)) },
+);
 
 describe('ConsoleLogConnector', () => {
   it('writes the original message formats at debug level by default', async () => {
@@ -96,6 +107,16 @@ describe('ConsoleLogConnector', () => {
     input.self = input;
     await connector.agent('a1').log({ input });
     expect(logger.lines[0][1]).toBe('Log for agent a1: {"input":{"a":1,"self":"[Circular]"}}');
+  });
+
+  it('builds with the default settings and context when constructed directly', () => {
+    const debug = jest.spyOn(Logger.prototype, 'debug').mockImplementation(() => undefined);
+    try {
+      new ConsoleLogConnector().writeTasks('a1', 1, false);
+      expect(debug).toHaveBeenCalledWith('1 Task(s) Consumed by agent a1: Using Production Domain');
+    } finally {
+      debug.mockRestore();
+    }
   });
 
   it('validates its settings', () => {

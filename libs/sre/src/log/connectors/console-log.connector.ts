@@ -1,6 +1,8 @@
 import { ArrayMaxSize, IsArray, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Max, Min } from 'class-validator';
-import type { ConnectorContext } from '../../core/connector';
-import { AgentCallLog, LogRedactor, LogService } from '../log.service';
+import type { Logger } from '@nestjs/common';
+import { createConnectorContext, redactWith, type ConnectorContext } from '../../core/backend';
+import type { AgentCallLog, LogBackend } from '../log.backend';
+import { LogRedactor } from '../log.redactor';
 
 export const CONSOLE_LOG_LEVELS = ['debug', 'verbose', 'log'] as const;
 export type ConsoleLogLevel = (typeof CONSOLE_LOG_LEVELS)[number];
@@ -35,15 +37,19 @@ const MAX_CALL_ID_LENGTH = 128;
  * (secret keys and values, size caps, circular structures), unlike the original which printed whole
  * inputs and outputs (W49).
  */
-export class ConsoleLogConnector extends LogService {
+export class ConsoleLogConnector implements LogBackend {
   static readonly connectorName = 'ConsoleLog';
   static readonly settingsClass = ConsoleLogSettings;
 
   private readonly level: ConsoleLogLevel;
   private readonly redactor: LogRedactor;
+  private readonly logger: Logger;
 
-  constructor(settings: ConsoleLogSettings, context: ConnectorContext) {
-    super(context);
+  constructor(
+    settings: ConsoleLogSettings = new ConsoleLogSettings(),
+    private readonly context: ConnectorContext = createConnectorContext({ subsystem: 'Log', connector: 'ConsoleLog' }),
+  ) {
+    this.logger = context.logger;
     this.level = settings.level ?? 'debug';
     this.redactor = new LogRedactor({
       maxFieldLength: settings.maxFieldLength ?? 2048,
@@ -52,19 +58,19 @@ export class ConsoleLogConnector extends LogService {
     });
   }
 
-  protected writeLog(agentId: string, entry: AgentCallLog, callId: string | undefined): void {
+  writeLog(agentId: string, entry: AgentCallLog, callId: string | undefined): void {
     const call = callId === undefined ? '' : ` (call ${this.callLabel(callId)})`;
     this.write(`Log for agent ${agentId}${call}: ${JSON.stringify(this.redactor.redact(entry))}`);
   }
 
-  protected writeTasks(agentId: string, tasks: number, isUsingTestDomain: boolean): void {
+  writeTasks(agentId: string, tasks: number, isUsingTestDomain: boolean): void {
     this.write(
       `${tasks} Task(s) Consumed by agent ${agentId}: Using ${isUsingTestDomain ? 'Test' : 'Production'} Domain`,
     );
   }
 
   private write(message: string): void {
-    this.logger[this.level](this.redact(message));
+    this.logger[this.level](redactWith(this.context, message));
   }
 
   /** A call id on one line: masked, capped, control characters escaped (no forged log lines). */

@@ -1,14 +1,15 @@
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import { createConnectorContext } from '../../core/connector';
+import { createConnectorContext } from '../../core/backend';
 import { SreBackendError, SreConfigError, SreInvalidInputError, SreUnavailableError } from '../../core/errors';
 import { validateSettings } from '../../core/settings';
 import { AccessCandidate } from '../../security/access-candidate';
 import { ACL } from '../../security/acl';
 import type { TeamResolver } from '../../security/team-resolver';
+import { describeStorageBackend } from '../../testing/storage.contract';
+import { StorageService } from '../storage.service';
 import { LocalStorageConnector, LocalStorageSettings } from './local-storage.connector';
 
 const account: TeamResolver = {
@@ -20,12 +21,23 @@ const alice = AccessCandidate.user('alice');
 const bob = AccessCandidate.user('bob');
 const carol = AccessCandidate.user('carol');
 
-async function collect(stream: Readable | undefined): Promise<Buffer | undefined> {
-  if (!stream) return undefined;
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+const context = (dataDir: string) =>
+  createConnectorContext({ subsystem: 'Storage', connector: 'LocalStorage', dataDir });
+
+const scratch: string[] = [];
+function tmp(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sre-local-storage-'));
+  scratch.push(dir);
+  return dir;
 }
+afterAll(() => {
+  for (const dir of scratch.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describeStorageBackend('LocalStorage', () => {
+  const dir = tmp();
+  return new LocalStorageConnector({ folder: path.join(dir, 'storage'), sweepIntervalSeconds: 0 }, context(dir));
+});
 
 /** `total` bytes in `chunkSize` chunks, each a fresh buffer filled with a byte derived from its index. */
 function generated(total: number, chunkSize = 64 * 1024, onRead?: (produced: number) => void): Readable {
@@ -56,19 +68,18 @@ function failingAfter(chunks: number): Readable {
 describe('LocalStorageConnector', () => {
   let dir: string;
   let folder: string;
-  const open: LocalStorageConnector[] = [];
+  const open: StorageService[] = [];
 
+  /** A connected StorageService over a LocalStorage connector in the test's folder. */
   async function connector(
     settings: LocalStorageSettings = { sweepIntervalSeconds: 0 },
     dataDir = dir,
-  ): Promise<LocalStorageConnector> {
-    const created = new LocalStorageConnector(
-      settings,
-      createConnectorContext({ subsystem: 'Storage', connector: 'LocalStorage', dataDir, deps: { account } }),
-    );
-    open.push(created);
-    await created.connect();
-    return created;
+  ): Promise<StorageService & { local: LocalStorageConnector }> {
+    const local = new LocalStorageConnector(settings, context(dataDir));
+    const storage = Object.assign(new StorageService(local, context(dataDir), { account }), { local });
+    open.push(storage);
+    await storage.connect();
+    return storage;
   }
 
   const dataFile = (id: string) => path.join(folder, 'local', id);
@@ -77,14 +88,13 @@ describe('LocalStorageConnector', () => {
   const temps = () => fs.readdirSync(path.join(folder, '.tmp'));
 
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sre-local-storage-'));
+    dir = tmp();
     folder = path.join(dir, 'storage');
   });
 
   afterEach(async () => {
     jest.restoreAllMocks();
     for (const c of open.splice(0)) await c.disconnect();
-    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   describe('settings and connect', () => {
@@ -109,7 +119,7 @@ describe('LocalStorageConnector', () => {
 
     it('defaults to <dataDir>/storage and lays out local/, .local.metadata/ with its README, and .tmp/', async () => {
       const storage = await connector();
-      expect(storage.folder).toBe(folder);
+      expect(storage.local.folder).toBe(folder);
       expect(fs.statSync(path.join(folder, 'local')).isDirectory()).toBe(true);
       expect(fs.statSync(path.join(folder, '.tmp')).isDirectory()).toBe(true);
       expect(fs.readFileSync(path.join(folder, '.local.metadata', 'README_IMPORTANT.txt'), 'utf8')).toMatch(
@@ -133,72 +143,49 @@ describe('LocalStorageConnector', () => {
     it('fails to connect with a clear config error, without the path, when the folder cannot be created', async () => {
       const blocker = path.join(dir, 'a-file');
       fs.writeFileSync(blocker, 'in the way');
-      const storage = new LocalStorageConnector(
-        { folder: path.join(blocker, 'storage') },
-        createConnectorContext({ subsystem: 'Storage', connector: 'LocalStorage', dataDir: dir }),
-      );
+      const storage = new LocalStorageConnector({ folder: path.join(blocker, 'storage') }, context(dir));
       const error = await storage.connect().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(SreConfigError);
       expect((error as Error).message).toMatch(/Storage\(LocalStorage\).*settings\.folder.*ENOTDIR/);
       expect((error as Error).message).not.toContain(dir);
+      const defaulted = new LocalStorageConnector({}, context(blocker));
+      await expect(defaulted.connect()).rejects.toThrow(/given by the data dir \(dataDir\) \(ENOTDIR\)/);
     });
 
-    it('ping succeeds on a writable folder and fails with a backend error when it is not usable', async () => {
+    it('ping succeeds on a writable folder and fails with a backend error, without the path, when it is not usable', async () => {
       const storage = await connector();
       await expect(storage.ping()).resolves.toBeUndefined();
       fs.rmSync(path.join(folder, '.tmp'), { recursive: true });
-      await expect(storage.ping()).rejects.toThrow(SreBackendError);
+      const error = await storage.ping().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(SreBackendError);
+      expect((error as Error).message).toMatch(/checking the folder is writable: ENOENT/);
+      expect((error as Error).message).not.toContain(dir);
+    });
+
+    it('names the operation and the error code of a file-system failure, never the folder', async () => {
+      const me = (await connector()).requester(alice);
+      await me.write('locked/doc', 'x');
+      fs.chmodSync(path.join(folder, '.local.metadata', 'locked'), 0o000);
+      try {
+        const error = await me.read('locked/doc').catch((e: unknown) => e);
+        // root ignores permissions: then the read simply succeeds
+        if (error instanceof Error) {
+          expect(error).toBeInstanceOf(SreBackendError);
+          expect(error.message).toMatch(/^Storage\(LocalStorage\): reading 'locked\/doc': EACCES$/);
+        } else expect(error?.toString()).toBe('x');
+      } finally {
+        fs.chmodSync(path.join(folder, '.local.metadata', 'locked'), 0o755);
+      }
     });
 
     it('refuses work after disconnect', async () => {
       const storage = await connector();
       await storage.disconnect();
       await expect(storage.requester(alice).read('x')).rejects.toThrow(SreUnavailableError);
-      await expect(storage['readResource']('x')).rejects.toThrow(SreUnavailableError);
     });
   });
 
   describe('bytes', () => {
-    it.each([
-      ['binary', Buffer.from(Array.from({ length: 512 }, (_, i) => i % 256))],
-      ['empty', Buffer.alloc(0)],
-      ['multi-MB', randomBytes(5 * 1024 * 1024 + 3)],
-    ])('round-trips %s content through read and readStream', async (_name, bytes) => {
-      const me = (await connector()).requester(alice);
-      await me.write('blob', bytes);
-      expect((await me.read('blob'))?.equals(bytes)).toBe(true);
-      expect((await collect(await me.readStream('blob')))?.equals(bytes)).toBe(true);
-      expect((await me.stat('blob'))?.size).toBe(bytes.length);
-    });
-
-    it('writes strings as UTF-8 and Uint8Array views with their offset', async () => {
-      const me = (await connector()).requester(alice);
-      await me.write('text', 'héllo ✓');
-      expect((await me.read('text'))?.toString('utf8')).toBe('héllo ✓');
-      const backing = new Uint8Array([9, 9, 1, 2, 3, 9]);
-      await me.write('view', backing.subarray(2, 5));
-      expect([...((await me.read('view')) ?? [])]).toEqual([1, 2, 3]);
-    });
-
-    it('writes a stream input, including string chunks and an empty stream', async () => {
-      const me = (await connector()).requester(alice);
-      const bytes = randomBytes(3 * 1024 * 1024);
-      await me.write('streamed', Readable.from([bytes.subarray(0, 1000), bytes.subarray(1000)]));
-      expect((await me.read('streamed'))?.equals(bytes)).toBe(true);
-      await me.write('strings', Readable.from(['a', 'b', 'ç']));
-      expect((await me.read('strings'))?.toString()).toBe('abç');
-      await me.write('nothing', Readable.from([]));
-      expect((await me.read('nothing'))?.length).toBe(0);
-    });
-
-    it('rejects data of an unsupported type and stream chunks that are not bytes, writing nothing', async () => {
-      const me = (await connector()).requester(alice);
-      await expect(me.write('bad', 42 as never)).rejects.toThrow(SreInvalidInputError);
-      await expect(me.write('bad', Readable.from([Buffer.from('ok'), 42]))).rejects.toThrow(SreInvalidInputError);
-      expect(await me.exists('bad')).toBe(false);
-      expect(temps()).toEqual([]);
-    });
-
     it('pipes a stream to disk with backpressure: the source never runs more than a few MB ahead of the file', async () => {
       const me = (await connector({ sweepIntervalSeconds: 0, fsync: false })).requester(alice);
       const total = 48 * 1024 * 1024;
@@ -213,27 +200,42 @@ describe('LocalStorageConnector', () => {
       expect(maxAhead).toBeLessThan(4 * 1024 * 1024);
     });
 
-    it('a stream that fails midway leaves the previous content and metadata, and no temp file', async () => {
+    it('a stream that fails midway leaves the previous files byte for byte, and no temp file', async () => {
       const me = (await connector()).requester(alice);
       await me.write('doc', 'version 1', undefined, { ContentType: 'text/plain', rev: 1 });
       const before = fs.readFileSync(metaFile('doc'), 'utf8');
       await expect(me.write('doc', failingAfter(50), undefined, { rev: 2 })).rejects.toThrow('client went away');
-      expect((await me.read('doc'))?.toString()).toBe('version 1');
+      expect(fs.readFileSync(dataFile('doc'), 'utf8')).toBe('version 1');
       expect(fs.readFileSync(metaFile('doc'), 'utf8')).toBe(before);
-      expect(temps()).toEqual([]);
       await expect(me.write('fresh', failingAfter(3))).rejects.toThrow('client went away');
-      expect(await me.exists('fresh')).toBe(false);
       expect(fs.existsSync(metaFile('fresh'))).toBe(false);
+      expect(temps()).toEqual([]);
+      await expect(me.write('bad', Readable.from([Buffer.from('ok'), 42]))).rejects.toThrow(SreInvalidInputError);
+      expect(temps()).toEqual([]);
     });
 
-    it('an open read stream keeps the version it opened while the resource is replaced or deleted', async () => {
+    it('flushes every file with fsync unless it is turned off', async () => {
+      const probe = await fs.promises.open(path.join(dir, 'probe'), 'w');
+      const sync = jest.spyOn(Object.getPrototypeOf(probe) as { sync(): Promise<void> }, 'sync');
+      await probe.close();
+      const durable = (await connector()).requester(alice);
+      await durable.write('d', 'x');
+      expect(sync.mock.calls.length).toBeGreaterThanOrEqual(2);
+      sync.mockClear();
+      const fast = (
+        await connector({ folder: path.join(dir, 'fast'), fsync: false, sweepIntervalSeconds: 0 })
+      ).requester(alice);
+      await fast.write('f', 'x');
+      await fast.setMetadata('f', { a: 1 });
+      expect(sync).not.toHaveBeenCalled();
+    });
+
+    it('leaves no temp file behind concurrent writers of one id', async () => {
       const me = (await connector()).requester(alice);
-      const v1 = Buffer.alloc(2 * 1024 * 1024, 1);
-      await me.write('pinned', v1);
-      const stream = await me.readStream('pinned');
-      await me.write('pinned', Buffer.alloc(1024, 2));
-      await me.delete('pinned');
-      expect((await collect(stream))?.equals(v1)).toBe(true);
+      await Promise.all(Array.from({ length: 8 }, (_, i) => me.write('race', `writer ${i}`, undefined, { i })));
+      expect(temps()).toEqual([]);
+      const bytes = (await me.read('race'))!.toString();
+      expect(bytes).toBe(`writer ${(await me.getMetadata('race'))?.i}`);
     });
   });
 
@@ -277,6 +279,18 @@ describe('LocalStorageConnector', () => {
       expect((await storage.requester(bob).read('old/file.txt'))?.toString()).toBe('from upstream');
     });
 
+    it('a file with data but no metadata, or with damaged metadata, is accessible to nobody', async () => {
+      const storage = await connector();
+      const warn = jest.spyOn(storage.local['context'].logger, 'warn').mockImplementation(() => undefined);
+      fs.writeFileSync(path.join(folder, 'local', 'orphan-data'), 'x');
+      await expect(storage.requester(alice).read('orphan-data')).rejects.toThrow('Access Denied');
+      await expect(storage.requester(alice).write('orphan-data', 'y')).rejects.toThrow('Access Denied');
+      fs.writeFileSync(dataFile('damaged'), 'x');
+      fs.writeFileSync(metaFile('damaged'), '{not json');
+      await expect(storage.requester(alice).read('damaged')).rejects.toThrow('Access Denied');
+      expect(warn).toHaveBeenCalledWith(expect.stringMatching(/^'damaged': its metadata is not a JSON object/));
+    });
+
     it('delete removes both files', async () => {
       const me = (await connector()).requester(alice);
       await me.write('gone/x', 'x');
@@ -291,63 +305,52 @@ describe('LocalStorageConnector', () => {
       await expect(me.write('a/b', 'nested')).rejects.toThrow(SreInvalidInputError);
       expect(await me.read('a/b')).toBeUndefined();
       await me.write('c/d', 'nested');
-      await expect(me.write('c', 'file c')).rejects.toThrow(SreInvalidInputError);
+      await expect(me.write('c', 'file c')).rejects.toThrow(
+        "cannot write 'c': a resource or folder on its path is in the way",
+      );
       expect(await me.exists('c')).toBe(false);
       expect((await me.read('a'))?.toString()).toBe('file a');
       expect((await me.read('c/d'))?.toString()).toBe('nested');
       expect(temps()).toEqual([]);
     });
 
+    it.each(['../x', '/etc/passwd', 'a/../../b', 'a\0b', 'a\\..\\b'])(
+      'a refused id %j writes nothing outside the folder',
+      async (id) => {
+        const me = (await connector()).requester(alice);
+        const before = fs.readdirSync(path.dirname(dir));
+        await expect(me.write(id, 'pwned')).rejects.toThrow(SreInvalidInputError);
+        expect(fs.readdirSync(path.dirname(dir))).toEqual(before);
+        expect(fs.readdirSync(path.join(folder, 'local'))).toEqual([]);
+      },
+    );
+
     it('asserts containment itself when its backend methods are called directly (W22)', async () => {
-      const storage = await connector();
+      const { local } = await connector();
+      const head = { acl: new ACL(), metadata: {} };
       for (const id of ['../escape', '../../etc/passwd', '/etc/passwd', 'a/../../x', 'a\0b', '.', '']) {
-        await expect(storage['writeResource'](id, 'x', new ACL(), {})).rejects.toThrow(SreInvalidInputError);
-        await expect(storage['readResource'](id)).rejects.toThrow(SreInvalidInputError);
-        await expect(storage['deleteResource'](id)).rejects.toThrow(SreInvalidInputError);
+        await expect(local.stage(id, 'x')).rejects.toThrow(SreInvalidInputError);
+        await expect(local.stat(id)).rejects.toThrow(SreInvalidInputError);
+        await expect(local.read(id)).rejects.toThrow(SreInvalidInputError);
+        await expect(local.readStream(id)).rejects.toThrow(SreInvalidInputError);
+        await expect(local.writeHeader(id, head, 'v')).rejects.toThrow(SreInvalidInputError);
+        await expect(local.delete(id, 'v')).rejects.toThrow(SreInvalidInputError);
       }
       expect(fs.readdirSync(dir)).toEqual(['storage']);
       expect(fs.readdirSync(folder).sort()).toEqual(['.local.metadata', '.tmp', 'local']);
     });
-  });
 
-  describe('concurrency', () => {
-    it('concurrent writers of one id leave one writer’s data with that writer’s metadata, never a mix', async () => {
+    it('sees another process replace a file: the version changes and a change decided before is refused', async () => {
       const storage = await connector();
-      const me = storage.requester(alice);
-      await me.write('race', Buffer.alloc(256 * 1024, 0), undefined, { writer: 0 });
-      let torn = 0;
-      let reading = true;
-      const reader = (async () => {
-        while (reading) {
-          const bytes = await me.read('race');
-          if (!bytes || bytes.length !== 256 * 1024 || bytes.some((b) => b !== bytes[0])) torn++;
-        }
-      })();
-      await Promise.all(
-        Array.from({ length: 16 }, (_, i) =>
-          me.write(
-            'race',
-            Readable.from([Buffer.alloc(128 * 1024, i + 1), Buffer.alloc(128 * 1024, i + 1)]),
-            undefined,
-            { writer: i + 1 },
-          ),
-        ),
-      );
-      reading = false;
-      await reader;
-      const bytes = (await me.read('race'))!;
-      expect(torn).toBe(0);
-      expect(bytes.every((b) => b === bytes[0])).toBe(true);
-      expect((await me.getMetadata('race'))?.writer).toBe(bytes[0]);
-      expect(temps()).toEqual([]);
-    });
-
-    it('concurrent setMetadata calls lose no update', async () => {
-      const me = (await connector()).requester(alice);
-      await me.write('counter', 'x');
-      await Promise.all(Array.from({ length: 40 }, (_, i) => me.setMetadata('counter', { [`k${i}`]: i })));
-      const meta = await me.getMetadata('counter');
-      for (let i = 0; i < 40; i++) expect(meta?.[`k${i}`]).toBe(i);
+      const { local } = storage;
+      await storage.requester(alice).write('shared', 'mine');
+      const before = (await local.stat('shared'))!;
+      fs.writeFileSync(dataFile('shared'), 'theirs');
+      const after = (await local.stat('shared'))!;
+      expect(after.version).not.toEqual(before.version);
+      expect(await local.writeHeader('shared', { ...before, metadata: { x: 1 } }, before.version)).toBe(false);
+      expect(await local.delete('shared', before.version)).toBe(false);
+      expect(fs.readFileSync(dataFile('shared'), 'utf8')).toBe('theirs');
     });
   });
 
@@ -423,6 +426,58 @@ describe('LocalStorageConnector', () => {
       expect(renames).toEqual([dataFile('grow'), metaFile('grow')]);
       expect((await storage.requester(carol).read('grow'))?.toString()).toBe('new');
     });
+
+    it('a read between the two renames of a replace waits for the pair: never new data with old metadata', async () => {
+      const storage = await connector();
+      await storage.requester(alice).write('doc', 'v1', undefined, { v: 1 });
+      const rename = fs.promises.rename;
+      let between!: () => void;
+      const reached = new Promise<void>((resolve) => (between = resolve));
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      jest.spyOn(fs.promises, 'rename').mockImplementation(async (from, to) => {
+        if (to === metaFile('doc')) {
+          between();
+          await gate;
+        }
+        return rename(from, to);
+      });
+      const writing = storage.requester(alice).write('doc', 'v2', undefined, { v: 2 });
+      await reached;
+      expect(fs.readFileSync(dataFile('doc'), 'utf8')).toBe('v2');
+      const reading = Promise.all([
+        storage.local.read('doc'),
+        storage.local.readStream('doc'),
+        storage.local.stat('doc'),
+      ]);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      release();
+      await writing;
+      const [read, streamed, stat] = await reading;
+      const pairs = [
+        [read?.data.toString(), read?.entry.metadata.v],
+        [(await streamed?.stream.toArray())?.join(''), streamed?.entry.metadata.v],
+        ['v2', stat?.metadata.v],
+      ];
+      expect(pairs).toEqual([
+        ['v2', 2],
+        ['v2', 2],
+        ['v2', 2],
+      ]);
+    });
+
+    it('a delete removes the data first, so a crash in between leaves a deleted resource', async () => {
+      const storage = await connector();
+      await storage.requester(alice).write('doomed', 'x');
+      const unlinks: string[] = [];
+      const unlink = fs.promises.unlink;
+      jest.spyOn(fs.promises, 'unlink').mockImplementation(async (file) => {
+        unlinks.push(String(file));
+        return unlink(file);
+      });
+      await storage.requester(alice).delete('doomed');
+      expect(unlinks).toEqual([dataFile('doomed'), metaFile('doomed')]);
+    });
   });
 
   describe('expiry and sweep', () => {
@@ -444,7 +499,7 @@ describe('LocalStorageConnector', () => {
 
       const now = Date.now() + 2_000;
       jest.spyOn(Date, 'now').mockReturnValue(now);
-      expect(await storage.sweep()).toEqual({ expired: 1, orphans: 1, temps: 1 });
+      expect(await storage.local.sweep()).toEqual({ expired: 1, orphans: 1, temps: 1 });
       expect(fs.existsSync(dataFile('old'))).toBe(false);
       expect(fs.existsSync(metaFile('old'))).toBe(false);
       expect(fs.existsSync(metaFile('orphan-old'))).toBe(false);
@@ -455,8 +510,19 @@ describe('LocalStorageConnector', () => {
       expect(fs.existsSync(path.join(folder, '.local.metadata', 'README_IMPORTANT.txt'))).toBe(true);
     });
 
+    it('an expired resource read through the service is deleted from disk, ACL included', async () => {
+      const me = (await connector()).requester(alice);
+      await me.write('soon', 'bye');
+      await me.expire('soon', 1);
+      jest.spyOn(Date, 'now').mockReturnValue(Date.now() + 1_001);
+      expect(await me.read('soon')).toBeUndefined();
+      expect(fs.existsSync(dataFile('soon'))).toBe(false);
+      expect(fs.existsSync(metaFile('soon'))).toBe(false);
+    });
+
     it('the sweep timer removes expired files without anyone touching them, and stops on disconnect', async () => {
       const storage = await connector({ sweepIntervalSeconds: 1 });
+      const passes = jest.spyOn(storage.local as unknown as { runSweep(): Promise<unknown> }, 'runSweep');
       await storage.requester(alice).write('ttl', 'x');
       await storage.requester(alice).expire('ttl', 1);
       const deadline = Date.now() + 4_000;
@@ -464,18 +530,20 @@ describe('LocalStorageConnector', () => {
         await new Promise((resolve) => setTimeout(resolve, 100));
       expect(fs.existsSync(dataFile('ttl'))).toBe(false);
       expect(fs.existsSync(metaFile('ttl'))).toBe(false);
-      const spy = jest.spyOn(storage, 'sweep');
+      expect(passes).toHaveBeenCalled();
       await storage.disconnect();
+      passes.mockClear();
       await new Promise((resolve) => setTimeout(resolve, 1_200));
-      expect(spy).not.toHaveBeenCalled();
+      expect(passes).not.toHaveBeenCalled();
     });
 
-    it('expireResource on a missing resource creates nothing', async () => {
-      const storage = await connector();
-      await storage['expireResource']('nope', Date.now() + 1000);
+    it('header writes and deletes of a missing resource create nothing', async () => {
+      const { local } = await connector();
+      const head = { acl: new ACL(), metadata: {}, expiresAt: Date.now() + 1000 };
+      expect(await local.writeHeader('nope', head, 'v')).toBe(false);
+      expect(await local.delete('nope', 'v')).toBe(true);
       expect(fs.existsSync(metaFile('nope'))).toBe(false);
-      expect(await storage['updateResource']('nope', (h) => h)).toBe(false);
-      expect(fs.existsSync(metaFile('nope'))).toBe(false);
+      expect(fs.existsSync(dataFile('nope'))).toBe(false);
     });
   });
 });

@@ -3,10 +3,13 @@ import { Logger } from '@nestjs/common';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createConnectorContext } from '../../core/connector';
+import { createConnectorContext } from '../../core/backend';
 import { searchRoots } from '../../core/data-dir';
 import { SreConfigError } from '../../core/errors';
+import { OWN_TEAM_ONLY } from '../../security/team-resolver';
+import { describeVaultBackend } from '../../testing/vault.contract';
 import { encryptVault, generateVaultKey, writeSecretFile } from '../vault-crypto';
+import { VaultService } from '../vault.service';
 import {
   findVaultFile,
   JSONFileVaultConnector,
@@ -114,11 +117,12 @@ describe('JSONFileVault file', () => {
 
   it('interpolates $env(NAME) at read time and leaves unknown variables verbatim with one warning', async () => {
     const vault = connector({ file: write('vault.json', PLAIN) });
-    await expect(vault.team('acme').get('from-env')).resolves.toBe(`Bearer ${SECRET_ENV}`);
+    await vault.connect();
+    await expect(vault.getSecret('acme', 'from-env')).resolves.toBe(`Bearer ${SECRET_ENV}`);
     process.env.SRE_TEST_VAULT_VALUE = SECRET_B;
-    await expect(vault.team('acme').get('from-env')).resolves.toBe(`Bearer ${SECRET_B}`);
-    await expect(vault.team('acme').get('unset')).resolves.toBe('$env(SRE_TEST_VAULT_UNSET)x');
-    await expect(vault.team('acme').get('unset')).resolves.toBe('$env(SRE_TEST_VAULT_UNSET)x');
+    await expect(vault.getSecret('acme', 'from-env')).resolves.toBe(`Bearer ${SECRET_B}`);
+    await expect(vault.getSecret('acme', 'unset')).resolves.toBe('$env(SRE_TEST_VAULT_UNSET)x');
+    await expect(vault.getSecret('acme', 'unset')).resolves.toBe('$env(SRE_TEST_VAULT_UNSET)x');
     expect(lines.filter((line) => line.includes('SRE_TEST_VAULT_UNSET'))).toEqual([
       expect.stringMatching(
         /^warn: .*'unset' of team 'acme' references \$env\(SRE_TEST_VAULT_UNSET\), which is not set/,
@@ -167,14 +171,17 @@ describe('JSONFileVault search', () => {
   it('uses the first file found under the data dir', async () => {
     write('.sre/vault.json', { acme: { openai: 'from-sre-folder' } });
     const a = connector({});
-    await expect(a.team('acme').get('openai')).resolves.toBe('from-sre-folder');
+    await a.connect();
+    await expect(a.getSecret('acme', 'openai')).resolves.toBe('from-sre-folder');
     expect(a.file).toBe(path.join(dir, '.sre', 'vault.json'));
     write('vault/vault.json', { acme: { openai: 'from-vault-folder' } });
     const b = connector({});
-    await expect(b.team('acme').get('openai')).resolves.toBe('from-vault-folder');
+    await b.connect();
+    await expect(b.getSecret('acme', 'openai')).resolves.toBe('from-vault-folder');
     write('vault.json', { acme: { openai: 'from-root' } });
     const c = connector({});
-    await expect(c.team('acme').get('openai')).resolves.toBe('from-root');
+    await c.connect();
+    await expect(c.getSecret('acme', 'openai')).resolves.toBe('from-root');
     await Promise.all([a.disconnect(), b.disconnect(), c.disconnect()]);
   });
 
@@ -197,8 +204,8 @@ describe('JSONFileVault search', () => {
       const dataDir = path.join(dir, 'data');
       const vault = connector({}, dataDir);
       await vault.connect();
-      await expect(vault.team('acme').get('openai')).resolves.toBeUndefined();
-      await expect(vault.team('acme').listKeys()).resolves.toEqual([]);
+      await expect(vault.getSecret('acme', 'openai')).resolves.toBeUndefined();
+      await expect(vault.listSecretKeys('acme')).resolves.toEqual([]);
       expect(vault.file).toBeUndefined();
       const warnings = lines.filter((line) => line.startsWith('warn:'));
       expect(warnings).toHaveLength(1);
@@ -221,8 +228,9 @@ describe('JSONFileVault encryption at rest', () => {
     const keyFile = path.join(dir, 'vault.key');
     writeSecretFile(keyFile, `${RAW_KEY}\n`);
     const vault = connector({ file, keyFile });
-    await expect(vault.team('acme').get('openai')).resolves.toBe(SECRET_A);
-    await expect(vault.team('acme').get('from-env')).resolves.toBe(`Bearer ${SECRET_ENV}`);
+    await vault.connect();
+    await expect(vault.getSecret('acme', 'openai')).resolves.toBe(SECRET_A);
+    await expect(vault.getSecret('acme', 'from-env')).resolves.toBe(`Bearer ${SECRET_ENV}`);
     expect(lines.filter((line) => line.startsWith('warn:'))).toEqual([]);
     await vault.disconnect();
   });
@@ -231,7 +239,8 @@ describe('JSONFileVault encryption at rest', () => {
     const file = await encrypted(PASSPHRASE);
     process.env.SRE_TEST_VAULT_KEY = PASSPHRASE;
     const vault = connector({ file, keyEnv: 'SRE_TEST_VAULT_KEY', keyFile: path.join(dir, 'absent.key') });
-    await expect(vault.team('acme').get('openai')).resolves.toBe(SECRET_A);
+    await vault.connect();
+    await expect(vault.getSecret('acme', 'openai')).resolves.toBe(SECRET_A);
     await vault.disconnect();
   });
 
@@ -240,7 +249,8 @@ describe('JSONFileVault encryption at rest', () => {
     const keyFile = path.join(dir, 'vault.key');
     writeSecretFile(keyFile, PASSPHRASE);
     const vault = connector({ file, keyEnv: 'SRE_TEST_VAULT_KEY', keyFile });
-    await expect(vault.team('acme').get('openai')).resolves.toBe(SECRET_A);
+    await vault.connect();
+    await expect(vault.getSecret('acme', 'openai')).resolves.toBe(SECRET_A);
     await vault.disconnect();
   });
 
@@ -322,18 +332,18 @@ describe('JSONFileVault watch', () => {
     const file = write('vault.json', { acme: { openai: SECRET_A } });
     const vault = connector({ file, watch: true });
     await vault.connect();
-    const acme = vault.team('acme');
-    await expect(acme.get('openai')).resolves.toBe(SECRET_A);
+    const read = () => vault.getSecret('acme', 'openai');
+    await expect(read()).resolves.toBe(SECRET_A);
 
     // replaced by rename, as editors and the CLI do
     writeSecretFile(file, JSON.stringify({ acme: { openai: SECRET_B, extra: 'x' } }));
-    await eventually(async () => (await acme.get('openai')) === SECRET_B);
-    await expect(acme.listKeys()).resolves.toEqual(['extra', 'openai']);
+    await eventually(async () => (await read()) === SECRET_B);
+    expect((await vault.listSecretKeys('acme')).sort()).toEqual(['extra', 'openai']);
 
     // rewritten in place with broken JSON: the last good content stays
     fs.writeFileSync(file, `{ "acme": { "openai": "${SECRET_A}" `);
     await eventually(async () => lines.some((line) => line.includes('keeping the previous content')));
-    await expect(acme.get('openai')).resolves.toBe(SECRET_B);
+    await expect(read()).resolves.toBe(SECRET_B);
     expect(lines).toContainEqual(
       expect.stringMatching(
         /^warn: reloading .* failed, keeping the previous content: vault file .* is not valid JSON$/,
@@ -352,11 +362,63 @@ describe('JSONFileVault watch', () => {
     await vault.connect();
     writeSecretFile(file, JSON.stringify({ acme: { openai: SECRET_B } }));
     await new Promise((resolve) => setTimeout(resolve, 300));
-    await expect(vault.team('acme').get('openai')).resolves.toBe(SECRET_A);
+    await expect(vault.getSecret('acme', 'openai')).resolves.toBe(SECRET_A);
     await vault.reload();
-    await expect(vault.team('acme').get('openai')).resolves.toBe(SECRET_B);
+    await expect(vault.getSecret('acme', 'openai')).resolves.toBe(SECRET_B);
     await vault.disconnect();
   });
+});
+
+describe('JSONFileVault in VaultService', () => {
+  const serve = (backend: JSONFileVaultConnector) =>
+    new VaultService(backend, createConnectorContext({ subsystem: 'Vault', connector: 'JSONFileVault' }), {
+      account: OWN_TEAM_ONLY,
+    });
+
+  it('counts only string values [compat]', async () => {
+    const file = write('vault.json', {
+      acme: { only: 'yes', number: 42, nested: { x: 'y' }, none: null },
+      list: ['x'],
+    });
+    const vault = serve(connector({ file }));
+    await expect(vault.team('acme').get('only')).resolves.toBe('yes');
+    await expect(vault.team('acme').get('number')).resolves.toBeUndefined();
+    await expect(vault.team('acme').get('nested')).resolves.toBeUndefined();
+    await expect(vault.team('acme').listKeys()).resolves.toEqual(['only']);
+    await expect(vault.team('list').listKeys()).resolves.toEqual([]);
+    await vault.disconnect();
+  });
+
+  it('connects on first use and reports a bad file as SreConfigError naming Vault(JSONFileVault)', async () => {
+    const good = serve(connector({ file: write('vault.json', PLAIN), shared: 'acme' }));
+    await expect(good.team('globex').get('openai')).resolves.toBe(SECRET_A);
+    expect(good.state).toBe('ready');
+    const bad = serve(connector({ file: write('bad.json', '{') }));
+    const error = await bad
+      .team('acme')
+      .get('openai')
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(error).toBeInstanceOf(SreConfigError);
+    expect(error).toMatchObject({ subsystem: 'Vault', connector: 'JSONFileVault' });
+    expect((error as Error).message).toContain('Vault(JSONFileVault): vault file');
+    await Promise.all([good.disconnect(), bad.disconnect()]);
+  });
+});
+
+let fixtures = 0;
+
+describeVaultBackend('JSONFileVault', (seed) =>
+  connector({ file: write(`fixture-${++fixtures}.json`, seed.teams ?? {}), shared: seed.shared }),
+);
+
+describeVaultBackend('JSONFileVault (encrypted)', async (seed) => {
+  const file = path.join(dir, `fixture-${++fixtures}.enc.json`);
+  writeSecretFile(file, await encryptVault(JSON.stringify(seed.teams ?? {}), RAW_KEY));
+  process.env.SRE_TEST_VAULT_KEY = RAW_KEY;
+  return connector({ file, keyEnv: 'SRE_TEST_VAULT_KEY', shared: seed.shared });
 });
 
 function flip(base64: string): string {

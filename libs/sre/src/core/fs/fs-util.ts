@@ -1,0 +1,115 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { LRUCache } from 'lru-cache';
+
+const fsp = fs.promises;
+
+/** The errno code of a file-system error (else the error's name): what a message may show, unlike the path. */
+export function codeOf(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' ? code : error instanceof Error ? error.name : 'unknown error';
+}
+
+/** The path is not there as a file: missing, or a folder / a file in the way of its parents. */
+export function isAbsent(error: unknown): boolean {
+  const code = codeOf(error);
+  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR';
+}
+
+/** An error raised by a system call (file system, socket), as opposed to one a stream made up. */
+export function isSystemError(error: unknown): boolean {
+  return typeof (error as NodeJS.ErrnoException | undefined)?.syscall === 'string';
+}
+
+/**
+ * Identifies one version of a file. Every atomic replace is a new inode; an inode number reused
+ * later also needs the same size and the same sub-microsecond mtime to collide.
+ */
+export function fileStamp(stat: fs.Stats): string {
+  return `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
+}
+
+export async function statOrUndefined(file: string): Promise<fs.Stats | undefined> {
+  try {
+    return await fsp.stat(file);
+  } catch (error) {
+    if (codeOf(error) === 'ENOENT' || codeOf(error) === 'ENOTDIR') return undefined;
+    throw error;
+  }
+}
+
+export async function unlinkIfPresent(file: string): Promise<void> {
+  try {
+    await fsp.unlink(file);
+  } catch (error) {
+    if (!isAbsent(error)) throw error;
+  }
+}
+
+/** Every regular file under `dir`, as a slash-separated path relative to it; an unreadable folder is skipped. */
+export async function* walkFiles(dir: string, prefix = ''): AsyncGenerator<string> {
+  let entries: fs.Dirent[];
+  try {
+    entries = await fsp.readdir(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const relative = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) yield* walkFiles(path.join(dir, entry.name), relative);
+    else if (entry.isFile()) yield relative;
+  }
+}
+
+/** A small file's text with the stamp of the very version it was read from. */
+export interface StampedText {
+  text: string;
+  stamp: string;
+}
+
+/**
+ * Texts of small files (metadata) by path, re-read only when the file's stamp changes: every read
+ * still stats the file, so other processes' writes are seen at once.
+ */
+export class StampedTextCache {
+  private readonly texts: LRUCache<string, StampedText>;
+
+  constructor(max = 10_000) {
+    this.texts = new LRUCache({ max });
+  }
+
+  /** `undefined` when the file is missing or not a regular file; `remember: false` keeps one-off reads out. */
+  async read(file: string, remember = true): Promise<StampedText | undefined> {
+    const stat = await statOrUndefined(file);
+    if (!stat?.isFile()) {
+      this.texts.delete(file);
+      return undefined;
+    }
+    const cached = this.texts.get(file);
+    if (cached?.stamp === fileStamp(stat)) return cached;
+    let handle: fs.promises.FileHandle;
+    try {
+      handle = await fsp.open(file, 'r');
+    } catch (error) {
+      if (isAbsent(error)) return undefined;
+      throw error;
+    }
+    try {
+      // stamp and text from one descriptor: a replace between stat and read cannot pair them wrongly
+      const read = { stamp: fileStamp(await handle.stat()), text: await handle.readFile('utf8') };
+      if (remember) this.texts.set(file, read);
+      return read;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** Records what this process just placed at `file` (a rename keeps the temp file's stamp). */
+  remember(file: string, read: StampedText): void {
+    this.texts.set(file, read);
+  }
+
+  forget(file: string): void {
+    this.texts.delete(file);
+  }
+}

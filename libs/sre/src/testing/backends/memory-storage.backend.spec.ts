@@ -1,0 +1,4 @@
+import { describeStorageBackend } from '../storage.contract';
+import { MemoryStorageBackend } from './memory-storage.backend';
+
+describeStorageBackend('MemoryStorage', () => new MemoryStorageBackend());
