@@ -4,7 +4,7 @@ import { assertKey } from '../core/resource-id';
 import { isPromise } from '../core/service';
 import { AccessCandidate, type Level } from '../security/access-candidate';
 import { ACL, type AclInput } from '../security/acl';
-import { scopeOf } from '../security/scope';
+import { assertNotScopeFolder, scopeOf } from '../security/scope';
 import {
   MAX_WRITE_ATTEMPTS,
   OWNER,
@@ -36,9 +36,12 @@ export interface CacheRequester {
   /** The value, or `undefined` when the key does not exist or has expired. Needs read. */
   get<T = CacheValue>(key: string): Promise<T | undefined>;
   /**
-   * Creates or replaces the value and its metadata. The ACL becomes `acl` (or the existing one when
-   * omitted), plus every existing owner and the writer as owner. Without `ttlSeconds` the key never
-   * expires: a TTL set earlier is cleared. Needs write. Resolves `true` (failures throw).
+   * Creates or replaces the value and its metadata. Creating the key makes the writer its owner,
+   * with `acl` as the rest of its ACL. An owner's rewrite sets the ACL to `acl` (or keeps the stored
+   * one when omitted) plus every existing owner; a co-writer's rewrite (write access, not owner)
+   * keeps the stored ACL and ignores `acl`: a write grant never turns into ownership. Without
+   * `ttlSeconds` the key never expires: a TTL set earlier is cleared. Needs write. Keys that name a
+   * reserved folder (`teams`, `teams/<T>`, `users/<id>`, ...) are refused. Resolves `true`.
    */
   set(
     key: string,
@@ -118,10 +121,15 @@ export class CacheService extends SecureService<CacheBackend> {
         const expiresAt = this.expiryOf(ttlSeconds);
         const given = acl === undefined ? undefined : ACL.from(acl);
         this.checkKey(key);
-        await this.mutate(candidate, WRITE, key, (info) => {
-          const entry = { value, acl: this.nextACL(candidate, info?.acl, given), metadata: text, expiresAt };
-          return this.call(WRITING, () => this.backend.write(key, entry, info?.version));
-        });
+        // a key named like a reserved folder (`teams`, `users/<id>`, ...) is refused in every
+        // subsystem, whether or not this backend has folders
+        assertNotScopeFolder(key, 'cache key', this.errorSource);
+        await this.mutate(candidate, WRITE, key, (info) =>
+          then(this.nextACL(candidate, key, info?.acl, given), (next) => {
+            const entry = { value, acl: next, metadata: text, expiresAt };
+            return this.call(WRITING, () => this.backend.write(key, entry, info?.version));
+          }),
+        );
         return true;
       },
       delete: async (key) => {
@@ -285,19 +293,35 @@ export class CacheService extends SecureService<CacheBackend> {
   }
 
   /**
-   * The ACL a `set` stores: the given one (or the existing one), keeping every existing owner, with
-   * the writer as owner, so a co-writer can never evict an owner (W19). When nothing changes the
-   * stored ACL is reused as is: the hot path of re-setting one's own key allocates no ACL.
+   * The ACL a `set` stores, on the ACL of the key it replaces (`undefined`: it creates the key):
+   * - create: `given` with the writer as owner (without `given`, the creator's shared owner-only ACL);
+   * - rewrite by an owner: `given` plus every stored owner, the writer staying owner, so a co-owner
+   *   can never evict an owner (W19); without `given` the stored ACL as it is;
+   * - rewrite by a co-writer (write, not owner): the stored ACL as it is, `given` ignored. Changing
+   *   who may do what needs owner, so a write grant never becomes ownership and the writer keeps
+   *   exactly the rights it had.
+   * When nothing changes the stored ACL is reused as is: the hot path of re-setting one's own key
+   * allocates no ACL.
    */
-  private nextACL(candidate: AccessCandidate, existing: ACL | undefined, given: ACL | undefined): ACL {
-    if (given === undefined) {
-      if (!existing) return this.ownerOnly(candidate);
-      return existing.checkExactAccess(candidate, 'owner') ? existing : existing.clone().grant(candidate, 'owner');
-    }
+  private nextACL(
+    candidate: AccessCandidate,
+    key: string,
+    existing: ACL | undefined,
+    given: ACL | undefined,
+  ): MaybePromise<ACL> {
     // a fresh copy per attempt: a retry must not keep the owners of a state that is gone
-    const next = given.clone();
-    if (existing) next.merge(existing.owners());
-    return next.grant(candidate, 'owner');
+    if (!existing) return given === undefined ? this.ownerOnly(candidate) : given.clone().grant(candidate, 'owner');
+    if (given === undefined) return existing;
+    return then(this.owns(candidate, key, existing), (owner) =>
+      owner ? given.clone().merge(existing.owners()).grant(candidate, 'owner') : existing,
+    );
+  }
+
+  /** Is `candidate` an owner of the key under `acl` (itself, public or its team)? Synchronous unless a team decides. */
+  private owns(candidate: AccessCandidate, key: string, acl: ACL): MaybePromise<boolean> {
+    if (acl.allowsDirectly(candidate, OWNER)) return true;
+    if (!acl.hasTeamEntries()) return false;
+    return this.allows(candidate, 'owner', key, acl);
   }
 
   /**

@@ -11,7 +11,12 @@ describe('assertResourceId', () => {
     '.hidden',
     'a/..b/c..',
     'ünïcode/文件',
-    'x'.repeat(1024),
+    'x'.repeat(255),
+    'é'.repeat(127),
+    [1, 2, 3, 4]
+      .map((n) => String(n).repeat(255))
+      .join('/')
+      .slice(0, 1024),
   ])('accepts %j', (id) => {
     expect(() => assertResourceId(id)).not.toThrow();
   });
@@ -35,6 +40,9 @@ describe('assertResourceId', () => {
     ['..\\x', /backslash/],
     ['x'.repeat(1025), /1024 bytes/],
     ['é'.repeat(513), /1024 bytes/],
+    ['x'.repeat(256), /a path segment is longer than 255 bytes/],
+    ['a/' + 'x'.repeat(256) + '/b', /a path segment is longer than 255 bytes/],
+    ['é'.repeat(128), /a path segment is longer than 255 bytes/],
   ])('rejects %j', (id, why) => {
     expect(() => assertResourceId(id)).toThrow(SreInvalidInputError);
     expect(() => assertResourceId(id)).toThrow(why);

@@ -1,11 +1,15 @@
 import { SreInvalidInputError } from './errors';
 
 const MAX_ID_BYTES = 1024;
+/** The longest file name common file systems take (ext4, XFS, APFS, NTFS: 255 bytes or units). */
+export const MAX_SEGMENT_BYTES = 255;
 
 /**
  * A resource id is a relative, normalised, slash-separated path: no empty, `.` or `..` segment, no
- * leading or trailing slash, no backslash, no NUL or other control character. Checked before any
- * backend sees it, so no connector can be walked out of its root (W22).
+ * leading or trailing slash, no backslash, no NUL or other control character, at most 1024 bytes
+ * and at most 255 bytes per segment (the longest file name file systems take: every backend then
+ * accepts the same ids, and a file connector never meets a name its file system refuses). Checked
+ * before any backend sees it, so no connector can be walked out of its root (W22).
  */
 export function assertResourceId(
   id: unknown,
@@ -21,6 +25,8 @@ export function assertResourceId(
   for (const segment of id.split('/')) {
     if (segment === '') throw fail('empty path segment');
     if (segment === '.' || segment === '..') throw fail(`'${segment}' segments are not allowed`);
+    if (Buffer.byteLength(segment) > MAX_SEGMENT_BYTES)
+      throw fail(`a path segment is longer than ${MAX_SEGMENT_BYTES} bytes (the longest file name file systems take)`);
   }
 }
 

@@ -1,5 +1,6 @@
 import { AccessCandidate } from './access-candidate';
-import { mayClaim, scopeOf } from './scope';
+import { SreInvalidInputError } from '../core/errors';
+import { assertNotScopeFolder, isScopeFolder, mayClaim, scopeOf } from './scope';
 
 describe('scopeOf', () => {
   it.each([
@@ -58,5 +59,44 @@ describe('mayClaim', () => {
     expect(mayClaim(agentA1, 'agents/a1/f', 't1')).toBe(true);
     expect(mayClaim(AccessCandidate.agent('a2'), 'agents/a1/f', 't1')).toBe(false);
     expect(mayClaim(AccessCandidate.team('a1'), 'agents/a1/f', 'a1')).toBe(false);
+  });
+});
+
+describe('isScopeFolder', () => {
+  it.each([
+    'teams',
+    'users',
+    'agents',
+    'Teams',
+    'AGENTS',
+    'teams/t1',
+    'teams/t1.user',
+    'teams/t1.user/u1',
+    'teams/default.agent/a1',
+    'users/u1',
+    'agents/a1',
+    'teams/',
+  ])('reserves %j: as a resource it would block its whole scope', (id) => {
+    expect(isScopeFolder(id)).toBe(true);
+    expect(() => assertNotScopeFolder(id, 'cache key', { subsystem: 'Cache' })).toThrow(SreInvalidInputError);
+    expect(() => assertNotScopeFolder(id)).toThrow(/^invalid resource id: it names a reserved folder/);
+  });
+
+  it.each([
+    'teams/t1/f.txt',
+    'teams/t1.user/u1/f.txt',
+    'teams/t1/sub',
+    'users/u1/notes.md',
+    'agents/a1/state.json',
+    'teamsx',
+    'team',
+    'f.txt',
+    'x/teams',
+    'public/users',
+    'constructor',
+    '__proto__',
+  ])('lets %j be a resource', (id) => {
+    expect(isScopeFolder(id)).toBe(false);
+    expect(() => assertNotScopeFolder(id)).not.toThrow();
   });
 });

@@ -1,3 +1,4 @@
+import { SreInvalidInputError, type SreErrorSource } from '../core/errors';
 import type { AccessCandidate } from './access-candidate';
 
 /**
@@ -30,4 +31,33 @@ export function mayClaim(candidate: AccessCandidate, resourceId: string, team: s
   if (!scope) return true;
   if (scope.role === 'team') return (candidate.role === 'team' && candidate.id === scope.id) || team === scope.id;
   return candidate.role === scope.role && candidate.id === scope.id;
+}
+
+/**
+ * True when `resourceId` names a reserved scope's folder itself rather than something inside it:
+ * a scope root (`teams`, `users`, `agents`), one owner's folder (`teams/<T>`, `teams/<T>.<kind>`,
+ * `users/<id>`, `agents/<id>`), or a member's folder in the SmythFS form (`teams/<T>.<kind>/<id>`).
+ * Roots match in any letter case (on a case-insensitive file system `Teams` is `teams`). As a
+ * resource such an id would sit where the folder goes and block every id of its scope (an id cannot
+ * be both a file and a folder), so services refuse to create one (`assertNotScopeFolder`).
+ */
+export function isScopeFolder(resourceId: string): boolean {
+  const segments = resourceId.split('/');
+  const root = segments[0].toLowerCase();
+  if (!Object.hasOwn(PREFIX_ROLE, root)) return false;
+  if (segments.length <= 2) return true;
+  return segments.length === 3 && root === 'teams' && segments[1].includes('.');
+}
+
+/**
+ * Throws `SreInvalidInputError` for an id `isScopeFolder` reserves: what every service that lets
+ * callers name resources under the reserved scopes checks before it creates one.
+ */
+export function assertNotScopeFolder(resourceId: string, what = 'resource id', source?: SreErrorSource): void {
+  if (isScopeFolder(resourceId))
+    throw new SreInvalidInputError(
+      `invalid ${what}: it names a reserved folder (teams/<team>/, users/<id>/, agents/<id>/ or their root), ` +
+        'which cannot be a resource itself: add a name below it',
+      source,
+    );
 }

@@ -7,6 +7,7 @@ import { RESERVED_HEADER_KEYS } from '../core/fs/header-codec';
 import { assertResourceId } from '../core/resource-id';
 import { AccessCandidate } from '../security/access-candidate';
 import { ACL, AclInput } from '../security/acl';
+import { assertNotScopeFolder } from '../security/scope';
 import { OWNER, READ, SecureService, type SecureServiceDeps, WRITE } from '../security/secure-service';
 import type {
   StagedWrite,
@@ -47,9 +48,12 @@ export interface StorageRequester {
    */
   readStreamWithStat(id: string): Promise<{ stream: Readable; stat: StorageStat } | undefined>;
   /**
-   * Creates or replaces the resource. The ACL becomes `acl` (or the existing one when omitted),
-   * plus every existing owner and the writer as owner: a co-writer can never evict an owner.
-   * A rewrite clears any expiry.
+   * Creates or replaces the resource. Creating it makes the writer its owner, with `acl` as the
+   * rest of its ACL. An owner's rewrite sets the ACL to `acl` (or keeps the stored one when
+   * omitted) plus every existing owner, the writer staying owner. A co-writer's rewrite (write
+   * access, not owner) changes content and metadata only: the ACL stays as stored and `acl` is
+   * ignored, so a write grant never turns into ownership. A rewrite clears any expiry. Ids that
+   * name a reserved folder (`teams`, `teams/<T>`, `users/<id>`, ...) are refused.
    */
   write(id: string, data: StorageData, acl?: AclInput, metadata?: StorageMetadata): Promise<void>;
   /** Removes the resource; needs write access. Deleting a missing resource is a no-op. */
@@ -160,6 +164,9 @@ export class StorageService extends SecureService<StorageBackend> {
     const clean = this.cleanMetadata(metadata);
     const given = this.input(() => (acl === undefined ? undefined : ACL.from(acl)));
     this.input(() => assertByteSource(data));
+    assertResourceId(id, 'resource id', this.source());
+    // a file named like a reserved folder would block every resource of that scope
+    assertNotScopeFolder(id, 'resource id', this.source());
     // fail fast: a caller who may not write never uploads a byte
     await this.entry(candidate, WRITE, id);
     const staged = await this.stage(id, data);
@@ -167,15 +174,32 @@ export class StorageService extends SecureService<StorageBackend> {
       await this.retryOnConflict(`'${id}'`, async () => {
         // decided again on the version the commit replaces: rights may have changed while staging
         const entry = await this.recheck(candidate, WRITE, id);
-        const next = given?.clone() ?? entry?.acl.clone() ?? new ACL();
-        if (entry) next.merge(entry.acl.owners());
-        next.grant(candidate, 'owner');
-        const header: StorageHeader = { acl: next, metadata: clean };
+        const header: StorageHeader = { acl: await this.nextACL(candidate, id, entry, given), metadata: clean };
         return this.step(`writing '${id}'`, () => staged.commit(header, entry?.version));
       });
     } finally {
       await staged.discard().catch(() => undefined);
     }
+  }
+
+  /**
+   * The ACL a write stores, on the entry it replaces (`undefined`: it creates the resource).
+   * - create: `given` (or nothing) with the writer as owner;
+   * - rewrite by an owner: `given` (or the stored ACL) plus every stored owner, the writer staying
+   *   owner (as `setACL`): a co-owner can never evict another owner (W19);
+   * - rewrite by a co-writer (write, not owner): the stored ACL as it is, `given` ignored. Changing
+   *   who may do what needs owner, so a write grant never becomes ownership, nor ownership for
+   *   someone else, and the writer keeps exactly the rights it had.
+   */
+  private async nextACL(
+    candidate: AccessCandidate,
+    id: string,
+    entry: StorageEntry | undefined,
+    given: ACL | undefined,
+  ): Promise<ACL> {
+    if (!entry) return (given?.clone() ?? new ACL()).grant(candidate, 'owner');
+    if (given === undefined || !(await this.allows(candidate, 'owner', id, entry.acl))) return entry.acl.clone();
+    return this.input(() => given.clone().merge(entry.acl.owners()).grant(candidate, 'owner'));
   }
 
   /** Stages the bytes; a source stream's own error reaches the caller as it is. */

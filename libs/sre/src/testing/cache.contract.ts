@@ -793,8 +793,82 @@ export function describeCacheBackend(
           await b.set('co', 'v2', new ACL());
           const acl = (await a.getACL('co'))!;
           expect(acl.levelsOf(alice)).toEqual(['owner']);
-          expect(acl.levelsOf(bob)).toEqual(['owner']);
+          // a co-writer's rewrite leaves the ACL as stored: bob keeps read and write, gains nothing
+          expect(acl.levelsOf(bob)).toEqual(['read', 'write']);
           expect(await a.get('co')).toBe('v2');
+        });
+
+        test('a write grant never becomes ownership: the co-writer who rewrites cannot take the key over', async () => {
+          const a = cache.requester(alice);
+          const b = cache.requester(bob);
+          const carol = AccessCandidate.agent('carol');
+          await a.set('doc', 'v1');
+          await a.setACL('doc', new ACL().grant(bob, ['read', 'write']));
+          await b.set('doc', 'v2');
+          const before = (await a.getACL('doc'))!;
+          expect(before.levelsOf(bob)).toEqual(['read', 'write']);
+          expect(before.levelsOf(alice)).toEqual(['owner']);
+          await expect(b.setACL('doc', new ACL().grant(bob, 'owner'))).rejects.toBeInstanceOf(SreAccessDeniedError);
+          // an ACL passed with a co-writer's set grants nothing: not to the writer, not to a friend
+          await b.set('doc', 'v3', new ACL().grant(bob, 'owner').grant(carol, 'owner'));
+          expect((await a.getACL('doc'))!.serialize()).toBe(before.serialize());
+          await expect(cache.requester(carol).get('doc')).rejects.toBeInstanceOf(SreAccessDeniedError);
+          expect(await a.get('doc')).toBe('v3');
+          // the owner still decides: bob goes
+          await a.setACL('doc', new ACL());
+          await expect(b.set('doc', 'v4')).rejects.toBeInstanceOf(SreAccessDeniedError);
+          expect((await a.getACL('doc'))!.levelsOf(bob)).toEqual([]);
+        });
+
+        test('an owner’s rewrite sets the given ACL and keeps every other owner', async () => {
+          const carol = AccessCandidate.agent('carol');
+          await cache.requester(alice).set('co', 'v1', new ACL().grant(carol, 'owner'));
+          await cache.requester(carol).set('co', 'v2', new ACL().grant(bob, 'read'));
+          const acl = (await cache.requester(alice).getACL('co'))!;
+          expect(acl.levelsOf(alice)).toEqual(['owner']);
+          expect(acl.levelsOf(carol)).toEqual(['owner']);
+          expect(acl.levelsOf(bob)).toEqual(['read']);
+        });
+
+        test('a member of a team granted write stays what it was; a member of the owner team is an owner', async () => {
+          const carol = AccessCandidate.agent('carol');
+          await cache.requester(alice).set('team-w', 'v1', new ACL().addAccess('team', 'team-a', 'write'));
+          await cache.requester(carol).set('team-w', 'v2', new ACL().addPublicAccess('read'));
+          const acl = (await cache.requester(alice).getACL('team-w'))!;
+          expect(acl.levelsOf(carol)).toEqual([]);
+          expect(acl.levelsOf(AccessCandidate.team('team-a'))).toEqual(['write']);
+          await expect(cache.user('anyone').get('team-w')).rejects.toBeInstanceOf(SreAccessDeniedError);
+          await expect(cache.requester(carol).setACL('team-w', new ACL())).rejects.toBeInstanceOf(SreAccessDeniedError);
+
+          await cache.team('team-a').set('team-o', 'v1');
+          await cache.requester(carol).set('team-o', 'v2', new ACL().addPublicAccess('read'));
+          const owned = (await cache.team('team-a').getACL('team-o'))!;
+          expect(owned.levelsOf(AccessCandidate.team('team-a'))).toEqual(['owner']);
+          expect(await cache.user('anyone').get('team-o')).toBe('v2');
+        });
+
+        test('refuses to create a key named like a reserved folder', async () => {
+          const attempts: [AccessCandidate, string][] = [
+            [alice, 'teams'],
+            [alice, 'users'],
+            [alice, 'agents'],
+            [alice, 'AGENTS'],
+            [alice, 'teams/team-a'],
+            [alice, 'teams/team-a.agent'],
+            [alice, 'teams/team-a.agent/alice'],
+            [AccessCandidate.user('u1'), 'users/u1'],
+            [alice, 'agents/alice'],
+          ];
+          for (const [who, key] of attempts) {
+            const error = await failure(cache.requester(who).set(key, 'in the way'));
+            expect(error).toBeInstanceOf(SreInvalidInputError);
+            expect((error as Error).message).toMatch(/reserved folder/);
+            expect(await backend.readInfo(key)).toBeUndefined();
+          }
+          await cache.requester(alice).set('teams/team-a/x', 'ok');
+          await cache.requester(alice).set('teams/team-a.agent/alice/x', 'ok');
+          await cache.requester(alice).set('agents/alice/x', 'ok');
+          expect(await cache.requester(alice).get('teams/team-a/x')).toBe('ok');
         });
 
         test('sharing with a team grants the team members, and only them', async () => {

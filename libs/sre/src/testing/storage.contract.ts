@@ -517,8 +517,54 @@ export function describeStorageBackend(
         await asBob.write('doc', 'v2', new ACL().addAccess('user', 'bob', 'read'));
         const acl = await asBob.getACL('doc');
         expect(acl?.checkExactAccess(alice, 'owner')).toBe(true);
-        expect(acl?.checkExactAccess(bob, 'owner')).toBe(true);
+        // a co-writer's rewrite leaves the ACL as stored: bob keeps read and write, gains nothing
+        expect(acl?.levelsOf(bob)).toEqual(['read', 'write']);
         expect((await storage.requester(alice).read('doc'))?.toString()).toBe('v2');
+      });
+
+      it('a write grant never becomes ownership: the co-writer who rewrites cannot take the resource over', async () => {
+        const asAlice = storage.requester(alice);
+        const asBob = storage.requester(bob);
+        await asAlice.write('doc', 'v1', undefined, { ContentType: 'text/plain' });
+        await asAlice.setACL('doc', new ACL().addAccess('user', 'bob', ['read', 'write']));
+        await asBob.write('doc', 'v2');
+        const before = (await asAlice.getACL('doc'))!;
+        expect(before.levelsOf(bob)).toEqual(['read', 'write']);
+        expect(before.checkExactAccess(alice, 'owner')).toBe(true);
+        await denied(asBob.setACL('doc', new ACL().addAccess('user', 'bob', 'owner')));
+        // an ACL passed with a co-writer's write grants nothing: not to the writer, not to a friend
+        await asBob.write('doc', 'v3', new ACL().addAccess('user', 'bob', 'owner').addAccess('user', 'eve', 'owner'));
+        const after = (await asAlice.getACL('doc'))!;
+        expect(after.serialize()).toBe(before.serialize());
+        await denied(storage.requester(eve).read('doc'));
+        expect((await asAlice.read('doc'))?.toString()).toBe('v3');
+        // the owner still decides: bob goes
+        await asAlice.setACL('doc', new ACL());
+        await denied(asBob.write('doc', 'v4'));
+        expect((await asAlice.getACL('doc'))?.levelsOf(bob)).toEqual([]);
+      });
+
+      it('an owner’s rewrite sets the given ACL and keeps every other owner', async () => {
+        await storage.requester(alice).write('co', 'v1', new ACL().addAccess('user', 'carol', 'owner'));
+        await storage.requester(carol).write('co', 'v2', new ACL().addAccess('user', 'bob', 'read'));
+        const acl = (await storage.requester(alice).getACL('co'))!;
+        expect(acl.levelsOf(alice)).toEqual(['owner']);
+        expect(acl.levelsOf(carol)).toEqual(['owner']);
+        expect(acl.levelsOf(bob)).toEqual(['read']);
+      });
+
+      it('a team member writing under a team write grant stays what it was', async () => {
+        await storage
+          .requester(alice)
+          .write('teams/acme/shared.txt', 'v1', new ACL().addAccess('team', 'acme', 'write'));
+        await storage.requester(bob).write('teams/acme/shared.txt', 'v2', new ACL().addPublicAccess('read'));
+        const acl = (await storage.requester(alice).getACL('teams/acme/shared.txt'))!;
+        expect(acl.levelsOf(bob)).toEqual([]);
+        expect(acl.levelsOf(alice)).toEqual(['owner']);
+        expect(acl.levelsOf(AccessCandidate.team('acme'))).toEqual(['write']);
+        expect((await storage.requester(alice).read('teams/acme/shared.txt'))?.toString()).toBe('v2');
+        await denied(storage.requester(AccessCandidate.public()).read('teams/acme/shared.txt'));
+        await denied(storage.requester(bob).setACL('teams/acme/shared.txt', new ACL()));
       });
 
       it('a rewrite without an ACL keeps the existing grants', async () => {
@@ -645,6 +691,35 @@ export function describeStorageBackend(
         expect(await storage.requester(alice).exists('teams/acme/squat.txt')).toBe(false);
       });
 
+      it('refuses to create a resource named like a reserved folder, which would block the whole scope', async () => {
+        const stage = jest.spyOn(backend, 'stage');
+        const attempts: [AccessCandidate, string][] = [
+          [alice, 'teams'],
+          [alice, 'users'],
+          [alice, 'agents'],
+          [alice, 'Teams'],
+          [AccessCandidate.team('acme'), 'teams/acme'],
+          [alice, 'teams/acme.user'],
+          [alice, 'teams/acme.user/alice'],
+          [alice, 'users/alice'],
+          [AccessCandidate.agent('helper'), 'agents/helper'],
+        ];
+        for (const [who, id] of attempts) {
+          await expect(storage.requester(who).write(id, 'in the way')).rejects.toThrow(SreInvalidInputError);
+          await expect(storage.requester(who).write(id, 'in the way')).rejects.toThrow(/reserved folder/);
+          expect(await backend.stat(id)).toBeUndefined();
+        }
+        expect(stage).not.toHaveBeenCalled();
+        // every scope stays usable by its owners
+        await storage.team('acme').write('teams/acme/report.txt', 'ok');
+        await storage.team('rivals').write('teams/rivals/plan.txt', 'ok');
+        await storage.requester(alice).write('teams/acme.user/alice/notes.txt', 'ok');
+        await storage.requester(alice).write('users/alice/notes.txt', 'ok');
+        await storage.agent('helper').write('agents/helper/state.json', 'ok');
+        await storage.requester(alice).write('teamster', 'not a scope');
+        expect((await storage.team('rivals').read('teams/rivals/plan.txt'))?.toString()).toBe('ok');
+      });
+
       it('public grants are honoured', async () => {
         await storage.requester(alice).write('open.txt', 'hi', new ACL().addPublicAccess('read'));
         expect((await storage.requester(AccessCandidate.public()).read('open.txt'))?.toString()).toBe('hi');
@@ -663,23 +738,40 @@ export function describeStorageBackend(
     });
 
     describe('ids', () => {
-      it.each(['../x', '/etc/passwd', 'a/../../b', 'a\0b', '', 'a//b', './a', 'a\\..\\b', 'x/'])(
-        'rejects %j before the backend sees it',
-        async (id) => {
-          const me = storage.requester(alice);
-          const stat = jest.spyOn(backend, 'stat');
-          const stage = jest.spyOn(backend, 'stage');
-          await expect(me.write(id, 'pwned')).rejects.toThrow(SreInvalidInputError);
-          await expect(me.read(id)).rejects.toThrow(SreInvalidInputError);
-          await expect(me.readStream(id)).rejects.toThrow(SreInvalidInputError);
-          await expect(me.delete(id)).rejects.toThrow(SreInvalidInputError);
-          await expect(me.getMetadata(id)).rejects.toThrow(SreInvalidInputError);
-          await expect(me.setACL(id, new ACL())).rejects.toThrow(SreInvalidInputError);
-          await expect(me.expire(id, 1)).rejects.toThrow(SreInvalidInputError);
-          expect(stat).not.toHaveBeenCalled();
-          expect(stage).not.toHaveBeenCalled();
-        },
+      it.each([
+        '../x',
+        '/etc/passwd',
+        'a/../../b',
+        'a\0b',
+        '',
+        'a//b',
+        './a',
+        'a\\..\\b',
+        'x/',
+        'x'.repeat(256),
+        `teams/acme/${'é'.repeat(128)}`,
+      ])('rejects %j before the backend sees it', async (id) => {
+        const me = storage.requester(alice);
+        const stat = jest.spyOn(backend, 'stat');
+        const stage = jest.spyOn(backend, 'stage');
+        await expect(me.write(id, 'pwned')).rejects.toThrow(SreInvalidInputError);
+        await expect(me.read(id)).rejects.toThrow(SreInvalidInputError);
+        await expect(me.readStream(id)).rejects.toThrow(SreInvalidInputError);
+        await expect(me.delete(id)).rejects.toThrow(SreInvalidInputError);
+        await expect(me.getMetadata(id)).rejects.toThrow(SreInvalidInputError);
+        await expect(me.setACL(id, new ACL())).rejects.toThrow(SreInvalidInputError);
+        await expect(me.expire(id, 1)).rejects.toThrow(SreInvalidInputError);
+        expect(stat).not.toHaveBeenCalled();
+        expect(stage).not.toHaveBeenCalled();
+      });
+    });
+
+    it('says why a path segment longer than 255 bytes is refused', async () => {
+      await expect(storage.requester(alice).write(`a/${'x'.repeat(256)}`, 'x')).rejects.toThrow(
+        /invalid resource id: a path segment is longer than 255 bytes/,
       );
+      await storage.requester(alice).write(`a/${'x'.repeat(255)}`, 'longest name');
+      expect((await storage.requester(alice).read(`a/${'x'.repeat(255)}`))?.toString()).toBe('longest name');
     });
 
     describe('concurrency', () => {
@@ -740,13 +832,16 @@ export function describeStorageBackend(
         for (const result of results) if (result.status === 'rejected') expect(conflict(result.reason)).toBe(true);
       });
 
-      it(`${MAX_WRITE_ATTEMPTS} concurrent writers all land, and the last commit keeps every owner`, async () => {
+      it(`${MAX_WRITE_ATTEMPTS} concurrent writers all land; the owner stays, co-writers gain nothing`, async () => {
         await storage.requester(alice).write('shared', 'v0', new ACL().addAccess('team', 'acme', 'write'));
+        const before = (await storage.requester(alice).getACL('shared'))!.serialize();
         const team = [alice, bob, AccessCandidate.agent('helper')];
         const writers = Array.from({ length: MAX_WRITE_ATTEMPTS }, (_, i) => team[i % team.length]);
         await Promise.all(writers.map((who, i) => storage.requester(who).write('shared', `v${i + 1}`)));
-        const acl = await storage.requester(alice).getACL('shared');
-        for (const who of writers) expect(acl?.checkExactAccess(who, 'owner')).toBe(true);
+        const acl = (await storage.requester(alice).getACL('shared'))!;
+        expect(acl.serialize()).toBe(before);
+        expect(acl.checkExactAccess(alice, 'owner')).toBe(true);
+        expect(acl.levelsOf(bob)).toEqual([]);
       });
     });
 

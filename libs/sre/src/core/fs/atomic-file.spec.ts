@@ -92,6 +92,24 @@ describe('AtomicFiles', () => {
     expect(fs.readFileSync(path.join(dir, 'p'), 'utf8')).toBe('placed');
   });
 
+  it('removes a stale link in the temp folder as a link: what it points to is kept', async () => {
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'sre-atomic-outside-'));
+    try {
+      fs.writeFileSync(path.join(outside, 'keep'), 'outside');
+      const past = new Date(Date.now() - 2 * 3600_000);
+      fs.symlinkSync(outside, path.join(temp, 'old-link'));
+      fs.lutimesSync(path.join(temp, 'old-link'), past, past);
+      fs.symlinkSync(path.join(outside, 'keep'), path.join(temp, 'new-link'));
+      // the target is old, the link is new: judged by the link
+      fs.utimesSync(path.join(outside, 'keep'), past, past);
+      expect(await new AtomicFiles(temp).removeStale(3600_000)).toBe(1);
+      expect(temps()).toEqual(['new-link']);
+      expect(fs.readFileSync(path.join(outside, 'keep'), 'utf8')).toBe('outside');
+    } finally {
+      fs.rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
   it('removes stale temp files of dead writers only', async () => {
     const files = new AtomicFiles(temp);
     const mine = await files.spool('in progress');

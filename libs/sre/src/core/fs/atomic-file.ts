@@ -112,13 +112,16 @@ export class AtomicFiles {
     return this.active.has(temp);
   }
 
-  /** Deletes temp files of other (dead) writers untouched for `maxAgeMs`; resolves with how many. */
+  /**
+   * Deletes temp files of other (dead) writers untouched for `maxAgeMs`; resolves with how many. A
+   * symbolic link is judged and removed as the link itself: what it points to is never touched.
+   */
   async removeStale(maxAgeMs: number): Promise<number> {
     let removed = 0;
     for (const name of await fsp.readdir(this.tempDir)) {
       const file = path.join(this.tempDir, name);
       if (this.active.has(file)) continue;
-      const stat = await statOrUndefined(file);
+      const stat = await fsp.lstat(file).catch(() => undefined);
       if (stat && Date.now() - stat.mtimeMs > maxAgeMs) {
         await fsp.rm(file, { force: true, recursive: true });
         removed++;

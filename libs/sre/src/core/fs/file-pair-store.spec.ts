@@ -175,6 +175,49 @@ describe('FilePairStore', () => {
     expect(store.paths('a/b')).toEqual({ data: data('a/b'), meta: meta('a/b') });
   });
 
+  it('refuses a key with a segment longer than a file name may be', () => {
+    expect(() => store.paths(`a/${'x'.repeat(256)}`)).toThrow(/a path segment is longer than 255 bytes/);
+    expect(store.paths('x'.repeat(255)).data).toBe(data('x'.repeat(255)));
+  });
+
+  it('refuses every operation on a key whose path goes through a symbolic link, touching nothing outside', async () => {
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'sre-pairs-outside-'));
+    try {
+      fs.writeFileSync(path.join(outside, 'x'), JSON.stringify({ acl: owner('alice').serialize(), expiresAt: '1' }));
+      fs.symlinkSync(outside, data('linked'));
+      fs.symlinkSync(outside, meta('linked-meta'));
+      fs.writeFileSync(meta('file-link'), JSON.stringify({ acl: owner('alice').serialize() }));
+      fs.symlinkSync(path.join(outside, 'x'), data('file-link'));
+      for (const key of ['linked/x', 'linked/new', 'linked-meta/x', 'linked-meta/a/b', 'file-link']) {
+        await expect(store.get(key)).rejects.toThrow(/symbolic link/);
+        await expect(store.snapshot(key)).rejects.toBeInstanceOf(SreInvalidInputError);
+        await expect(put(key, 'escaped')).rejects.toBeInstanceOf(SreInvalidInputError);
+        await expect(store.writeHeader(key, header(), 'v')).rejects.toBeInstanceOf(SreInvalidInputError);
+        await expect(store.remove(key, undefined)).rejects.toBeInstanceOf(SreInvalidInputError);
+        await expect(store.removeOrphan(key, 0)).rejects.toBeInstanceOf(SreInvalidInputError);
+        expect(await store.reap(key)).toBe(false);
+      }
+      expect(fs.readdirSync(outside)).toEqual(['x']);
+      expect(fs.readdirSync(path.join(dir, 'tmp'))).toEqual([]);
+    } finally {
+      fs.rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  it('works under roots reached through a symbolic link', async () => {
+    const alias = path.join(dir, 'alias');
+    fs.symlinkSync(dir, alias);
+    const aliased = new FilePairStore({
+      dataRoot: path.join(alias, 'data'),
+      metaRoot: path.join(alias, 'meta'),
+      files: new AtomicFiles(path.join(dir, 'tmp'), false),
+    });
+    const spooled = await aliased.files.spool('via alias');
+    expect(await aliased.commit('a/b', spooled.path, header(), undefined)).toBe(true);
+    expect(fs.readFileSync(data('a/b'), 'utf8')).toBe('via alias');
+    expect((await aliased.get('a/b'))?.version).toBeDefined();
+  });
+
   it('gives up with ConcurrentChangeError on metadata that keeps being replaced while it is read', async () => {
     await put('hot', 'x');
     const stat = fs.promises.stat;

@@ -1,11 +1,22 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SreInvalidInputError, type SreErrorSource } from '../errors';
+import { MAX_SEGMENT_BYTES } from '../resource-id';
 import { ACL } from '../../security/acl';
 import { narrowedACL } from './acl-narrowing';
 import type { AtomicFiles, SpooledFile } from './atomic-file';
 import { isExpired } from './expiry';
-import { codeOf, fileStamp, isAbsent, StampedTextCache, statOrUndefined, unlinkIfPresent, walkFiles } from './fs-util';
+import {
+  assertNoSymlinkBelow,
+  codeOf,
+  fileStamp,
+  isAbsent,
+  StampedTextCache,
+  statOrUndefined,
+  SymlinkInPathError,
+  unlinkIfPresent,
+  walkFiles,
+} from './fs-util';
 import { decodeHeader, encodeHeader, type StoredHeader } from './header-codec';
 import { KeyedLock } from './keyed-lock';
 
@@ -60,6 +71,9 @@ export interface FilePairStoreOptions {
  * unless a change of the key is running (then they wait for it) and re-check the metadata stamp
  * around probing the data, so they return a pair that was on disk together between two changes.
  * Several processes sharing the roots are not coordinated (each file stays whole, a pair may mix).
+ * Containment holds on the real path: a key whose files, or any existing folder between a root and
+ * them, is a symbolic link is refused (`SreInvalidInputError`) before anything is read, written or
+ * deleted, and `keys()` never descends into a linked folder.
  * Errors are the file system's own: a `commit` whose path another key blocks fails with `EISDIR`,
  * `ENOTDIR`, `EEXIST` or `ENOTEMPTY`.
  */
@@ -70,6 +84,8 @@ export class FilePairStore {
   private readonly lock = new KeyedLock();
   /** Metadata texts by stamp: a read still stats the file but skips re-reading an unchanged one. */
   private readonly metaTexts = new StampedTextCache();
+  /** Real paths of the roots (a root may be reached through links; nothing below it may). */
+  private readonly realRoots = new Map<string, string>();
 
   constructor(private readonly options: FilePairStoreOptions) {
     this.dataRoot = path.resolve(options.dataRoot);
@@ -171,7 +187,7 @@ export class FilePairStore {
   /** Deletes metadata without data older than `graceMs` (younger may be a create in progress elsewhere). */
   removeOrphan(key: string, graceMs: number): Promise<boolean> {
     return this.lock.run(key, async () => {
-      const { meta, data } = this.paths(key);
+      const { meta, data } = await this.realPaths(key);
       const [metaStat, dataStat] = await Promise.all([statOrUndefined(meta), statOrUndefined(data)]);
       if (!metaStat?.isFile() || dataStat?.isFile() || Date.now() - metaStat.mtimeMs < graceMs) return false;
       await unlinkIfPresent(meta);
@@ -191,6 +207,32 @@ export class FilePairStore {
    */
   async snapshot(key: string, open = false, remember = true): Promise<PairSnapshot> {
     const paths = this.paths(key);
+    // the real-path check runs beside the reads, which change nothing: their result is returned,
+    // and any change that follows is made, only once it passed (it costs no extra round trip)
+    const contained = this.realPaths(key);
+    contained.catch(() => undefined);
+    let snap: PairSnapshot;
+    try {
+      snap = await this.readPair(key, paths, open, remember);
+    } catch (error) {
+      await contained;
+      throw error;
+    }
+    try {
+      await contained;
+    } catch (error) {
+      await snap.handle?.close().catch(() => undefined);
+      throw error;
+    }
+    return snap;
+  }
+
+  private async readPair(
+    key: string,
+    paths: { data: string; meta: string },
+    open: boolean,
+    remember: boolean,
+  ): Promise<PairSnapshot> {
     for (let tries = 1; tries <= SNAPSHOT_TRIES; tries++) {
       let handle: fs.promises.FileHandle | undefined;
       try {
@@ -202,11 +244,12 @@ export class FilePairStore {
           await handle?.close();
           continue;
         }
-        const header = meta ? decodeHeader(meta.text, (why) => this.options.warn?.(key, why)) : emptyHeader();
         if (!stat?.isFile()) {
+          // metadata without data is an orphan: nothing reads its header, so it is not decoded
           await handle?.close();
-          return { header };
+          return { header: emptyHeader() };
         }
+        const header = meta ? decodeHeader(meta.text, (why) => this.options.warn?.(key, why)) : emptyHeader();
         const version = isExpired(header.expiresAt) ? undefined : `${meta?.stamp ?? '-'}|${fileStamp(stat)}`;
         return { data: stat, handle, header, version };
       } catch (error) {
@@ -217,10 +260,19 @@ export class FilePairStore {
     throw new ConcurrentChangeError();
   }
 
-  /** Paths of a key; one that resolves outside either root is refused (a second wall behind id checks). */
+  /**
+   * Paths of a key; one that resolves outside either root, or with a segment longer than a file name
+   * may be, is refused (a second wall behind id checks).
+   */
   paths(key: string): { data: string; meta: string } {
     if (typeof key !== 'string' || key.includes('\0'))
       throw new SreInvalidInputError('invalid resource id', this.options.source);
+    // a name no file system takes: bad input, the same answer for a read as for a write
+    if (key.split('/').some((segment) => Buffer.byteLength(segment) > MAX_SEGMENT_BYTES))
+      throw new SreInvalidInputError(
+        `invalid resource id: a path segment is longer than ${MAX_SEGMENT_BYTES} bytes (the longest file name file systems take)`,
+        this.options.source,
+      );
     const data = path.resolve(this.dataRoot, key);
     const meta = path.resolve(this.metaRoot, key);
     if (!data.startsWith(this.dataRoot + path.sep) || !meta.startsWith(this.metaRoot + path.sep))
@@ -229,6 +281,34 @@ export class FilePairStore {
         this.options.source,
       );
     return { data, meta };
+  }
+
+  /**
+   * `paths`, checked on the real path: neither file, nor any existing folder between its root and
+   * it, may be a symbolic link (a linked folder would let a write create files outside the root).
+   * Every operation goes through here, by way of `snapshot` or directly, before it touches a file.
+   */
+  async realPaths(key: string): Promise<{ data: string; meta: string }> {
+    const paths = this.paths(key);
+    try {
+      await Promise.all([this.checkReal(this.dataRoot, paths.data), this.checkReal(this.metaRoot, paths.meta)]);
+    } catch (error) {
+      if (!(error instanceof SymlinkInPathError)) throw error;
+      throw new SreInvalidInputError(
+        'invalid resource id: a symbolic link is on its path in the storage folder, which is never followed',
+        this.options.source,
+      );
+    }
+    return paths;
+  }
+
+  private async checkReal(root: string, file: string): Promise<void> {
+    let realRoot = this.realRoots.get(root);
+    if (realRoot === undefined) {
+      realRoot = await fs.promises.realpath(root).catch(() => undefined);
+      if (realRoot !== undefined) this.realRoots.set(root, realRoot);
+    }
+    await assertNoSymlinkBelow(root, file, realRoot);
   }
 
   private async removePair(key: string): Promise<void> {

@@ -2,12 +2,15 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
+  assertNoSymlinkBelow,
   codeOf,
+  ensureDir,
   fileStamp,
   isAbsent,
   isSystemError,
   StampedTextCache,
   statOrUndefined,
+  SymlinkInPathError,
   unlinkIfPresent,
   walkFiles,
 } from './fs-util';
@@ -61,6 +64,95 @@ describe('fs-util', () => {
     expect(found.sort()).toEqual(['a/b/deep', 'top']);
     for await (const file of walkFiles(path.join(dir, 'missing'))) found.push(file);
     expect(found).toHaveLength(2);
+  });
+
+  it('walks no linked folder and yields no linked file', async () => {
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'sre-fs-util-outside-'));
+    try {
+      fs.writeFileSync(path.join(outside, 'victim'), '');
+      fs.symlinkSync(outside, path.join(dir, 'linked-dir'));
+      fs.symlinkSync(path.join(outside, 'victim'), path.join(dir, 'linked-file'));
+      fs.writeFileSync(path.join(dir, 'real'), '');
+      const found: string[] = [];
+      for await (const file of walkFiles(dir)) found.push(file);
+      expect(found).toEqual(['real']);
+    } finally {
+      fs.rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  describe('ensureDir', () => {
+    it('creates missing folders one non-recursive mkdir each, and accepts an existing folder', async () => {
+      const mkdir = jest.spyOn(fs.promises, 'mkdir');
+      await ensureDir(path.join(dir, 'a', 'b', 'c'));
+      expect(fs.statSync(path.join(dir, 'a', 'b', 'c')).isDirectory()).toBe(true);
+      expect(mkdir.mock.calls).toEqual([
+        [path.join(dir, 'a')],
+        [path.join(dir, 'a', 'b')],
+        [path.join(dir, 'a', 'b', 'c')],
+      ]);
+      await ensureDir(path.join(dir, 'a', 'b', 'c'));
+      expect(mkdir).toHaveBeenCalledTimes(3);
+    });
+
+    it('fails with the file system’s code when a file is in the way or mkdir is refused', async () => {
+      fs.writeFileSync(path.join(dir, 'file'), 'x');
+      expect(codeOf(await ensureDir(path.join(dir, 'file')).catch((e: unknown) => e))).toBe('EEXIST');
+      expect(codeOf(await ensureDir(path.join(dir, 'file', 'below')).catch((e: unknown) => e))).toBe('ENOTDIR');
+      jest.spyOn(fs.promises, 'mkdir').mockRejectedValue(Object.assign(new Error('no'), { code: 'EACCES' }));
+      expect(codeOf(await ensureDir(path.join(dir, 'denied', 'x')).catch((e: unknown) => e))).toBe('EACCES');
+    });
+
+    // Linux: `mkdir(..., { recursive: true })` never returns there
+    (fs.existsSync('/proc/self/status') ? it : it.skip)('fails at once under /proc/self', async () => {
+      expect(codeOf(await ensureDir('/proc/self/sre-storage/x').catch((e: unknown) => e))).toBe('ENOENT');
+    });
+  });
+
+  describe('assertNoSymlinkBelow', () => {
+    let outside: string;
+    beforeEach(() => (outside = fs.mkdtempSync(path.join(os.tmpdir(), 'sre-fs-util-outside-'))));
+    afterEach(() => fs.rmSync(outside, { recursive: true, force: true }));
+
+    it('passes real paths, existing or not, and a root that does not exist yet', async () => {
+      fs.mkdirSync(path.join(dir, 'a'));
+      fs.writeFileSync(path.join(dir, 'a', 'f'), '');
+      for (const file of ['a/f', 'a/new', 'a/new/deeper', 'missing/x', '..hidden', 'a/f/below'])
+        await expect(assertNoSymlinkBelow(dir, path.join(dir, file))).resolves.toBeUndefined();
+      await expect(assertNoSymlinkBelow(path.join(dir, 'nope'), path.join(dir, 'nope', 'x'))).resolves.toBeUndefined();
+    });
+
+    it('refuses a linked folder or file on the path, wherever it points, and a path outside the root', async () => {
+      fs.mkdirSync(path.join(dir, 'inside'));
+      fs.writeFileSync(path.join(outside, 'f'), '');
+      fs.symlinkSync(outside, path.join(dir, 'out'));
+      fs.symlinkSync(path.join(dir, 'inside'), path.join(dir, 'alias'));
+      fs.symlinkSync(path.join(outside, 'f'), path.join(dir, 'inside', 'file-link'));
+      fs.symlinkSync(path.join(dir, 'loop'), path.join(dir, 'loop'));
+      fs.symlinkSync(path.join(outside, 'not-yet'), path.join(dir, 'dangling'));
+      for (const file of [
+        'out',
+        'out/f',
+        'out/new/x',
+        'alias/x',
+        'inside/file-link',
+        'loop/x',
+        'dangling',
+        'dangling/x',
+        '../escape',
+      ])
+        await expect(assertNoSymlinkBelow(dir, path.join(dir, file))).rejects.toBeInstanceOf(SymlinkInPathError);
+    });
+
+    it('accepts a root reached through a link', async () => {
+      const alias = path.join(dir, 'alias');
+      fs.symlinkSync(outside, alias);
+      fs.mkdirSync(path.join(outside, 'a'));
+      await expect(assertNoSymlinkBelow(alias, path.join(alias, 'a', 'x'))).resolves.toBeUndefined();
+      await expect(
+        assertNoSymlinkBelow(alias, path.join(alias, 'a', 'x'), fs.realpathSync(outside)),
+      ).resolves.toBeUndefined();
+    });
   });
 
   describe('StampedTextCache', () => {

@@ -38,6 +38,95 @@ export async function statOrUndefined(file: string): Promise<fs.Stats | undefine
   }
 }
 
+/**
+ * Creates `dir` and its missing parents, one non-recursive `mkdir` each, so the work is bounded by
+ * the path's depth. (`mkdir(dir, { recursive: true })` spins forever at full CPU where a parent
+ * exists but refuses children, as under `/proc/self`.) Fails with the file system's error: `ENOTDIR`
+ * when a file is in the way, `EEXIST` when `dir` is a file, the `mkdir` error otherwise.
+ */
+export async function ensureDir(dir: string): Promise<void> {
+  const missing: string[] = [];
+  let current = path.resolve(dir);
+  let found: fs.Stats | undefined;
+  for (;;) {
+    found = await fsp.stat(current).catch((error: unknown) => {
+      if (codeOf(error) === 'ENOENT') return undefined;
+      throw error;
+    });
+    const parent = path.dirname(current);
+    if (found || parent === current) break;
+    missing.push(current);
+    current = parent;
+  }
+  if (found && !found.isDirectory())
+    throw Object.assign(new Error('not a directory'), {
+      code: missing.length ? 'ENOTDIR' : 'EEXIST',
+      syscall: 'mkdir',
+    });
+  for (const folder of missing.reverse()) {
+    try {
+      await fsp.mkdir(folder);
+    } catch (error) {
+      // created meanwhile by someone else: fine, if it is a folder
+      if (codeOf(error) !== 'EEXIST' || !(await fsp.stat(folder)).isDirectory()) throw error;
+    }
+  }
+}
+
+/** A path that resolves through a symbolic link, where none is allowed (see `assertNoSymlinkBelow`). */
+export class SymlinkInPathError extends Error {
+  readonly code = 'ESYMLINK';
+
+  constructor() {
+    super('a symbolic link is on the path');
+  }
+}
+
+/**
+ * Throws `SymlinkInPathError` when `file`, or any existing folder between `root` and it, is a
+ * symbolic link (or `file` lies outside `root`): what keeps reads and writes under `root` on the
+ * real path, not only on the lexical one. One `realpath` of the deepest existing component (and an
+ * `lstat` of each component found missing on the way up to it, which finds dangling links),
+ * compared with where that component would be without links. `root` itself may be reached through
+ * links. Below the root, names that differ only in letter case or Unicode normalisation are the
+ * same (case-insensitive file systems answer the stored spelling). Other file-system errors are
+ * thrown as they are.
+ */
+export async function assertNoSymlinkBelow(root: string, file: string, realRoot?: string): Promise<void> {
+  const base = path.resolve(root);
+  const relative = path.relative(base, path.resolve(file));
+  if (relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative))
+    throw new SymlinkInPathError();
+  let current = relative;
+  for (;;) {
+    let real: string;
+    try {
+      real = await fsp.realpath(path.join(base, current));
+    } catch (error) {
+      const code = codeOf(error);
+      if (code === 'ELOOP') throw new SymlinkInPathError();
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
+      // nothing of the path exists, the root included: no link can be on it
+      if (current === '') return;
+      // a dangling link is there, though what it points to is not
+      if ((await fsp.lstat(path.join(base, current)).catch(() => undefined))?.isSymbolicLink())
+        throw new SymlinkInPathError();
+      current = path.dirname(current) === '.' ? '' : path.dirname(current);
+      continue;
+    }
+    if (current === '') return;
+    const top = realRoot ?? (await fsp.realpath(base));
+    if (!real.startsWith(top + path.sep)) throw new SymlinkInPathError();
+    const below = real.slice(top.length + 1);
+    if (below !== current && fold(below) !== fold(current)) throw new SymlinkInPathError();
+    return;
+  }
+}
+
+function fold(name: string): string {
+  return name.normalize('NFC').toLowerCase();
+}
+
 export async function unlinkIfPresent(file: string): Promise<void> {
   try {
     await fsp.unlink(file);

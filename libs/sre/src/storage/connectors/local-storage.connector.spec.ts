@@ -117,27 +117,55 @@ describe('LocalStorageConnector', () => {
       );
     });
 
-    it('defaults to <dataDir>/storage and lays out local/, .local.metadata/ with its README, and .tmp/', async () => {
+    it('defaults to <dataDir>/storage and lays out local/, .local.metadata/, .tmp/ and its README beside them', async () => {
       const storage = await connector();
       expect(storage.local.folder).toBe(folder);
       expect(fs.statSync(path.join(folder, 'local')).isDirectory()).toBe(true);
       expect(fs.statSync(path.join(folder, '.tmp')).isDirectory()).toBe(true);
-      expect(fs.readFileSync(path.join(folder, '.local.metadata', 'README_IMPORTANT.txt'), 'utf8')).toMatch(
-        /Do not edit/,
-      );
+      expect(fs.readdirSync(path.join(folder, '.local.metadata'))).toEqual([]);
+      expect(fs.readFileSync(path.join(folder, 'README_IMPORTANT.txt'), 'utf8')).toMatch(/Do not edit/);
     });
 
     it('creates a configured folder that does not exist yet (W20) and leaves an existing README alone', async () => {
       const custom = path.join(dir, 'deep', 'er', 'files');
       fs.mkdirSync(path.join(custom, '.local.metadata'), { recursive: true });
+      fs.writeFileSync(path.join(custom, 'README_IMPORTANT.txt'), 'my readme');
       fs.writeFileSync(path.join(custom, '.local.metadata', 'README_IMPORTANT.txt'), 'upstream readme');
       const storage = await connector({ folder: custom, sweepIntervalSeconds: 0 });
       await storage.requester(alice).write('x', 'y');
       expect(fs.readFileSync(path.join(custom, 'local', 'x'), 'utf8')).toBe('y');
+      expect(fs.readFileSync(path.join(custom, 'README_IMPORTANT.txt'), 'utf8')).toBe('my readme');
       expect(fs.readFileSync(path.join(custom, '.local.metadata', 'README_IMPORTANT.txt'), 'utf8')).toBe(
         'upstream readme',
       );
       expect(fs.existsSync(folder)).toBe(false);
+    });
+
+    // Linux: Node's recursive mkdir spins forever at 100% CPU under /proc/self
+    (fs.existsSync('/proc/self/status') ? it : it.skip)(
+      'refuses a folder on a pseudo file system (/proc) at once, naming settings.folder, instead of hanging',
+      async () => {
+        for (const custom of ['/proc/self', '/proc/self/storage']) {
+          const storage = new LocalStorageConnector({ folder: custom, sweepIntervalSeconds: 0 }, context(dir));
+          const error = await storage.connect().catch((e: unknown) => e);
+          expect(error).toBeInstanceOf(SreConfigError);
+          expect((error as Error).message).toMatch(/settings\.folder is on a pseudo file system \(\/proc, \/sys\)/);
+        }
+      },
+    );
+
+    it('creates missing folders one at a time: a folder where nothing can be created fails with a config error', async () => {
+      const mkdir = jest.spyOn(fs.promises, 'mkdir');
+      const storage = await connector({ folder: path.join(dir, 'a', 'b', 'c'), sweepIntervalSeconds: 0 });
+      expect(storage.local.folder).toBe(path.join(dir, 'a', 'b', 'c'));
+      for (const [, options] of mkdir.mock.calls) expect((options as fs.MakeDirectoryOptions)?.recursive).toBeFalsy();
+      mkdir.mockImplementation(async () => {
+        throw Object.assign(new Error('refused'), { code: 'ENOENT', syscall: 'mkdir' });
+      });
+      const refused = new LocalStorageConnector({ folder: path.join(dir, 'x', 'y') }, context(dir));
+      await expect(refused.connect()).rejects.toThrow(
+        /cannot create or write the storage folder given by settings\.folder \(ENOENT\)/,
+      );
     });
 
     it('fails to connect with a clear config error, without the path, when the folder cannot be created', async () => {
@@ -337,7 +365,7 @@ describe('LocalStorageConnector', () => {
         await expect(local.delete(id, 'v')).rejects.toThrow(SreInvalidInputError);
       }
       expect(fs.readdirSync(dir)).toEqual(['storage']);
-      expect(fs.readdirSync(folder).sort()).toEqual(['.local.metadata', '.tmp', 'local']);
+      expect(fs.readdirSync(folder).sort()).toEqual(['.local.metadata', '.tmp', 'README_IMPORTANT.txt', 'local']);
     });
 
     it('sees another process replace a file: the version changes and a change decided before is refused', async () => {
@@ -507,7 +535,7 @@ describe('LocalStorageConnector', () => {
       expect(temps()).toEqual(['busy-writer']);
       expect((await me.read('live'))?.toString()).toBe('y');
       expect((await me.read('forever'))?.toString()).toBe('z');
-      expect(fs.existsSync(path.join(folder, '.local.metadata', 'README_IMPORTANT.txt'))).toBe(true);
+      expect(fs.existsSync(path.join(folder, 'README_IMPORTANT.txt'))).toBe(true);
     });
 
     it('an expired resource read through the service is deleted from disk, ACL included', async () => {
@@ -544,6 +572,184 @@ describe('LocalStorageConnector', () => {
       expect(await local.delete('nope', 'v')).toBe(true);
       expect(fs.existsSync(metaFile('nope'))).toBe(false);
       expect(fs.existsSync(dataFile('nope'))).toBe(false);
+    });
+  });
+  describe("the library's own files stay out of the ids' namespace", () => {
+    it('README_IMPORTANT.txt is an ordinary resource: writing it never touches the README', async () => {
+      const storage = await connector();
+      const readme = fs.readFileSync(path.join(folder, 'README_IMPORTANT.txt'), 'utf8');
+      const me = storage.requester(alice);
+      await me.write('README_IMPORTANT.txt', 'user data', undefined, { ContentType: 'text/plain' });
+      expect(fs.readFileSync(path.join(folder, 'README_IMPORTANT.txt'), 'utf8')).toBe(readme);
+      expect(fs.readFileSync(dataFile('README_IMPORTANT.txt'), 'utf8')).toBe('user data');
+      expect(readMeta('README_IMPORTANT.txt').ContentType).toBe('text/plain');
+      expect((await me.read('README_IMPORTANT.txt'))?.toString()).toBe('user data');
+      await expect(storage.requester(AccessCandidate.user('eve')).read('README_IMPORTANT.txt')).rejects.toThrow(
+        'Access Denied',
+      );
+      await me.expire('README_IMPORTANT.txt', 1);
+      jest.spyOn(Date, 'now').mockReturnValue(Date.now() + 2 * 3600_000);
+      expect(await storage.local.sweep()).toEqual({ expired: 1, orphans: 0, temps: 0 });
+      expect(fs.readFileSync(path.join(folder, 'README_IMPORTANT.txt'), 'utf8')).toBe(readme);
+    });
+
+    it("the original's README in .local.metadata is left alone by the sweep, and does not block the id", async () => {
+      fs.mkdirSync(path.join(folder, '.local.metadata'), { recursive: true });
+      const legacy = metaFile('README_IMPORTANT.txt');
+      fs.writeFileSync(legacy, 'This folder holds the metadata ... Do not edit');
+      const past = new Date(Date.now() - 2 * 3600_000);
+      fs.utimesSync(legacy, past, past);
+      const storage = await connector();
+      const warn = jest.spyOn(storage.local['context'].logger, 'warn');
+      expect(await storage.local.sweep()).toEqual({ expired: 0, orphans: 0, temps: 0 });
+      expect(fs.readFileSync(legacy, 'utf8')).toMatch(/Do not edit/);
+      const me = storage.requester(alice);
+      expect(await me.exists('README_IMPORTANT.txt')).toBe(false);
+      expect(warn).not.toHaveBeenCalled();
+      await me.write('README_IMPORTANT.txt', 'mine now');
+      expect((await me.read('README_IMPORTANT.txt'))?.toString()).toBe('mine now');
+    });
+  });
+
+  describe('symbolic links in the folder are never followed', () => {
+    let outside: string;
+    const outsideFiles = () => fs.readdirSync(outside, { recursive: true }).map(String).sort();
+
+    beforeEach(() => {
+      outside = tmp();
+    });
+
+    it('a linked folder in local/ lets no write, read or delete reach outside', async () => {
+      const storage = await connector();
+      fs.writeFileSync(path.join(outside, 'victim'), 'outside data');
+      fs.symlinkSync(outside, dataFile('evil'));
+      fs.mkdirSync(metaFile('evil'));
+      fs.writeFileSync(
+        metaFile('evil/victim'),
+        JSON.stringify({ acl: new ACL().addAccess('user', 'alice', 'owner').serialize() }),
+      );
+      const me = storage.requester(alice);
+      await expect(me.write('evil/new.txt', 'escaped')).rejects.toThrow(SreInvalidInputError);
+      await expect(me.write('evil/new.txt', 'escaped')).rejects.toThrow(/symbolic link/);
+      await expect(me.write('evil/deeper/new.txt', 'escaped')).rejects.toThrow(SreInvalidInputError);
+      await expect(me.read('evil/victim')).rejects.toThrow(SreInvalidInputError);
+      await expect(me.readStream('evil/victim')).rejects.toThrow(SreInvalidInputError);
+      await expect(me.delete('evil/victim')).rejects.toThrow(SreInvalidInputError);
+      await expect(me.setMetadata('evil/victim', { a: 1 })).rejects.toThrow(SreInvalidInputError);
+      expect(outsideFiles()).toEqual(['victim']);
+      expect(fs.readFileSync(path.join(outside, 'victim'), 'utf8')).toBe('outside data');
+      expect(temps()).toEqual([]);
+    });
+
+    it('a linked folder in .local.metadata/ lets no write create a file outside', async () => {
+      const storage = await connector();
+      fs.symlinkSync(outside, metaFile('evil'));
+      const me = storage.requester(alice);
+      await expect(me.write('evil/new.txt', 'escaped')).rejects.toThrow(SreInvalidInputError);
+      await expect(me.write('evil/a/b.txt', 'escaped')).rejects.toThrow(SreInvalidInputError);
+      expect(outsideFiles()).toEqual([]);
+      expect(fs.existsSync(dataFile('evil/new.txt'))).toBe(false);
+    });
+
+    it('a linked file is refused: its target is never read, and replacing it is refused', async () => {
+      const storage = await connector();
+      fs.writeFileSync(path.join(outside, 'secret'), 'outside secret');
+      fs.symlinkSync(path.join(outside, 'secret'), dataFile('link'));
+      fs.writeFileSync(
+        metaFile('link'),
+        JSON.stringify({ acl: new ACL().addAccess('user', 'alice', 'owner').serialize() }),
+      );
+      const me = storage.requester(alice);
+      await expect(me.read('link')).rejects.toThrow(SreInvalidInputError);
+      await expect(storage.local.read('link')).rejects.toThrow(SreInvalidInputError);
+      await expect(me.write('link', 'replaced')).rejects.toThrow(SreInvalidInputError);
+      expect(fs.readFileSync(path.join(outside, 'secret'), 'utf8')).toBe('outside secret');
+    });
+
+    it('the sweep follows no link: nothing outside is deleted', async () => {
+      const storage = await connector();
+      const expired = JSON.stringify({ acl: new ACL().serialize(), expiresAt: '1' });
+      fs.mkdirSync(path.join(outside, 'meta'));
+      fs.mkdirSync(path.join(outside, 'data'));
+      fs.writeFileSync(path.join(outside, 'meta', 'x'), expired);
+      fs.writeFileSync(path.join(outside, 'data', 'x'), 'outside data');
+      fs.writeFileSync(path.join(outside, 'victim'), expired);
+      fs.symlinkSync(path.join(outside, 'meta'), metaFile('linked'));
+      fs.symlinkSync(path.join(outside, 'data'), dataFile('linked'));
+      fs.symlinkSync(path.join(outside, 'victim'), metaFile('victim'));
+      fs.symlinkSync(path.join(outside, 'data', 'x'), dataFile('victim'));
+      fs.symlinkSync(outside, path.join(folder, '.tmp', 'old-link'));
+      const past = new Date(Date.now() - 2 * 3600_000);
+      fs.lutimesSync(path.join(folder, '.tmp', 'old-link'), past, past);
+      jest.spyOn(Date, 'now').mockReturnValue(Date.now() + 2 * 3600_000);
+      expect(await storage.local.sweep()).toEqual({ expired: 0, orphans: 0, temps: 1 });
+      expect(outsideFiles()).toEqual(['data', 'data/x', 'meta', 'meta/x', 'victim']);
+      expect(temps()).toEqual([]);
+    });
+
+    it('refuses to connect when local/, .local.metadata/ or .tmp/ is a link, and accepts a linked folder itself', async () => {
+      for (const sub of ['local', '.local.metadata', '.tmp']) {
+        const custom = path.join(tmp(), 'storage');
+        fs.mkdirSync(custom);
+        fs.symlinkSync(outside, path.join(custom, sub));
+        const linked = new LocalStorageConnector({ folder: custom, sweepIntervalSeconds: 0 }, context(dir));
+        await expect(linked.connect()).rejects.toThrow(SreConfigError);
+        await expect(linked.connect()).rejects.toThrow(
+          new RegExp(
+            `'${sub.replace('.', '\\.')}' in the storage folder given by settings\\.folder is a symbolic link`,
+          ),
+        );
+      }
+      expect(outsideFiles()).toEqual([]);
+      const real = tmp();
+      const alias = path.join(tmp(), 'alias');
+      fs.symlinkSync(real, alias);
+      const storage = await connector({ folder: alias, sweepIntervalSeconds: 0 });
+      await storage.requester(alice).write('a/b.txt', 'through the alias');
+      expect(fs.readFileSync(path.join(real, 'local', 'a', 'b.txt'), 'utf8')).toBe('through the alias');
+      expect((await storage.requester(alice).read('a/b.txt'))?.toString()).toBe('through the alias');
+    });
+  });
+
+  describe('names the file system refuses', () => {
+    it('a name longer than the file system allows is bad input naming the reason, not a denial or a backend error', async () => {
+      const storage = await connector();
+      const { local } = storage;
+      const long = 'x'.repeat(256);
+      const head = { acl: new ACL(), metadata: {} };
+      const attempts: [string, () => Promise<unknown>][] = [
+        ['stat', () => local.stat(long)],
+        ['read', () => local.read(`a/${long}`)],
+        ['readStream', () => local.readStream(`${long}/b`)],
+        ['writeHeader', () => local.writeHeader(long, head, 'v')],
+        ['delete', () => local.delete(`a/${long}`, 'v')],
+        ['stage', () => local.stage(`a/${long}`, 'x')],
+      ];
+      for (const [what, attempt] of attempts) {
+        const error = await attempt().catch((e: unknown) => e);
+        expect([what, error]).toEqual([what, expect.any(SreInvalidInputError)]);
+        expect((error as Error).message).toMatch(/a path segment is longer than 255 bytes/);
+      }
+      // a name the file system itself refuses (ENAMETOOLONG) is bad input too
+      jest.spyOn(fs.promises, 'realpath').mockRejectedValue(Object.assign(new Error('x'), { code: 'ENAMETOOLONG' }));
+      await expect(local.stat('fine')).rejects.toThrow(
+        /invalid resource id: .* is longer than the file system allows \(ENAMETOOLONG\)/,
+      );
+      await expect(storage.requester(alice).write('fine', 'x')).rejects.toThrow(SreInvalidInputError);
+      expect(temps()).toEqual([]);
+      expect(fs.readdirSync(path.join(folder, 'local'))).toEqual([]);
+      expect(fs.readdirSync(path.join(folder, '.local.metadata'))).toEqual([]);
+    });
+
+    it('an id whose whole path in the folder is too long is refused as bad input through the service', async () => {
+      let deep = dir;
+      while (deep.length < 3_300) deep = path.join(deep, 'd'.repeat(200));
+      fs.mkdirSync(deep, { recursive: true });
+      const storage = await connector({ folder: deep, sweepIntervalSeconds: 0 });
+      const id = [1, 2, 3, 4].map((n) => String(n).repeat(250)).join('/');
+      const me = storage.requester(alice);
+      await expect(me.write(id, 'x')).rejects.toThrow(SreInvalidInputError);
+      await expect(me.read(id)).rejects.toThrow(/longer than the file system allows/);
     });
   });
 });

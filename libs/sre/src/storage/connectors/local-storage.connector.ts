@@ -8,7 +8,7 @@ import { SreBackendError, SreConfigError, SreError, SreInvalidInputError } from 
 import { AtomicFiles } from '../../core/fs/atomic-file';
 import { isExpired, Sweeper } from '../../core/fs/expiry';
 import { ConcurrentChangeError, FilePairStore, type PairSnapshot } from '../../core/fs/file-pair-store';
-import { codeOf, isSystemError } from '../../core/fs/fs-util';
+import { codeOf, ensureDir, isSystemError } from '../../core/fs/fs-util';
 import type { StagedWrite, StorageBackend, StorageData, StorageEntry, StorageHeader } from '../storage.backend';
 
 export class LocalStorageSettings {
@@ -38,19 +38,29 @@ export class LocalStorageSettings {
   fsync?: boolean = true;
 }
 
+/** The library's note to whoever opens the folder: in `<folder>`, beside `local/`, never in the ids' namespace. */
 const README = 'README_IMPORTANT.txt';
-const README_TEXT = `This folder holds the metadata (access control list, content type, expiry and custom keys) of the
-files stored in the sibling "local" folder, one JSON file per resource at the same relative path.
+const README_TEXT = `This folder is a LocalStorage store of nestjs-sre:
+
+  local/            the stored files, at their resource id (a relative path)
+  .local.metadata/  their metadata (access control list, content type, expiry, custom keys), one JSON
+                    file per resource at the same relative path
+  .tmp/             writes in progress
 
 Do not edit, move or delete these files by hand: a resource whose metadata file is missing or
-damaged can no longer be read or written by anyone.
+damaged can no longer be read or written by anyone. Symbolic links inside this folder are never
+followed: a resource whose path goes through one can no longer be read or written.
 `;
+/** Pseudo file systems: folders there hold no files (and recursive mkdir spins forever under /proc). */
+const PSEUDO_FILE_SYSTEMS = ['/proc', '/sys'];
 /** A metadata file without data younger than this may belong to a write in progress. */
 const ORPHAN_GRACE_MS = 60_000;
 /** A temp file untouched for this long belongs to a writer that died. */
 const STALE_TEMP_MS = 3_600_000;
 /** Errors of a path that another resource (or a folder of them) blocks. */
 const IN_THE_WAY = new Set(['EISDIR', 'ENOTDIR', 'EEXIST', 'ENOTEMPTY']);
+/** A name on the path, or the whole path, is longer than the file system takes. */
+const TOO_LONG = 'ENAMETOOLONG';
 
 /** Counts of what one sweep removed. */
 export interface LocalStorageSweepResult {
@@ -63,7 +73,11 @@ export interface LocalStorageSweepResult {
  * Blobs on the local file system, in the original's layout: data in `<folder>/local/<id>`,
  * metadata in `<folder>/.local.metadata/<id>` (a JSON object of strings; `acl` in compact form,
  * `expiresAt` in epoch milliseconds, other non-string values JSON-encoded; see `header-codec`),
- * writes in progress in `<folder>/.tmp`.
+ * writes in progress in `<folder>/.tmp`, and the folder's README at `<folder>/README_IMPORTANT.txt`
+ * (outside both trees, so no resource id can reach it; the original kept it in `.local.metadata`,
+ * where a file of that name is now simply the metadata of the resource `README_IMPORTANT.txt`, and
+ * the sweep leaves it alone while no such resource exists). `local`, `.local.metadata` and `.tmp`
+ * must be real folders, and no symbolic link below them is followed (see `FilePairStore`).
  *
  * Crash safety is `FilePairStore`'s: every file is written to `.tmp`, fsynced and renamed over
  * the old one, and the pair's two renames are ordered so that a crash never exposes content to
@@ -101,21 +115,35 @@ export class LocalStorageConnector implements StorageBackend {
 
   async connect(): Promise<void> {
     const { dataRoot, metaRoot, files } = this.pairs;
+    // the folder is a setting: name the field, not its value (W20: never fall back elsewhere)
+    const field = this.settings.folder !== undefined ? 'settings.folder' : 'the data dir (dataDir)';
+    const refuse = (why: string) => new SreConfigError([`${labelOf(this.context)}: ${why}`]);
     try {
-      for (const dir of [this.folder, dataRoot, metaRoot, files.tempDir])
-        await fs.promises.mkdir(dir, { recursive: true });
+      // checked before anything is created there
+      const real = await realAncestor(this.folder);
+      if (PSEUDO_FILE_SYSTEMS.some((root) => real === root || real.startsWith(`${root}/`)))
+        throw refuse(
+          `the storage folder given by ${field} is on a pseudo file system (${PSEUDO_FILE_SYSTEMS.join(', ')}), which cannot hold files`,
+        );
+      // one mkdir per missing folder, never a recursive one: that one spins forever under /proc
+      await ensureDir(this.folder);
+      for (const dir of [dataRoot, metaRoot, files.tempDir]) {
+        await ensureDir(dir);
+        // a linked subfolder would put the store (or its temp files) somewhere else entirely
+        if (!(await fs.promises.lstat(dir)).isDirectory())
+          throw refuse(
+            `'${path.basename(dir)}' in the storage folder given by ${field} is a symbolic link or a file; it must be a real folder`,
+          );
+      }
       await this.probe();
     } catch (error) {
-      // the folder is a setting: name the field, not its value (W20: never fall back elsewhere)
-      const field = this.settings.folder !== undefined ? 'settings.folder' : 'the data dir (dataDir)';
-      throw new SreConfigError([
-        `${labelOf(this.context)}: cannot create or write the storage folder given by ${field} (${codeOf(error)})`,
-      ]);
+      if (error instanceof SreConfigError) throw error;
+      throw refuse(`cannot create or write the storage folder given by ${field} (${codeOf(error)})`);
     }
-    await fs.promises.writeFile(path.join(metaRoot, README), README_TEXT, { flag: 'wx' }).catch((error) => {
-      // an existing README (or a resource of that name's metadata) is left alone
+    await fs.promises.writeFile(path.join(this.folder, README), README_TEXT, { flag: 'wx' }).catch((error) => {
+      // an existing README is left alone
       if (codeOf(error) !== 'EEXIST')
-        this.context.logger.warn(`could not write the metadata README (${codeOf(error)})`);
+        this.context.logger.warn(`could not write the folder's README (${codeOf(error)})`);
     });
     await files.removeStale(STALE_TEMP_MS).catch((error) => {
       this.context.logger.warn(`temp cleanup failed (${codeOf(error)})`);
@@ -192,12 +220,13 @@ export class LocalStorageConnector implements StorageBackend {
     const result: LocalStorageSweepResult = { expired: 0, orphans: 0, temps };
     for await (const id of this.pairs.keys()) {
       if (this.sweeper.stopping) break;
-      if (id === README) continue;
       // a sweep touches every id once: keep it out of the cache of hot ones
       const snap = await this.pairs.snapshot(id, false, false).catch(() => undefined);
       if (snap?.data && isExpired(snap.header.expiresAt)) {
         if (await this.pairs.reap(id)) result.expired++;
-      } else if (snap && !snap.data && (await this.pairs.removeOrphan(id, ORPHAN_GRACE_MS))) result.orphans++;
+      } else if (snap && !snap.data && id !== README && (await this.pairs.removeOrphan(id, ORPHAN_GRACE_MS)))
+        // without data, `.local.metadata/README_IMPORTANT.txt` is the original's README: kept
+        result.orphans++;
     }
     return result;
   }
@@ -216,10 +245,19 @@ export class LocalStorageConnector implements StorageBackend {
     try {
       return await operation();
     } catch (error) {
+      if (codeOf(error) === TOO_LONG) throw this.tooLong();
       if (writing === undefined || !IN_THE_WAY.has(codeOf(error))) throw this.fsError(error, doing);
       const why = `cannot write '${writing}': a resource or folder on its path is in the way`;
       throw new SreInvalidInputError(why, sourceOf(this.context));
     }
+  }
+
+  /** The file system refused a name as too long: the id's fault, not the backend's (never echoed: it is long). */
+  private tooLong(): SreInvalidInputError {
+    return new SreInvalidInputError(
+      'invalid resource id: a path segment, or the whole path in the storage folder, is longer than the file system allows (ENAMETOOLONG)',
+      sourceOf(this.context),
+    );
   }
 
   /** File-system errors name the operation and the code; never the folder (a setting). */
@@ -227,6 +265,17 @@ export class LocalStorageConnector implements StorageBackend {
     if (error instanceof SreError) return error;
     const why = error instanceof ConcurrentChangeError ? error.message : codeOf(error);
     return new SreBackendError(`${labelOf(this.context)}: ${doing}: ${why}`, sourceOf(this.context), { cause: error });
+  }
+}
+
+/** The real path of `dir`'s deepest existing ancestor (itself when it exists). */
+async function realAncestor(dir: string): Promise<string> {
+  for (let current = dir; ; current = path.dirname(current)) {
+    try {
+      return await fs.promises.realpath(current);
+    } catch (error) {
+      if (path.dirname(current) === current || (codeOf(error) !== 'ENOENT' && codeOf(error) !== 'ENOTDIR')) throw error;
+    }
   }
 }
 
