@@ -4,6 +4,7 @@ import {
   Get,
   Head,
   HttpCode,
+  Logger,
   NotFoundException,
   Put,
   Req,
@@ -13,20 +14,34 @@ import {
 import type { Request, Response } from 'express';
 import { AccessCandidate, StorageService } from 'nestjs-sre';
 import { pathAfter, Team } from './candidate';
+import { downloadHeaders, isClientAbort, logClientAbort } from './http-safety';
 
-/** `/files/<path>`: bytes streamed in and out of Storage, never buffered whole. */
+/**
+ * `/files/<path>`: bytes streamed in and out of Storage, never buffered whole. Files come back as
+ * downloads with their stored `Content-Type`, under a sandboxing CSP: a user's HTML never runs as
+ * this origin's page.
+ */
 @Controller('files')
 export class FilesController {
+  private readonly logger = new Logger(FilesController.name);
+
   constructor(private readonly storage: StorageService) {}
 
+  // @Res(): an upload the client aborted gets no answer at all (its connection is gone)
   @Put('*path')
-  @HttpCode(201)
-  async upload(@Req() req: Request, @Team() team: AccessCandidate): Promise<{ path: string }> {
+  async upload(@Req() req: Request, @Res() res: Response, @Team() team: AccessCandidate): Promise<void> {
     const path = pathAfter(req, '/files/');
-    await this.storage
-      .requester(team)
-      .write(path, req, undefined, { ContentType: req.headers['content-type'] ?? 'application/octet-stream' });
-    return { path };
+    try {
+      await this.storage
+        .requester(team)
+        .write(path, req, undefined, { ContentType: req.headers['content-type'] ?? 'application/octet-stream' });
+    } catch (error) {
+      // the write is atomic: an aborted body leaves neither the file nor a temp file behind
+      if (!isClientAbort(req, error)) throw error;
+      logClientAbort(this.logger, 'upload of', path);
+      return;
+    }
+    res.status(201).json({ path });
   }
 
   // HEAD before GET: Express would otherwise answer HEAD with the GET handler
@@ -41,6 +56,7 @@ export class FilesController {
     if (!stat) throw new NotFoundException();
     res.setHeader('Content-Type', stat.contentType ?? 'application/octet-stream');
     res.setHeader('Content-Length', String(stat.size));
+    res.set(downloadHeaders(path));
   }
 
   @Get('*path')
@@ -54,6 +70,7 @@ export class FilesController {
     const found = await this.storage.requester(team).readStreamWithStat(path);
     if (!found) throw new NotFoundException(`no file at '${path}'`);
     const { stream, stat } = found;
+    res.set(downloadHeaders(path));
     return new StreamableFile(stream, { type: stat.contentType ?? 'application/octet-stream', length: stat.size });
   }
 

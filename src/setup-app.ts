@@ -1,9 +1,11 @@
 import { INestApplication } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
-import { SreExceptionFilter } from 'nestjs-sre';
+import { noSniff } from './http-safety';
 
-/** What main.ts and the e2e tests both apply to the application. */
+/**
+ * What main.ts and the e2e tests both apply to the application. The library's errors need nothing
+ * here: SreModule registers SreExceptionFilter itself.
+ */
 export function setupApp<T extends INestApplication>(app: T): T {
-  app.useGlobalFilters(new SreExceptionFilter(app.get(HttpAdapterHost)));
+  app.use(noSniff);
   return app;
 }

@@ -1,8 +1,43 @@
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startExampleApp, RunningApp } from './support/app-process';
 import { generatedStream, rawRequest, streamDownload, streamUpload } from './support/http';
+
+/** Every file under `dir`, relative to it. */
+function filesUnder(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)))
+    .sort();
+}
+
+/** Sends a PUT announcing `announced` bytes, `sent` of them, then resets the connection. */
+async function abortedPut(baseUrl: string, target: string, announced: number, sent: number): Promise<void> {
+  const url = new URL(baseUrl);
+  const socket = net.connect(Number(url.port), url.hostname);
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  socket.write(
+    `PUT ${target} HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/octet-stream\r\n` +
+      `Content-Length: ${announced}\r\n\r\n`,
+  );
+  await new Promise<void>((resolve) => socket.write(Buffer.alloc(sent, 1), () => resolve()));
+  // let the app start streaming the body into Storage before the client goes away
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  socket.resetAndDestroy();
+}
+
+/** Resolves once `check()` holds, polling every 25 ms; rejects after `timeoutMs` with `explain()`. */
+async function eventually(check: () => boolean, explain: () => string, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`not met within ${timeoutMs} ms: ${explain()}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
 
 /**
  * The README's `npm start` app, run as its own process on embedded defaults (no keys, no network),
@@ -116,6 +151,90 @@ describe('example app (built, own process)', () => {
     expect((await rawRequest(app.baseUrl, 'GET', '/cache/short')).status).toBe(404);
   });
 
+  it('serves cache values as text/plain with nosniff, never as HTML', async () => {
+    const html = '<script>alert(document.cookie)</script>';
+    expect(
+      (await rawRequest(app.baseUrl, 'PUT', '/cache/xss', { body: html, headers: { 'content-type': 'text/html' } }))
+        .status,
+    ).toBe(204);
+    const got = await rawRequest(app.baseUrl, 'GET', '/cache/xss', { headers: { accept: 'text/html' } });
+    expect(got.status).toBe(200);
+    expect(got.body.toString()).toBe(html);
+    expect(got.headers['content-type']).toBe('text/plain; charset=utf-8');
+    expect(got.headers['x-content-type-options']).toBe('nosniff');
+    // an error answer stays JSON
+    const missing = await rawRequest(app.baseUrl, 'GET', '/cache/no-such-key');
+    expect(missing.status).toBe(404);
+    expect(missing.headers['content-type']).toContain('application/json');
+    expect((await rawRequest(app.baseUrl, 'DELETE', '/cache/xss')).status).toBe(204);
+  });
+
+  it('sets X-Content-Type-Options: nosniff on every response', async () => {
+    await rawRequest(app.baseUrl, 'PUT', '/files/nosniff.txt', { body: 'x' });
+    for (const [method, target] of [
+      ['GET', '/health'],
+      ['GET', '/files/nosniff.txt'],
+      ['HEAD', '/files/nosniff.txt'],
+      ['PUT', '/files/nosniff2.txt'],
+      ['GET', '/files/missing.txt'],
+      ['GET', '/files/..%2Fetc%2Fpasswd'],
+      ['GET', '/no-such-route'],
+      ['PUT', '/cache/nosniff'],
+      ['DELETE', '/cache/nosniff'],
+    ]) {
+      const res = await rawRequest(app.baseUrl, method, target, { body: method === 'PUT' ? 'x' : undefined });
+      expect([method, target, res.headers['x-content-type-options']]).toEqual([method, target, 'nosniff']);
+    }
+  });
+
+  it('serves user files as sandboxed attachments with their stored Content-Type, never inline', async () => {
+    const html = '<html><script>fetch("/files/acme-plan.txt")</script></html>';
+    const put = await rawRequest(app.baseUrl, 'PUT', '/files/site/page%20%C3%A9.html', {
+      body: html,
+      headers: { 'content-type': 'text/html' },
+    });
+    expect(put.status).toBe(201);
+    for (const method of ['GET', 'HEAD']) {
+      const res = await rawRequest(app.baseUrl, method, '/files/site/page%20%C3%A9.html');
+      expect(res.status).toBe(200);
+      expect(res.headers['content-type']).toContain('text/html');
+      expect(res.headers['content-disposition']).toBe(
+        `attachment; filename="page _.html"; filename*=UTF-8''page%20%C3%A9.html`,
+      );
+      expect(res.headers['content-security-policy']).toBe("default-src 'none'; sandbox");
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      if (method === 'GET') expect(res.body.toString()).toBe(html);
+    }
+  });
+
+  it('an upload the client aborts mid-body is one WARN line: no ERROR, no stack, no 500, nothing stored', async () => {
+    const storageDir = path.join(dataDir, 'storage');
+    const filesBefore = filesUnder(storageDir);
+    const logBefore = app.output().length;
+    await abortedPut(app.baseUrl, '/files/aborted/part.bin', 10 * 1024 * 1024, 512 * 1024);
+    const since = () => app.output().slice(logBefore);
+    await eventually(() => since().includes('aborted by the client'), since);
+    // the same for a cache value
+    await abortedPut(app.baseUrl, '/cache/aborted', 1024 * 1024, 64 * 1024);
+    await eventually(() => since().includes('cache value "aborted" aborted'), since);
+    const log = since();
+    const lines = log.split('\n').filter((line) => line.includes('aborted'));
+    expect(lines).toEqual([
+      expect.stringMatching(/ WARN \[FilesController\] upload of "aborted\/part\.bin" aborted by the client/),
+      expect.stringMatching(/ WARN \[CacheController\] cache value "aborted" aborted by the client/),
+    ]);
+    expect(log).not.toMatch(/ERROR|\n\s+at /);
+    // nothing committed: no file, no temp file left behind
+    expect(fs.existsSync(path.join(storageDir, 'local', 'aborted', 'part.bin'))).toBe(false);
+    expect(filesUnder(storageDir)).toEqual(filesBefore);
+    expect((await rawRequest(app.baseUrl, 'GET', '/files/aborted/part.bin')).status).toBe(404);
+    expect((await rawRequest(app.baseUrl, 'GET', '/cache/aborted')).status).toBe(404);
+    // and the app goes on serving
+    expect((await rawRequest(app.baseUrl, 'PUT', '/files/aborted/part.bin', { body: 'whole' })).status).toBe(201);
+    expect((await rawRequest(app.baseUrl, 'GET', '/files/aborted/part.bin')).body.toString()).toBe('whole');
+    expect((await rawRequest(app.baseUrl, 'GET', '/health')).status).toBe(200);
+  }, 20_000);
+
   it('streams a 200 MB file up and down with the app staying under 150 MB peak RSS', async () => {
     const size = 200 * 1024 * 1024;
     const source = generatedStream(size);
@@ -131,5 +250,46 @@ describe('example app (built, own process)', () => {
     // printed so the number lands in CI logs; the assertion is the issue's memory bound
     process.stdout.write(`example app peak RSS after 200 MB up+down: ${peak.toFixed(1)} MB\n`);
     expect(peak).toBeLessThan(150);
+  }, 120_000);
+});
+
+/**
+ * The RAM cache's default byte bound follows the heap: under a 128 MB heap (so the default is
+ * 32 MB) 600 values of 1 MB evict each other instead of running the process out of memory.
+ */
+describe('example app cache under a small heap (own process)', () => {
+  let app: RunningApp;
+  let dataDir: string;
+
+  beforeAll(async () => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sre-e2e-cache-'));
+    app = await startExampleApp({
+      SRE_DATA_DIR: dataDir,
+      SRE_CONFIG: '',
+      SRE_CONFIG_JSON: '',
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=128`.trim(),
+    });
+  });
+
+  afterAll(async () => {
+    const exit = await app?.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    expect(exit).toEqual({ code: null, signal: 'SIGTERM' });
+    expect(app.output()).not.toMatch(/ERROR/);
+  });
+
+  it('PUTs 600 values of 1 MB to /cache and the app stays up, evicting the oldest', async () => {
+    const value = Buffer.alloc(1024 * 1024, 'a');
+    for (let i = 0; i < 600; i++) {
+      const put = await rawRequest(app.baseUrl, 'PUT', `/cache/big/${i}`, { body: value });
+      expect([i, put.status]).toEqual([i, 204]);
+    }
+    expect((await rawRequest(app.baseUrl, 'GET', '/health')).status).toBe(200);
+    const last = await rawRequest(app.baseUrl, 'GET', '/cache/big/599');
+    expect([last.status, last.body.length]).toEqual([200, value.length]);
+    expect((await rawRequest(app.baseUrl, 'GET', '/cache/big/0')).status).toBe(404);
+    const peak = app.peakRssMb();
+    process.stdout.write(`example app peak RSS after 600 x 1 MB cache PUTs (128 MB heap): ${peak.toFixed(1)} MB\n`);
+    expect(peak).toBeLessThan(300);
   }, 120_000);
 });

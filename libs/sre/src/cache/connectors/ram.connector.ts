@@ -1,11 +1,25 @@
 import { IsInt, IsNumber, IsOptional, IsPositive, Max, Min } from 'class-validator';
 import { LRUCache } from 'lru-cache';
+import * as v8 from 'node:v8';
 import { createConnectorContext, sourceOf, type ConnectorContext, type Version } from '../../core/backend';
 import { SreInvalidInputError } from '../../core/errors';
 import type { ACL } from '../../security/acl';
 import type { CacheBackend, CacheData, CacheEntry, CacheInfo, CacheInfoUpdate } from '../cache.backend';
 
 const DEFAULT_MAX_ENTRIES = 100_000;
+const MB = 1024 * 1024;
+/** The default byte bound never exceeds this, whatever the heap. */
+const DEFAULT_MAX_SIZE_CAP_MB = 256;
+
+/**
+ * The default `maxSizeMB`: a quarter of this process' V8 heap limit (`--max-old-space-size`), at
+ * most 256 MB, so a full cache leaves the heap room for everything else: 256 MB on Node's usual
+ * 2–4 GB heaps, 32 MB under `--max-old-space-size=128`.
+ */
+export function defaultRAMCacheMaxSizeMB(): number {
+  const quarter = Math.floor(v8.getHeapStatistics().heap_size_limit / 4 / MB);
+  return Math.max(1, Math.min(DEFAULT_MAX_SIZE_CAP_MB, quarter));
+}
 
 export class RAMCacheSettings {
   /** Most keys held at once; past it the least recently used key is evicted. */
@@ -16,15 +30,18 @@ export class RAMCacheSettings {
   maxEntries: number = DEFAULT_MAX_ENTRIES;
 
   /**
-   * Approximate memory budget in MB for keys, values and metadata (strings count 2 bytes a
-   * character, objects their JSON length). Least recently used keys are evicted to stay under it;
-   * a single entry larger than the budget is refused. Unset: only `maxEntries` bounds the cache.
+   * Memory budget in MB (1 MB = 2^20 bytes) for everything an entry holds: key, value, metadata, ACL
+   * and a fixed overhead per entry. Strings (keys, values, metadata and JSON text of objects) count
+   * 2 bytes a character, Buffers their length. Least recently used keys are evicted to stay under
+   * it; a single entry larger than the budget is refused with `SreInvalidInputError`. Default: a
+   * quarter of the V8 heap limit, at most 256 MB (`defaultRAMCacheMaxSizeMB()`); it bounds each
+   * RAM connector instance on its own.
    */
   @IsOptional()
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @IsPositive()
   @Max(1_048_576)
-  maxSizeMB?: number;
+  maxSizeMB: number = defaultRAMCacheMaxSizeMB();
 }
 
 /**
@@ -49,34 +66,43 @@ class Entry implements CacheInfo {
 
 /** Expired entries are invisible at once (checked on every access); the sweep only frees their memory. */
 const SWEEP_INTERVAL_MS = 60_000;
+/** The entry object, its LRU slots and its key's map entry. */
 const ENTRY_OVERHEAD_BYTES = 128;
-const MB = 1024 * 1024;
+/** An ACL's own objects (its maps), on top of its compact text. */
+const ACL_OVERHEAD_BYTES = 256;
 
 /**
  * An in-process cache, and the in-memory Cache backend for tests: one keyspace per instance,
  * shared by every candidate (isolation comes from the service's ACL checks and reserved scopes).
- * Memory is bounded by `maxEntries` and optionally `maxSizeMB`, evicting the least recently used
- * key. It answers synchronously. It keeps what the service hands it (the service copies values in
- * and out), so used without the service it shares Buffers with its caller.
+ * Memory is bounded by `maxEntries` and `maxSizeMB` (by default a quarter of the heap limit, at
+ * most 256 MB), evicting the least recently used key. It answers synchronously. It keeps what the
+ * service hands it (the service copies values in and out), so used without the service it shares
+ * Buffers with its caller.
  */
 export class RAMCacheConnector implements CacheBackend {
   static readonly connectorName = 'RAM';
   static readonly settingsClass = RAMCacheSettings;
 
   private readonly entries: LRUCache<string, Entry>;
-  private readonly maxBytes: number | undefined;
+  /** The byte bound (`maxSizeMB` in bytes). */
+  readonly maxBytes: number;
   private sweeper?: NodeJS.Timeout;
+  /** Bytes counted for an ACL, per instance: the service shares one ACL between many keys. */
+  private readonly aclBytes = new WeakMap<ACL, { version: number; bytes: number }>();
 
   constructor(
     settings: Partial<RAMCacheSettings> = {},
     private readonly context: ConnectorContext = createConnectorContext({ subsystem: 'Cache', connector: 'RAM' }),
   ) {
     const max = settings.maxEntries ?? DEFAULT_MAX_ENTRIES;
-    this.maxBytes = settings.maxSizeMB === undefined ? undefined : Math.floor(settings.maxSizeMB * MB);
-    this.entries =
-      this.maxBytes === undefined
-        ? new LRUCache<string, Entry>({ max })
-        : new LRUCache<string, Entry>({ max, maxSize: this.maxBytes, sizeCalculation: (entry) => entry.size });
+    this.maxBytes = Math.max(1, Math.floor((settings.maxSizeMB ?? defaultRAMCacheMaxSizeMB()) * MB));
+    this.entries = new LRUCache<string, Entry>({
+      // the LRU preallocates a slot per entry; no entry costs less than the overhead, so the byte
+      // bound never lets more than maxBytes / overhead in (a huge maxEntries allocates no more)
+      max: Math.min(max, Math.max(1, Math.floor(this.maxBytes / ENTRY_OVERHEAD_BYTES))),
+      maxSize: this.maxBytes,
+      sizeCalculation: (entry) => entry.size,
+    });
   }
 
   /** Entries held in memory, including expired ones the sweep has not freed yet. */
@@ -84,7 +110,18 @@ export class RAMCacheConnector implements CacheBackend {
     return this.entries.size;
   }
 
+  /** Bytes counted for the entries held (always at most `maxBytes`). */
+  get bytes(): number {
+    return this.entries.calculatedSize;
+  }
+
   async connect(): Promise<void> {
+    const heapLimit = v8.getHeapStatistics().heap_size_limit;
+    if (this.sweeper === undefined && this.maxBytes > heapLimit / 2)
+      this.context.logger.warn(
+        `maxSizeMB (${Math.round(this.maxBytes / MB)} MB) is more than half the heap limit ` +
+          `(${Math.round(heapLimit / MB)} MB): a full cache may run the process out of memory`,
+      );
     this.sweeper ??= setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     this.sweeper.unref();
   }
@@ -111,7 +148,7 @@ export class RAMCacheConnector implements CacheBackend {
 
   write(key: string, entry: CacheEntry, ifVersion: Version | undefined): boolean {
     // measured first: an entry over the budget is refused even when the write would lose the race
-    const size = this.sizeOf(key, entry.value, entry.metadata);
+    const size = this.sizeOf(key, entry.value, entry.metadata, entry.acl);
     if (this.live(key) !== ifVersion) return false;
     this.entries.set(key, new Entry(entry.value, entry.metadata, entry.acl, entry.expiresAt, size));
     return true;
@@ -121,7 +158,10 @@ export class RAMCacheConnector implements CacheBackend {
     const entry = this.live(key);
     if (entry === undefined || entry !== ifVersion) return false;
     const metadata = update.metadata ?? entry.metadata;
-    const size = metadata === entry.metadata ? entry.size : this.sizeOf(key, entry.value, metadata);
+    const size =
+      metadata === entry.metadata && update.acl === entry.acl
+        ? entry.size
+        : this.sizeOf(key, entry.value, metadata, update.acl);
     this.entries.set(key, new Entry(entry.value, metadata, update.acl, update.expiresAt, size));
     return true;
   }
@@ -149,14 +189,27 @@ export class RAMCacheConnector implements CacheBackend {
     return undefined;
   }
 
-  private sizeOf(key: string, value: CacheData, metadata: string): number {
-    if (this.maxBytes === undefined) return 0;
-    let size = ENTRY_OVERHEAD_BYTES + (key.length + metadata.length) * 2;
+  /**
+   * What an entry costs: the overhead, key, metadata text and ACL, plus the value (strings 2 bytes
+   * a character, the most V8 uses; Buffers their length; objects their JSON text). Throws when one
+   * entry alone exceeds the bound, before anything is stored.
+   */
+  private sizeOf(key: string, value: CacheData, metadata: string, acl: ACL): number {
+    let size = ENTRY_OVERHEAD_BYTES + (key.length + metadata.length) * 2 + this.sizeOfACL(acl);
     if (typeof value === 'string') size += value.length * 2;
-    else if (value instanceof Uint8Array) size += value.length;
+    else if (value instanceof Uint8Array) size += value.byteLength;
     else if (typeof value === 'object' && value !== null) size += value.json.length * 2;
     if (size > this.maxBytes)
       throw new SreInvalidInputError('entry is larger than the cache size limit (maxSizeMB)', sourceOf(this.context));
     return size;
+  }
+
+  /** An ACL's compact text (2 bytes a character) plus its objects, measured once per ACL state. */
+  private sizeOfACL(acl: ACL): number {
+    const known = this.aclBytes.get(acl);
+    if (known !== undefined && known.version === acl.version) return known.bytes;
+    const bytes = ACL_OVERHEAD_BYTES + acl.serialize().length * 2;
+    this.aclBytes.set(acl, { version: acl.version, bytes });
+    return bytes;
   }
 }
