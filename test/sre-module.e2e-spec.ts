@@ -1,13 +1,21 @@
-import { INestApplication, Injectable, Module } from '@nestjs/common';
+import { Controller, Get, INestApplication, Injectable, Module, Param, Put } from '@nestjs/common';
 import { ConfigModule, ConfigService, registerAs } from '@nestjs/config';
 import { Test } from '@nestjs/testing';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import request from 'supertest';
+import * as sre from 'nestjs-sre';
 import {
   AccessCandidate,
+  AccountModule,
+  CacheModule,
   CacheService,
+  RouterModule,
+  SreCacheModule,
+  SreConfigFactory,
+  SreRouterModule,
+  SreStorageModule,
   getStorageToken,
   InjectStorage,
   SreConfigError,
@@ -206,5 +214,142 @@ describe('SreModule (e2e)', () => {
     expect(fs.existsSync(path.join(folder, 'local', 'y.txt'))).toBe(true);
     expect(moduleRef.get(VaultService)).toBeDefined();
     await moduleRef.close();
+  });
+
+  it('a ${VAR} used as the connector name fails boot without printing its value', async () => {
+    process.env.SECRET_VAR = 'hunter2token';
+    process.env.SRE_CONFIG_JSON = JSON.stringify({ Cache: { Connector: '${SECRET_VAR}' } });
+    const error: Error = await Test.createTestingModule({ imports: [SreModule.forRoot()] })
+      .compile()
+      .then(
+        () => {
+          throw new Error('compile() should have failed');
+        },
+        (e: Error) => e,
+      );
+    expect(error).toBeInstanceOf(SreConfigError);
+    expect(error.message).toBe(
+      'Invalid SRE configuration: Cache: unknown connector (the name comes from an environment variable and is not repeated; valid connectors: RAM)',
+    );
+    expect(`${error.message}\n${error.stack}`).not.toContain('hunter2token');
+  });
+
+  describe('HTTP errors with no setup', () => {
+    @Controller('probe')
+    class ProbeController {
+      constructor(private readonly storage: StorageService) {}
+
+      @Put(':team/:name')
+      async write(@Param('team') team: string, @Param('name') name: string): Promise<void> {
+        await this.storage.requester(AccessCandidate.team(team)).write(name, 'x');
+      }
+
+      @Get(':team/:name')
+      async read(@Param('team') team: string, @Param('name') name: string): Promise<string> {
+        return String(await this.storage.requester(AccessCandidate.team(team)).read(name));
+      }
+    }
+
+    async function start(options?: { exceptionFilter?: boolean }): Promise<INestApplication> {
+      @Module({ imports: [SreModule.forRoot(undefined, options)], controllers: [ProbeController] })
+      class ProbeApp {}
+      const moduleRef = await Test.createTestingModule({ imports: [ProbeApp] }).compile();
+      const started = moduleRef.createNestApplication({ logger: false });
+      await started.init();
+      return started;
+    }
+
+    it("SreModule maps the library's errors to their status in Nest's shape", async () => {
+      app = await start();
+      const server = app.getHttpServer();
+      await request(server).put('/probe/acme/plan.txt').expect(200);
+      expect((await request(server).get('/probe/rival/plan.txt').expect(403)).body).toEqual({
+        statusCode: 403,
+        message: 'Access Denied',
+        error: 'Forbidden',
+      });
+      const traversal = await request(server).get('/probe/acme/..%2F..%2Fetc%2Fpasswd').expect(400);
+      expect(traversal.body).toMatchObject({ statusCode: 400, error: 'Bad Request' });
+    });
+
+    it('SreModule.forRoot(config, { exceptionFilter: false }) leaves the mapping to the application', async () => {
+      app = await start({ exceptionFilter: false });
+      const server = app.getHttpServer();
+      await request(server).put('/probe/acme/plan.txt').expect(200);
+      expect((await request(server).get('/probe/rival/plan.txt').expect(500)).body).toEqual({
+        statusCode: 500,
+        message: 'Internal server error',
+      });
+    });
+  });
+
+  it('exports every subsystem module under a clash-free Sre* name, the same class as the short one', async () => {
+    expect(SreCacheModule).toBe(CacheModule);
+    expect(SreRouterModule).toBe(RouterModule);
+    expect(SreStorageModule).toBe(sre.StorageModule);
+    const exported = sre as unknown as Record<string, unknown>;
+    for (const name of [
+      'Vault',
+      'Account',
+      'Cache',
+      'Storage',
+      'Code',
+      'NKV',
+      'VectorDB',
+      'LLM',
+      'ModelsProvider',
+      'AgentData',
+      'Component',
+      'ManagedVault',
+      'Log',
+      'Router',
+    ])
+      expect([name, exported[`Sre${name}Module`]]).toEqual([name, exported[`${name}Module`]]);
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        AccountModule.forRoot({ connector: 'DummyAccount', isGlobal: true }),
+        SreCacheModule.forRoot({ connector: 'RAM' }),
+      ],
+    }).compile();
+    expect(moduleRef.get(CacheService)).toBeDefined();
+    await moduleRef.close();
+  });
+
+  it('forRootAsync takes the config from a useClass built with ConfigService', async () => {
+    const folder = path.join(dataDir, 'from-class');
+    @Injectable()
+    class SreConfigService implements SreConfigFactory {
+      constructor(private readonly config: ConfigService) {}
+
+      createSreConfig() {
+        return { Storage: { Connector: 'LocalStorage' as const, Settings: { folder: this.config.get('FILES') } } };
+      }
+    }
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        ConfigModule.forRoot({ ignoreEnvFile: true, load: [() => ({ FILES: folder })] }),
+        SreModule.forRootAsync({ imports: [ConfigModule], useClass: SreConfigService }),
+      ],
+    }).compile();
+    await moduleRef.get(StorageService).requester(AccessCandidate.team('acme')).write('z.txt', 'z');
+    expect(fs.existsSync(path.join(folder, 'local', 'z.txt'))).toBe(true);
+    await moduleRef.close();
+  });
+
+  it('forRootAsync whose factory returns undefined (a missing config key) fails boot', async () => {
+    const attempt = Test.createTestingModule({
+      imports: [
+        ConfigModule.forRoot({ ignoreEnvFile: true, load: [] }),
+        SreModule.forRootAsync({
+          imports: [ConfigModule],
+          inject: [ConfigService],
+          useFactory: (config: ConfigService) => config.get('sre'),
+        }),
+      ],
+    }).compile();
+    await expect(attempt).rejects.toThrow(
+      'SreModule.forRootAsync: the factory returned undefined; return {} to use every default',
+    );
+    expect(fs.readdirSync(dataDir)).toEqual([]);
   });
 });

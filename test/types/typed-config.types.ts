@@ -7,11 +7,15 @@ import { Injectable, InjectionToken } from '@nestjs/common';
 import {
   CacheModule,
   LogModule,
+  SreCacheModule,
   SreModule,
+  SreRouterModule,
+  SreStorageModule,
   StorageModule,
   VaultModule,
   type ConnectorContext,
   type SreConfig,
+  type SreConfigFactory,
   type StorageBackend,
 } from 'nestjs-sre';
 
@@ -26,6 +30,11 @@ declare class MyStorage implements StorageBackend {
   delete: StorageBackend['delete'];
 }
 const CLIENT: InjectionToken = 'MyClient';
+class StorageConfigLike {
+  createConnectorOptions() {
+    return { connector: 'LocalStorage' as const };
+  }
+}
 
 // ---- SreModule.forRoot: the seed format ---------------------------------------------------------
 
@@ -82,7 +91,35 @@ SreModule.forRoot({ Storage: { Connector: 'LocalStorage', Setings: {} } });
 // @ts-expect-error a class that is not a Storage backend
 SreModule.forRoot({ Storage: { Connector: class NotABackend {} } });
 
+// ---- SreModule options and forRootAsync ---------------------------------------------------------
+
+SreModule.forRoot({}, { exceptionFilter: false, dataDir: './data' });
+
+// @ts-expect-error exceptionFilter is a boolean
+SreModule.forRoot({}, { exceptionFilter: 'no' });
+
+@Injectable()
+class SreConfigFromClass implements SreConfigFactory {
+  createSreConfig(): SreConfig {
+    return { Storage: { Connector: 'LocalStorage' } };
+  }
+}
+SreModule.forRootAsync({ useClass: SreConfigFromClass, exceptionFilter: false });
+SreModule.forRootAsync({ useExisting: SreConfigFromClass });
+SreModule.forRootAsync({ useFactory: async () => ({ Cache: { Connector: 'RAM' as const } }) });
+
+// @ts-expect-error a useClass must have createSreConfig()
+SreModule.forRootAsync({ useClass: StorageConfigLike });
+
 // ---- XModule.forRoot / forRootAsync --------------------------------------------------------------
+
+// the clash-free names are the same classes, with the same typed options
+SreCacheModule.forRoot({ connector: 'RAM', settings: { maxEntries: 100 } });
+SreStorageModule.forRoot({ connector: 'LocalStorage', settings: { folder: './data' } });
+SreRouterModule.forRoot({ connector: 'ExpressRouter', settings: { baseUrl: '/api' } });
+
+// @ts-expect-error a misspelt setting, under the Sre* name too
+SreCacheModule.forRoot({ connector: 'RAM', settings: { maxEntriez: 100 } });
 
 StorageModule.forRoot({ connector: 'LocalStorage', settings: { folder: './data', sweepIntervalSeconds: 60 } });
 StorageModule.forRoot({ connector: MyStorage, settings: { bucket: 'x' }, name: 'archive', isGlobal: true });

@@ -6,7 +6,7 @@ export { createConnectorContext, labelOf, sourceOf, redactWith } from './core/ba
 export type { SreBackend, ConnectorContext, MaybePromise, Version } from './core/backend';
 export { SreService } from './core/service';
 export type { ConnectorState, SreLifecycle } from './core/service';
-export { ConnectorRegistry, connector, planned } from './core/registry';
+export { ConnectorRegistry, connector, planned, isConnectorName } from './core/registry';
 export type {
   BackendClass,
   BackendFactory,
@@ -19,6 +19,7 @@ export type {
 export { Subsystem, defineSubsystem, checkConnectorOptions, resolveConnectorOptions } from './core/subsystem';
 export type {
   BackendBuilder,
+  CheckOptions,
   ResolvedOptions,
   ResolvedConnectorOptions,
   UnavailableOptions,
@@ -70,7 +71,7 @@ export { hashOwnerId } from './security/hash';
 export type { HashAlgorithm } from './security/hash';
 export { SecureService, READ, WRITE, OWNER, MAX_WRITE_ATTEMPTS } from './security/secure-service';
 export type { SecureServiceDeps } from './security/secure-service';
-export { scopeOf, mayClaim } from './security/scope';
+export { scopeOf, mayClaim, isScopeFolder, assertNotScopeFolder } from './security/scope';
 export type { ResourceScope } from './security/scope';
 export type { TeamResolver } from './security/team-resolver';
 
@@ -82,8 +83,8 @@ export {
   resolveSreConfig,
   SRE_RESOLVED_CONFIG,
 } from './sre.module';
-export type { SreModuleOptions, SreModuleAsyncOptions } from './sre.module';
-export { SRE_DEFAULTS, interpolateEnv, loadSreConfig } from './sre.config';
+export type { SreConfigFactory, SreModuleOptions, SreModuleAsyncOptions } from './sre.module';
+export { SRE_DEFAULTS, interpolateEnv, isFromEnvironment, loadSreConfig } from './sre.config';
 export type { SreConfig, SreEntry, SreEntryCommon, SreEntryFor, SreLooseConfig } from './sre.config';
 
 // storage
@@ -166,3 +167,20 @@ export * from './router/router.module';
 export * from './code/code.backend';
 export * from './code/code.service';
 export * from './code/code.module';
+
+// The subsystem modules under clash-free names: `CacheModule` is also @nestjs/cache-manager's and
+// `RouterModule` @nestjs/core's. Each is the same class as its short name, which stays exported.
+export { AccountModule as SreAccountModule } from './account/account.module';
+export { AgentDataModule as SreAgentDataModule } from './agent-data/agent-data.module';
+export { CacheModule as SreCacheModule } from './cache/cache.module';
+export { CodeModule as SreCodeModule } from './code/code.module';
+export { ComponentModule as SreComponentModule } from './component/component.module';
+export { LLMModule as SreLLMModule } from './llm/llm.module';
+export { LogModule as SreLogModule } from './log/log.module';
+export { ManagedVaultModule as SreManagedVaultModule } from './managed-vault/managed-vault.module';
+export { ModelsProviderModule as SreModelsProviderModule } from './models-provider/models-provider.module';
+export { NKVModule as SreNKVModule } from './nkv/nkv.module';
+export { RouterModule as SreRouterModule } from './router/router.module';
+export { StorageModule as SreStorageModule } from './storage/storage.module';
+export { VaultModule as SreVaultModule } from './vault/vault.module';
+export { VectorDBModule as SreVectorDBModule } from './vectordb/vectordb.module';

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { SreConfigError } from './core/errors';
-import { interpolateEnv, loadSreConfig, SRE_DEFAULTS } from './sre.config';
+import { interpolateEnv, isFromEnvironment, loadSreConfig, SRE_DEFAULTS } from './sre.config';
 
 const SECRET = 'sk-live-9f8e7d6c5b4a-DO-NOT-PRINT';
 
@@ -87,6 +87,25 @@ describe('interpolateEnv', () => {
     expect(out.Storage.Connector).toBe(MyConnector);
     expect(out.Storage.Settings.since).toBe(date);
     expect(out.Storage.Settings.n).toBeNull();
+  });
+
+  it('marks every string it filled from the environment, so that messages can leave it out', () => {
+    const out = interpolateEnv(
+      { Cache: { Connector: '${NAME}', Settings: { hosts: ['a', '${HOST:-b}'], plain: 'x' } } },
+      { NAME: 'RAM' },
+    );
+    expect(out.Cache.Connector).toBe('RAM');
+    expect(isFromEnvironment(out.Cache, 'Connector')).toBe(true);
+    expect(isFromEnvironment(out.Cache.Settings.hosts, 1)).toBe(true);
+    expect(isFromEnvironment(out.Cache.Settings.hosts, 0)).toBe(false);
+    expect(isFromEnvironment(out.Cache.Settings, 'plain')).toBe(false);
+    expect(
+      isFromEnvironment(
+        loadSreConfig({ env: { SRE_CONFIG_JSON: '{"Log":{"Connector":"${L}"}}', L: 'ConsoleLog' } }).Log,
+        'Connector',
+      ),
+    ).toBe(true);
+    expect(isFromEnvironment(undefined, 'x')).toBe(false);
   });
 
   it('does not expand names that are not variable references', () => {

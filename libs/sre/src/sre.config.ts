@@ -103,10 +103,31 @@ export const SRE_DEFAULTS: Readonly<Partial<Record<SubsystemName, Readonly<SreEn
 
 const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
+/** The keys of each object (or array) `interpolateEnv` built whose string held a `${VAR}` reference. */
+const FROM_ENVIRONMENT = new WeakMap<object, Set<string>>();
+
+/**
+ * Whether `holder[key]` was filled from the environment by `interpolateEnv` (or `loadSreConfig`):
+ * such a value may be a secret, so messages never repeat it.
+ */
+export function isFromEnvironment(holder: unknown, key: string | number): boolean {
+  return typeof holder === 'object' && holder !== null && FROM_ENVIRONMENT.get(holder)?.has(String(key)) === true;
+}
+
+function markFromEnvironment<T extends object>(built: T, source: Record<string, unknown> | unknown[]): T {
+  const keys = Object.keys(source).filter((key) => {
+    const item = (source as Record<string, unknown>)[key];
+    return typeof item === 'string' && new RegExp(ENV_REFERENCE.source).test(item);
+  });
+  if (keys.length) FROM_ENVIRONMENT.set(built, new Set(keys));
+  return built;
+}
+
 /**
  * Replaces `${NAME}` (or `${NAME:-fallback}`) in every string of a config with the environment
  * variable, so that no secret has to sit in a config file. A missing variable without fallback is
- * reported by path and name, never by value.
+ * reported by path and name, never by value; `isFromEnvironment(object, key)` tells which strings
+ * of the result were filled in, so that messages do not repeat them.
  */
 export function interpolateEnv<T>(
   value: T,
@@ -124,10 +145,17 @@ export function interpolateEnv<T>(
       return match;
     }) as T;
   }
-  if (Array.isArray(value)) return value.map((item, i) => interpolateEnv(item, env, problems, `${at}[${i}]`)) as T;
+  if (Array.isArray(value))
+    return markFromEnvironment(
+      value.map((item, i) => interpolateEnv(item, env, problems, `${at}[${i}]`)),
+      value,
+    ) as T;
   if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [key, interpolateEnv(item, env, problems, `${at}.${key}`)]),
+    return markFromEnvironment(
+      Object.fromEntries(
+        Object.entries(value).map(([key, item]) => [key, interpolateEnv(item, env, problems, `${at}.${key}`)]),
+      ),
+      value as Record<string, unknown>,
     ) as T;
   }
   return value;

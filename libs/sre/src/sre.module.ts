@@ -6,26 +6,46 @@ import {
   ModuleMetadata,
   OptionalFactoryDependency,
   Provider,
+  Type,
 } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
 import { SreCoreModule } from './core/core.module';
 import { SreConfigError } from './core/errors';
-import { checkConnectorOptions, ResolvedOptions } from './core/subsystem';
+import { SreExceptionFilter } from './core/sre-exception.filter';
+import { CommonOptionValues, commonOptionProblems, ResolvedOptions } from './core/subsystem';
 import { isSubsystemName, SubsystemName, SUBSYSTEMS } from './core/subsystems';
-import { loadSreConfig, SRE_DEFAULTS, SreConfig, SreEntry, SreLooseConfig } from './sre.config';
+import { isFromEnvironment, loadSreConfig, SRE_DEFAULTS, SreConfig, SreEntry, SreLooseConfig } from './sre.config';
 import { SRE_SUBSYSTEMS } from './sre.subsystems';
 
 export const SRE_RESOLVED_CONFIG = 'SreResolvedConfig';
+const SRE_CONFIG_FACTORY = 'SreConfigFactory';
 
 export interface SreModuleOptions {
   /** Root for connectors that keep files when their settings name no folder (default `SRE_DATA_DIR`, else `./.sre`). */
   dataDir?: string;
+  /**
+   * Registers `SreExceptionFilter` as a global filter (`APP_FILTER`), so that the library's errors
+   * answer 400/403/404/503/500 over HTTP. Default `true`; `false` leaves error mapping to you.
+   */
+  exceptionFilter?: boolean;
+}
+
+type SreConfigResult = SreConfig | SreLooseConfig | undefined;
+
+/** A class that produces the SRE config, for `SreModule.forRootAsync({ useClass })` / `useExisting`. */
+export interface SreConfigFactory {
+  createSreConfig(): SreConfigResult | Promise<SreConfigResult>;
 }
 
 export interface SreModuleAsyncOptions extends SreModuleOptions, Pick<ModuleMetadata, 'imports'> {
+  /** Providers handed to `useFactory`. */
   inject?: (InjectionToken | OptionalFactoryDependency)[];
-  useFactory: (
-    ...args: any[]
-  ) => SreConfig | SreLooseConfig | undefined | Promise<SreConfig | SreLooseConfig | undefined>;
+  /** Returns the seed-format config (`{}` for every default; `undefined` fails the boot). */
+  useFactory?: (...args: any[]) => SreConfigResult | Promise<SreConfigResult>;
+  /** A class with `createSreConfig()`, instantiated in this module with its own dependencies. */
+  useClass?: Type<SreConfigFactory>;
+  /** A provider with `createSreConfig()` that `imports` (or a global module) provides. */
+  useExisting?: InjectionToken;
   /** Named instances (entries with an `Id`) the factory will define: modules are built before it runs. */
   instances?: Partial<Record<SubsystemName, string[]>>;
 }
@@ -39,6 +59,23 @@ const ENTRY_KEYS = new Set([
   'ConnectRetries',
   'ConnectRetryDelayMs',
 ]);
+/** The keys of an XModule's options: an entry holding one was written for the wrong API. */
+const CAMEL_KEYS = new Set([
+  'connector',
+  'settings',
+  'id',
+  'name',
+  'default',
+  'lazyConnect',
+  'connectRetries',
+  'connectRetryDelayMs',
+  'dataDir',
+]);
+const SEED_NAMES: Record<keyof CommonOptionValues, string> = {
+  lazyConnect: 'LazyConnect',
+  connectRetries: 'ConnectRetries',
+  connectRetryDelayMs: 'ConnectRetryDelayMs',
+};
 
 /** Every subsystem's connector options, checked together. */
 export class ResolvedSreConfig {
@@ -84,7 +121,7 @@ export function resolveSreConfig(
     if (entries.length === 0) {
       const fallback = SRE_DEFAULTS[subsystem];
       if (fallback && definition.registry.has(fallback.Connector)) {
-        const check = checkConnectorOptions(definition, {
+        const check = definition.check({
           connector: fallback.Connector,
           settings: fallback.Settings,
           dataDir: options.dataDir,
@@ -110,14 +147,40 @@ export function resolveSreConfig(
         problems.push(`${at}: must be an object like { Connector: '...', Settings: {...} }`);
         return;
       }
+      const camel = Object.keys(entry).filter((key) => CAMEL_KEYS.has(key));
+      if (camel.length) {
+        // one sentence for the whole entry rather than an unknown key each and a missing Connector
+        problems.push(
+          `${at}: SreModule entries take the seed's PascalCase keys ({ ${[...ENTRY_KEYS].join(', ')} }); ${camel.join(', ')} ${camel.length > 1 ? 'are' : 'is'} the camelCase of ${subsystem}Module.forRoot()`,
+        );
+        return;
+      }
       for (const key of Object.keys(entry))
         if (!ENTRY_KEYS.has(key))
           problems.push(`${at}.${key}: unknown key (entries take ${[...ENTRY_KEYS].join(', ')})`);
       if (entry.Connector === undefined) problems.push(`${at}.Connector: is required`);
+      if (entry.Default !== undefined && typeof entry.Default !== 'boolean')
+        problems.push(`${at}.Default: must be a boolean`);
+      // only the checked values go on: a wrong one is reported once, under its seed name
+      const common: Record<string, unknown> = {};
+      for (const [key, value] of Object.entries({
+        lazyConnect: entry.LazyConnect,
+        connectRetries: entry.ConnectRetries,
+        connectRetryDelayMs: entry.ConnectRetryDelayMs,
+      })) {
+        const found = commonOptionProblems(
+          { [key]: value },
+          (name) => `${at}.${SEED_NAMES[name as keyof CommonOptionValues]}`,
+        );
+        problems.push(...found);
+        common[key] = found.length ? undefined : value;
+      }
+      // a value from the environment may be a secret: messages say where it came from instead
+      const idText = isFromEnvironment(entry, 'Id') ? '(from the environment)' : `'${String(entry.Id)}'`;
       if (entry.Id !== undefined) {
         if (typeof entry.Id !== 'string' || !/^[A-Za-z0-9_-]+$/.test(entry.Id) || entry.Id === 'default')
           problems.push(`${at}.Id: must be letters, digits, '_' or '-' and not 'default'`);
-        else if (ids.has(entry.Id)) problems.push(`${at}.Id: '${entry.Id}' is used twice`);
+        else if (ids.has(entry.Id)) problems.push(`${at}.Id: ${idText} is used twice`);
         ids.add(entry.Id);
       }
       const instance = entry === primary ? 'default' : entry.Id;
@@ -127,21 +190,23 @@ export function resolveSreConfig(
       }
       if (instance !== 'default' && declared && !declared[subsystem]?.includes(instance)) {
         problems.push(
-          `${at}: named instance '${instance}' must be declared in SreModule.forRootAsync({ instances: { ${subsystem}: ['${instance}'] } })`,
+          isFromEnvironment(entry, 'Id')
+            ? `${at}: a named instance whose Id comes from the environment must be declared in SreModule.forRootAsync({ instances: { ${subsystem}: [...] } })`
+            : `${at}: named instance '${instance}' must be declared in SreModule.forRootAsync({ instances: { ${subsystem}: ['${instance}'] } })`,
         );
         return;
       }
-      const check = checkConnectorOptions(
-        definition,
+      // already reported as required: the connector check would say it again
+      if (entry.Connector === undefined) return;
+      const check = definition.check(
         {
           connector: entry.Connector,
           settings: entry.Settings,
-          lazyConnect: entry.LazyConnect,
-          connectRetries: entry.ConnectRetries,
-          connectRetryDelayMs: entry.ConnectRetryDelayMs,
+          ...common,
           dataDir: options.dataDir,
         },
         instance,
+        { hideConnectorName: typeof entry.Connector === 'string' && isFromEnvironment(entry, 'Connector') },
       );
       problems.push(...check.problems);
       if (check.resolved) resolved.set(`${subsystem}:${instance}`, check.resolved);
@@ -199,52 +264,101 @@ export class SreModule {
         return resolveSreConfig(loaded, options);
       },
     };
-    return SreModule.assemble(holder, [], named, aliases);
+    return SreModule.assemble('SreModule.forRoot()', options, [holder], [], named, aliases);
   }
 
-  /** Config from a factory, e.g. `@nestjs/config`: `useFactory: (c: ConfigService) => c.get('sre')`. */
+  /**
+   * Config from a factory, e.g. `@nestjs/config`: `useFactory: (c: ConfigService) => c.get('sre')`,
+   * or from a class with `createSreConfig()` (`useClass`, `useExisting`).
+   */
   static forRootAsync(options: SreModuleAsyncOptions): DynamicModule {
-    if (typeof options?.useFactory !== 'function')
-      throw new SreConfigError(['SreModule.forRootAsync() needs a useFactory returning the SRE config']);
-    const holder: Provider = {
-      provide: SRE_RESOLVED_CONFIG,
-      inject: options.inject ?? [],
-      useFactory: async (...args: unknown[]) =>
-        resolveSreConfig((await options.useFactory(...args)) ?? {}, options, options.instances ?? {}),
+    const sources = (['useFactory', 'useClass', 'useExisting'] as const).filter((key) => options?.[key] !== undefined);
+    if (sources.length !== 1)
+      throw new SreConfigError([
+        `SreModule.forRootAsync() needs one of useFactory, useClass or useExisting${sources.length ? ` (got ${sources.join(' and ')})` : ''}`,
+      ]);
+    if (options.useFactory !== undefined && typeof options.useFactory !== 'function')
+      throw new SreConfigError(['SreModule.forRootAsync(): useFactory must be a function returning the SRE config']);
+    const instances = options.instances ?? {};
+    const produce = async (what: string, produced: SreConfigResult | Promise<SreConfigResult>) => {
+      const config = await produced;
+      // a missing config key (`config.get('sre')`) would otherwise boot on every default
+      if (config === undefined || config === null)
+        throw new SreConfigError([
+          `SreModule.forRootAsync: ${what} returned ${String(config)}; return {} to use every default`,
+        ]);
+      return resolveSreConfig(config, options, instances);
     };
-    return SreModule.assemble(holder, options.imports ?? [], options.instances ?? {}, {});
+    let providers: Provider[];
+    if (options.useFactory) {
+      const factory = options.useFactory;
+      providers = [
+        {
+          provide: SRE_RESOLVED_CONFIG,
+          inject: options.inject ?? [],
+          useFactory: (...args: unknown[]) => produce('the factory', factory(...args)),
+        },
+      ];
+    } else {
+      const token = options.useClass ? SRE_CONFIG_FACTORY : options.useExisting!;
+      providers = [
+        ...(options.useClass ? [{ provide: SRE_CONFIG_FACTORY, useClass: options.useClass }] : []),
+        {
+          provide: SRE_RESOLVED_CONFIG,
+          inject: [token],
+          useFactory: (factory: SreConfigFactory) => {
+            if (typeof factory?.createSreConfig !== 'function')
+              throw new SreConfigError([
+                `SreModule.forRootAsync: the ${options.useClass ? 'useClass' : 'useExisting'} provider has no createSreConfig() method`,
+              ]);
+            return produce('createSreConfig()', factory.createSreConfig());
+          },
+        },
+      ];
+    }
+    return SreModule.assemble('SreModule.forRootAsync()', options, providers, options.imports ?? [], instances, {});
   }
 
   private static assemble(
-    holder: Provider,
+    origin: string,
+    options: SreModuleOptions,
+    holder: Provider[],
     imports: NonNullable<ModuleMetadata['imports']>,
     named: Partial<Record<SubsystemName, string[]>>,
     aliases: Partial<Record<SubsystemName, string[]>>,
   ): DynamicModule {
+    if (options?.exceptionFilter !== undefined && typeof options.exceptionFilter !== 'boolean')
+      throw new SreConfigError([`${origin}: exceptionFilter must be a boolean`]);
     const configModule: DynamicModule = {
       module: SreConfigHolderModule,
       imports,
-      providers: [holder],
+      providers: holder,
       exports: [SRE_RESOLVED_CONFIG],
     };
     const subsystemModules = SUBSYSTEMS.flatMap((subsystem) => {
-      const { module } = SRE_SUBSYSTEMS[subsystem];
+      const { module, definition } = SRE_SUBSYSTEMS[subsystem];
       const forInstance = (name?: string) =>
-        module.forRootAsync({
-          name,
-          isGlobal: true,
-          aliases: name ? undefined : aliases[subsystem],
-          imports: [configModule],
-          inject: [SRE_RESOLVED_CONFIG],
-          // already resolved and validated with every other subsystem's entries
-          useFactory: (config: ResolvedSreConfig) => config.get(subsystem, name ?? 'default') as never,
-        });
+        definition.forRootAsync(
+          module as unknown as Type<unknown>,
+          {
+            name,
+            isGlobal: true,
+            aliases: name ? undefined : aliases[subsystem],
+            imports: [configModule],
+            inject: [SRE_RESOLVED_CONFIG],
+            // already resolved and validated with every other subsystem's entries
+            useFactory: (config: ResolvedSreConfig) => config.get(subsystem, name ?? 'default') as never,
+          },
+          origin,
+        );
       return [forInstance(), ...(named[subsystem] ?? []).map((name) => forInstance(name))];
     });
     return {
       module: SreModule,
       global: true,
       imports: [SreCoreModule, configModule, ...subsystemModules],
+      // the library's errors answer with their HTTP status in every HTTP app, unless opted out
+      providers: options?.exceptionFilter === false ? [] : [{ provide: APP_FILTER, useClass: SreExceptionFilter }],
       exports: [configModule],
     };
   }

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { createConnectorContext, SreBackend } from './backend';
+import { SreConfigError } from './errors';
 import { SreLifecycleHost } from './lifecycle';
 import { ConnectorState, SreLifecycle, SreService } from './service';
 
@@ -142,5 +143,25 @@ describe('SreLifecycleHost', () => {
     expect(log).toEqual(['user', 'connection']);
     expect(connection.state).toBe('closed');
     expect(errorLog).toHaveBeenCalledWith('Connection(Redis): refused');
+  });
+});
+
+describe('SreLifecycleHost.claim', () => {
+  it('refuses a second provider of the same instance, naming both origins and the way out', () => {
+    const host = new SreLifecycleHost();
+    host.claim('Storage', ['default', 'main'], 'SreModule.forRoot()', 'StorageService');
+    host.claim('Storage', ['archive'], 'StorageModule.forRoot()', 'StorageService');
+    host.claim('Cache', ['default'], 'SreModule.forRoot()', 'CacheService');
+    expect(() => host.claim('Storage', ['default'], 'StorageModule.forRoot()', 'StorageService')).toThrow(
+      new SreConfigError([
+        'Storage: the default Storage instance (StorageService) is provided twice, by SreModule.forRoot() and by StorageModule.forRoot(); the application would inject one and leave the other running (SreModule provides every subsystem: put this Storage entry in its config, or give the other instance a name)',
+      ]),
+    );
+    expect(() => host.claim('Storage', ['main'], 'SreModule.forRootAsync()')).toThrow(
+      "Storage: the Storage instance 'main' is provided twice, by SreModule.forRoot() and by SreModule.forRootAsync(); the application would inject one and leave the other running (import SreModule once: its config holds every subsystem)",
+    );
+    expect(() => host.claim('Storage', ['archive'], 'StorageModule.forRootAsync()')).toThrow(
+      '(configure it once, or give one of them a name)',
+    );
   });
 });

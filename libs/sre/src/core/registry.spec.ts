@@ -1,5 +1,5 @@
 import type { SreBackend } from './backend';
-import { connector, ConnectorRegistry, Dependency, planned } from './registry';
+import { connector, ConnectorRegistry, Dependency, isConnectorName, planned } from './registry';
 
 class AlphaBackend implements SreBackend {}
 class BetaBackend implements SreBackend {}
@@ -170,6 +170,26 @@ describe('ConnectorRegistry', () => {
     expect(new ConnectorRegistry('Code').describeMissing('X')).toBe(
       "unknown connector 'X' (valid connectors: none yet)",
     );
+  });
+
+  it('does not repeat an unknown name that is not shaped like a connector name, or that is hidden', () => {
+    const registry = new ConnectorRegistry('Cache').register('RAM', AlphaBackend).plan('Redis');
+    for (const name of ['sk-live/abc==', '', 'has space', '1Leading', 'x'.repeat(65)])
+      expect([name, registry.describeMissing(name)]).toEqual([
+        name,
+        'unknown connector (the name given is not a connector name and is not repeated; valid connectors: RAM)',
+      ]);
+    expect(registry.lookup('hunter2token', { hideName: true })).toEqual({
+      problem:
+        'unknown connector (the name comes from an environment variable and is not repeated; valid connectors: RAM)',
+    });
+    // a planned name is the library's own
+    expect(registry.describeMissing('Redis', { hideName: true })).toContain("connector 'Redis' is not available");
+    expect([isConnectorName('Local-Storage_2'), isConnectorName('x'.repeat(64)), isConnectorName(3)]).toEqual([
+      true,
+      true,
+      false,
+    ]);
   });
 
   it('lists every dependency its connectors declare, by key, without loading them', () => {

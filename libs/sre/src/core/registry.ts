@@ -148,10 +148,13 @@ export class ConnectorRegistry<B = SreBackend> {
     return 'cls' in found ? found.cls : undefined;
   }
 
-  /** The class of a registered name (loading it on first use), or the sentence explaining why not. */
-  lookup(name: string): ConnectorLookup<B> {
+  /**
+   * The class of a registered name (loading it on first use), or the sentence explaining why not.
+   * `hideName`: the name came from the environment, so an unknown one is not repeated.
+   */
+  lookup(name: string, options: { hideName?: boolean } = {}): ConnectorLookup<B> {
     const entry = this.entries.get(name);
-    if (!entry?.load) return { problem: this.describeMissing(name) };
+    if (!entry?.load) return { problem: this.describeMissing(name, options) };
     const cached = this.loaded.get(name);
     if (cached) return { cls: cached, entry };
     const missing = (entry.sdk ?? []).filter((sdk) => !isInstalled(sdk.package));
@@ -169,13 +172,29 @@ export class ConnectorRegistry<B = SreBackend> {
     return { cls, entry };
   }
 
-  /** The sentence for a name that is not registered. */
-  describeMissing(name: string): string {
+  /**
+   * The sentence for a name that is not registered. An unknown name is repeated only when it looks
+   * like a connector name and does not come from the environment (`hideName`): what was given may
+   * be a secret pasted in the wrong place, or a `${VAR}` holding one.
+   */
+  describeMissing(name: string, options: { hideName?: boolean } = {}): string {
     const available = this.names().join(', ') || 'none yet';
-    return this.isPlanned(name)
-      ? `connector '${name}' is not available in this version of nestjs-sre (available: ${available})`
-      : `unknown connector '${name}' (valid connectors: ${available})`;
+    // a planned name is one of the library's own: repeating it discloses nothing
+    if (this.isPlanned(name))
+      return `connector '${name}' is not available in this version of nestjs-sre (available: ${available})`;
+    if (options.hideName)
+      return `unknown connector (the name comes from an environment variable and is not repeated; valid connectors: ${available})`;
+    if (!isConnectorName(name))
+      return `unknown connector (the name given is not a connector name and is not repeated; valid connectors: ${available})`;
+    return `unknown connector '${name}' (valid connectors: ${available})`;
   }
+}
+
+const CONNECTOR_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+
+/** Whether a string has the shape of a connector name (what error messages may repeat). */
+export function isConnectorName(name: unknown): name is string {
+  return typeof name === 'string' && CONNECTOR_NAME.test(name);
 }
 
 function installHint(sdks: readonly SdkRequirement[]): string {

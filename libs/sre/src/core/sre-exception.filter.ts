@@ -1,21 +1,23 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+/* eslint-disable @typescript-eslint/no-require-imports -- Nest's transport packages are optional: loaded only in their own contexts */
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Inject, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import {
-  SreAccessDeniedError,
-  SreConfigError,
-  SreError,
-  SreInvalidInputError,
-  SreNotFoundError,
-  SreUnavailableError,
-} from './errors';
+import { SreAccessDeniedError, SreError, SreInvalidInputError, SreNotFoundError, SreUnavailableError } from './errors';
 
 const STATUS: Array<[new (...args: any[]) => SreError, number]> = [
   [SreInvalidInputError, HttpStatus.BAD_REQUEST],
   [SreAccessDeniedError, HttpStatus.FORBIDDEN],
   [SreNotFoundError, HttpStatus.NOT_FOUND],
   [SreUnavailableError, HttpStatus.SERVICE_UNAVAILABLE],
-  [SreConfigError, HttpStatus.INTERNAL_SERVER_ERROR],
 ];
+
+/** Nest's `error` field: the reason phrase of the status. */
+const REASON: Readonly<Record<number, string>> = {
+  [HttpStatus.BAD_REQUEST]: 'Bad Request',
+  [HttpStatus.FORBIDDEN]: 'Forbidden',
+  [HttpStatus.NOT_FOUND]: 'Not Found',
+  [HttpStatus.SERVICE_UNAVAILABLE]: 'Service Unavailable',
+  [HttpStatus.INTERNAL_SERVER_ERROR]: 'Internal Server Error',
+};
 
 /** The HTTP status for an SRE error: 400 bad input, 403 denied, 404 missing, 503 unavailable, else 500. */
 export function httpStatusOf(error: unknown): number {
@@ -24,40 +26,58 @@ export function httpStatusOf(error: unknown): number {
   return HttpStatus.INTERNAL_SERVER_ERROR;
 }
 
+/** The default exception filter Nest uses in a transport's context, when that transport is installed. */
+function nestDefaultFilter(type: string): ExceptionFilter | undefined {
+  try {
+    if (type === 'rpc') return new (require('@nestjs/microservices').BaseRpcExceptionFilter)();
+    if (type === 'ws') return new (require('@nestjs/websockets').BaseWsExceptionFilter)();
+  } catch {
+    // not installed: this context cannot be that transport's
+  }
+  return undefined;
+}
+
 /**
- * Maps the library's typed errors to HTTP answers on any platform (Express or Fastify):
- * `app.useGlobalFilters(new SreExceptionFilter(app.get(HttpAdapterHost)))`. Backend failures become
- * a 500 whose body does not repeat the internal message.
+ * Maps the library's typed errors to HTTP answers in Nest's shape (`{ statusCode, message, error }`)
+ * on any platform (Express or Fastify): 400 `SreInvalidInputError`, 403 `SreAccessDeniedError`,
+ * 404 `SreNotFoundError`, 503 `SreUnavailableError`, 500 for the rest (`SreBackendError`,
+ * `SreConfigError`) with a generic message, the detail going to the log only.
+ *
+ * `SreModule` registers it as a global filter (`APP_FILTER`) unless given `exceptionFilter: false`.
+ * It catches only `SreError`s (Nest handles everything else as usual) and answers only in HTTP
+ * contexts: in a microservice, gateway or GraphQL resolver the error goes on as Nest would send it.
  */
-@Catch()
-export class SreExceptionFilter implements ExceptionFilter {
+@Catch(SreError)
+export class SreExceptionFilter implements ExceptionFilter<SreError> {
   private readonly logger = new Logger('SreExceptionFilter');
 
-  constructor(private readonly adapterHost: HttpAdapterHost) {}
+  constructor(@Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost) {}
 
-  catch(error: unknown, host: ArgumentsHost): void {
-    const { httpAdapter } = this.adapterHost;
-    const ctx = host.switchToHttp();
-    const status = httpStatusOf(error);
-    let body: unknown;
-    if (error instanceof HttpException) {
-      body = error.getResponse();
-    } else if (status < 500 && error instanceof Error) {
-      body = { statusCode: status, error: error.name, message: error.message };
-    } else {
-      this.logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
-      body = {
-        statusCode: status,
-        error: status === 503 ? 'Service Unavailable' : 'Internal Server Error',
-        message: status === 503 && error instanceof Error ? error.message : 'internal error',
-      };
+  catch(error: SreError, host: ArgumentsHost): unknown {
+    const type = host.getType<string>();
+    if (type !== 'http') {
+      const fallback = nestDefaultFilter(type);
+      if (fallback) return fallback.catch(error, host);
+      throw error;
     }
-    const response = ctx.getResponse<{ headersSent?: boolean; sent?: boolean; destroy?: () => void }>();
+    const status = httpStatusOf(error);
+    let message: string;
+    if (status < 500 || status === HttpStatus.SERVICE_UNAVAILABLE) {
+      // the library's own sentences: they name keys and subsystems, never values or secrets
+      message = error.message;
+    } else {
+      // a backend's text may hold paths, hosts or credentials: logged, never answered
+      this.logger.error(error.stack ?? error.message);
+      message = 'Internal server error';
+    }
+    const body = { statusCode: status, message, error: REASON[status] ?? REASON[HttpStatus.INTERNAL_SERVER_ERROR] };
+    const response = host.switchToHttp().getResponse<{ headersSent?: boolean; sent?: boolean; destroy?: () => void }>();
     // a stream that fails after the headers went out cannot change its status: cut the connection
     if (response.headersSent || response.sent) {
       response.destroy?.();
-      return;
+      return undefined;
     }
-    httpAdapter.reply(response, body, status);
+    this.adapterHost.httpAdapter.reply(response, body, status);
+    return undefined;
   }
 }

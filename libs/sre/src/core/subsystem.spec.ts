@@ -491,6 +491,59 @@ describe('defineSubsystem: forRoot', () => {
     );
   });
 
+  it('does not repeat an unknown connector name that does not look like one (a pasted secret)', async () => {
+    const error = await bootError(DemoModule.forRoot({ connector: `${SECRET}/x`, connectRetries: 99 } as never));
+    expect((error as SreConfigError).problems).toEqual([
+      'Demo: unknown connector (the name given is not a connector name and is not repeated; valid connectors: Recording, Missing, Broken, Shared)',
+      'Demo.connectRetries: must be an integer from 0 to 20',
+    ]);
+    expect(error.message).not.toContain(SECRET);
+  });
+
+  it('does not repeat a connector name from the environment, even one shaped like a name', () => {
+    const { problems } = DEMO.check({ connector: 'hunter2token', lazyConnect: 1 }, 'default', {
+      hideConnectorName: true,
+    });
+    expect(problems).toEqual([
+      'Demo: unknown connector (the name comes from an environment variable and is not repeated; valid connectors: Recording, Missing, Broken, Shared)',
+      'Demo.lazyConnect: must be a boolean',
+    ]);
+    // a registered or planned name is the library's own: naming it discloses nothing
+    expect(DEMO.check({ connector: 'Cloud' }, 'default', { hideConnectorName: true }).problems).toEqual([
+      "Demo: connector 'Cloud' is not available in this version of nestjs-sre (available: Recording, Missing, Broken, Shared)",
+    ]);
+  });
+
+  it('refuses a lazyConnect or dataDir of the wrong type', async () => {
+    const error = await bootError(
+      DemoModule.forRoot({ connector: 'Recording', lazyConnect: 'yes', dataDir: 1 } as never),
+    );
+    expect((error as SreConfigError).problems).toEqual([
+      'Demo(Recording).lazyConnect: must be a boolean',
+      'Demo(Recording).dataDir: must be a string',
+    ]);
+    const fromFactory = await bootError(
+      DemoModule.forRootAsync({ useFactory: () => ({ connector: 'Recording', lazyConnect: 'false' }) as never }),
+    );
+    expect((fromFactory as SreConfigError).problems).toEqual(['Demo(Recording).lazyConnect: must be a boolean']);
+  });
+
+  it("says in one sentence that it takes camelCase when given the seed's PascalCase keys", async () => {
+    const error = await bootError(DemoModule.forRoot({ Connector: 'Recording', Settings: { greeting: 'x' } } as never));
+    expect((error as SreConfigError).problems).toEqual([
+      'Demo: DemoModule takes camelCase options ({ connector, settings, lazyConnect, connectRetries, connectRetryDelayMs, dataDir }); Connector, Settings are the seed format of SreModule.forRoot()',
+    ]);
+    const mixed = await bootError(
+      DemoModule.forRootAsync({
+        name: 'x',
+        useFactory: () => ({ connector: 'Recording', LazyConnect: true }) as never,
+      }),
+    );
+    expect((mixed as SreConfigError).problems).toEqual([
+      'Demo[x]: DemoModule takes camelCase options ({ connector, settings, lazyConnect, connectRetries, connectRetryDelayMs, dataDir }); LazyConnect is the seed format of SreModule.forRoot()',
+    ]);
+  });
+
   it('says when a connector is not available in this version', async () => {
     const error = await bootError(DemoModule.forRoot({ connector: 'Cloud' }));
     expect(error).toBeInstanceOf(SreConfigError);
@@ -863,6 +916,43 @@ describe('defineSubsystem: dependencies', () => {
     );
     expect(recording(moduleRef.get(DemoService)).ctx.deps).toEqual({});
     expect(recording(moduleRef.get(getDemoToken('async'))).ctx.deps).toEqual({});
+  });
+});
+
+describe('defineSubsystem: one provider per instance', () => {
+  it('fails boot when two modules provide the default instance, naming both', async () => {
+    const error = await bootError(
+      DemoModule.forRoot({ connector: 'Recording', isGlobal: true }),
+      DemoModule.forRootAsync({ isGlobal: true, useFactory: () => ({ connector: 'Recording' as const }) }),
+    );
+    expect(error).toBeInstanceOf(SreConfigError);
+    expect((error as SreConfigError).problems).toEqual([
+      'Demo: the default Demo instance (DemoService) is provided twice, by DemoModule.forRoot() and by DemoModule.forRootAsync(); the application would inject one and leave the other running (configure it once, or give one of them a name)',
+    ]);
+    // the second one was refused before its backend was built
+    expect(RecordingConnector.built).toHaveLength(1);
+  });
+
+  it('fails boot when a named instance or an alias is provided twice', async () => {
+    const named = await bootError(
+      DemoModule.forRoot({ name: 'archive', connector: 'Recording' }),
+      DemoModule.forRoot({ name: 'archive', connector: 'Recording', settings: { greeting: 'other' } }),
+    );
+    expect(named.message).toContain("Demo: the Demo instance 'archive' is provided twice");
+    const alias = await bootError(
+      DemoModule.forRoot({ name: 'cold', connector: 'Recording' }),
+      DemoModule.forRoot({ connector: 'Recording', aliases: ['cold'] }),
+    );
+    expect(alias.message).toContain("Demo: the Demo instance 'cold' is provided twice");
+  });
+
+  it('still boots one default and named instances side by side', async () => {
+    const moduleRef = await boot(
+      DemoModule.forRoot({ connector: 'Recording' }),
+      DemoModule.forRoot({ name: 'a', connector: 'Recording' }),
+      DemoModule.forRoot({ name: 'b', connector: 'Recording', aliases: ['c'] }),
+    );
+    expect(moduleRef.get(SreLifecycleHost).list()).toHaveLength(3);
   });
 });
 

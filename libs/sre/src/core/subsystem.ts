@@ -20,7 +20,14 @@ import type {
   SubsystemModuleOptions,
   SubsystemModuleStaticOptions,
 } from './options';
-import { BackendClass, BackendFactory, ConnectorEntry, ConnectorRegistry, Dependency } from './registry';
+import {
+  BackendClass,
+  BackendFactory,
+  ConnectorEntry,
+  ConnectorRegistry,
+  Dependency,
+  isConnectorName,
+} from './registry';
 import { DEFAULT_CONNECT_RETRY, RetryPolicy, withRetry } from './retry';
 import { collectSecretValues } from './secrets';
 import type { SreService } from './service';
@@ -82,6 +89,47 @@ const OPTION_KEYS = new Set([
   'dataDir',
 ]);
 const STATIC_KEYS = ['name', 'isGlobal', 'aliases', 'uses'] as const;
+/** The seed format's entry keys (SreModule's); an XModule given one was handed a seed entry. */
+const SEED_KEYS = new Set([
+  'Connector',
+  'Settings',
+  'Id',
+  'Default',
+  'LazyConnect',
+  'ConnectRetries',
+  'ConnectRetryDelayMs',
+]);
+
+/** How `check` treats what it is given. */
+export interface CheckOptions {
+  /** The options hold a factory connector whose `inject` forRoot resolves. */
+  readonly staticInject?: boolean;
+  /** The connector name came from the environment: never repeated in a message. */
+  readonly hideConnectorName?: boolean;
+}
+
+/** The options every connector takes besides its settings, by the name the caller spells them with. */
+export interface CommonOptionValues {
+  readonly lazyConnect?: unknown;
+  readonly connectRetries?: unknown;
+  readonly connectRetryDelayMs?: unknown;
+}
+
+/**
+ * Type and range problems of `lazyConnect`, `connectRetries` and `connectRetryDelayMs`, each named by
+ * `at(key)` (SreModule names them `Storage.LazyConnect`, an XModule `Storage(LocalStorage).lazyConnect`).
+ */
+export function commonOptionProblems(
+  values: CommonOptionValues,
+  at: (key: keyof CommonOptionValues) => string,
+): string[] {
+  const problems: string[] = [];
+  if (values.lazyConnect !== undefined && typeof values.lazyConnect !== 'boolean')
+    problems.push(`${at('lazyConnect')}: must be a boolean`);
+  checkInteger(values.connectRetries, 20, at('connectRetries'), problems);
+  checkInteger(values.connectRetryDelayMs, 60_000, at('connectRetryDelayMs'), problems);
+  return problems;
+}
 
 function isResolved(value: unknown): value is ResolvedOptions {
   const kind = (value as ResolvedOptions | undefined)?.kind;
@@ -139,20 +187,35 @@ export class Subsystem<S = unknown, B extends SreBackend = SreBackend, D extends
    * Checks options without throwing: every problem is returned, so that SreModule can report all
    * subsystems' problems in one error.
    */
-  check(raw: unknown, instance = 'default', staticInject = false): { resolved?: ResolvedOptions; problems: string[] } {
+  check(
+    raw: unknown,
+    instance = 'default',
+    checkOptions: CheckOptions | boolean = {},
+  ): { resolved?: ResolvedOptions; problems: string[] } {
     if (isResolved(raw)) return { resolved: raw, problems: [] };
+    const { staticInject = false, hideConnectorName = false } =
+      typeof checkOptions === 'boolean' ? { staticInject: checkOptions } : checkOptions;
     const at = instance === 'default' ? this.subsystem : `${this.subsystem}[${instance}]`;
     if (typeof raw !== 'object' || raw === null)
       return { problems: [`${at}: options must be an object with a 'connector'`] };
+    const seedKeys = Object.keys(raw).filter((key) => SEED_KEYS.has(key));
+    if (seedKeys.length)
+      return {
+        problems: [
+          `${at}: ${this.subsystem}Module takes camelCase options ({ connector, settings, lazyConnect, connectRetries, connectRetryDelayMs, dataDir }); ${seedKeys.join(', ')} ${seedKeys.length > 1 ? 'are' : 'is'} the seed format of SreModule.forRoot()`,
+        ],
+      };
     const options = raw as ConnectorOptions<B> & SubsystemModuleStaticOptions;
     const problems: string[] = [];
     const { connector } = options;
     let builder: BackendBuilder | undefined;
-    let connectorName = '?';
+    // what messages call the connector; undefined while it is a name that must not be repeated
+    let connectorName: string | undefined = '?';
     let settingsClass: (new () => object) | undefined;
     if (typeof connector === 'string') {
-      connectorName = connector;
-      const found = this.registry.lookup(connector);
+      const found = this.registry.lookup(connector, { hideName: hideConnectorName });
+      const known = !('problem' in found) || this.registry.isPlanned(connector);
+      connectorName = known || (!hideConnectorName && isConnectorName(connector)) ? connector : undefined;
       if ('problem' in found)
         problems.push(
           `${found.problem.startsWith('install') ? where(this.subsystem, connector, instance) : this.subsystem}: ${found.problem}`,
@@ -181,16 +244,17 @@ export class Subsystem<S = unknown, B extends SreBackend = SreBackend, D extends
         `${at}.connector: must be a connector name, a class or { useFactory } (valid names: ${this.registry.names().join(', ') || 'none yet'})`,
       );
     }
-    const prefix = where(this.subsystem, connectorName, instance);
+    const prefix = connectorName === undefined ? at : where(this.subsystem, connectorName, instance);
     for (const key of STATIC_KEYS)
       if (key in options && options[key] !== undefined)
         problems.push(`${prefix}.${key}: '${key}' is static: pass it to forRootAsync(), not from the factory`);
     for (const key of Object.keys(options))
       if (!OPTION_KEYS.has(key) && !(STATIC_KEYS as readonly string[]).includes(key))
         problems.push(`${prefix}.${key}: unknown option`);
-    checkInteger(options.connectRetries, 20, `${prefix}.connectRetries`, problems);
-    checkInteger(options.connectRetryDelayMs, 60_000, `${prefix}.connectRetryDelayMs`, problems);
-    if (!builder) return { problems };
+    problems.push(...commonOptionProblems(options, (key) => `${prefix}.${key}`));
+    if (options.dataDir !== undefined && typeof options.dataDir !== 'string')
+      problems.push(`${prefix}.dataDir: must be a string`);
+    if (!builder || connectorName === undefined) return { problems };
     const checked =
       builder.kind === 'factory'
         ? { settings: {}, problems: [] }
@@ -217,8 +281,8 @@ export class Subsystem<S = unknown, B extends SreBackend = SreBackend, D extends
     };
   }
 
-  resolve(raw: unknown, instance = 'default', staticInject = false): ResolvedOptions {
-    const { resolved, problems } = this.check(raw, instance, staticInject);
+  resolve(raw: unknown, instance = 'default', checkOptions: CheckOptions | boolean = {}): ResolvedOptions {
+    const { resolved, problems } = this.check(raw, instance, checkOptions);
     if (!resolved) throw new SreConfigError(problems);
     return resolved;
   }
@@ -290,7 +354,11 @@ export class Subsystem<S = unknown, B extends SreBackend = SreBackend, D extends
     return service;
   }
 
-  /** The dynamic module of one instance; `connectorInject` are the providers of a static factory connector. */
+  /**
+   * The dynamic module of one instance; `connectorInject` are the providers of a static factory
+   * connector, `origin` what declared it (`StorageModule.forRoot()`), named when another module
+   * provides the same instance.
+   */
   build(
     moduleClass: Type<unknown>,
     statics: SubsystemModuleStaticOptions,
@@ -298,6 +366,7 @@ export class Subsystem<S = unknown, B extends SreBackend = SreBackend, D extends
     imports: ModuleMetadata['imports'] = [],
     connectorInject: InjectionToken[] = [],
     connectorNames?: string[],
+    origin = `${moduleClass.name}.forRoot()`,
   ): DynamicModule {
     const instance = statics.name ?? 'default';
     const primary: InjectionToken = statics.name ? this.token(statics.name) : this.service;
@@ -319,13 +388,21 @@ export class Subsystem<S = unknown, B extends SreBackend = SreBackend, D extends
       ...keys.map((key) => ({ token: deps.get(key)!.token(picked[key] ?? 'default'), optional: true })),
       ...connectorInject,
     ];
+    const aliasNames = [...(statics.name ? [] : ['default']), ...(statics.aliases ?? [])];
     const provider: Provider = {
       provide: primary,
       inject,
-      useFactory: (options: ResolvedOptions, host: SreLifecycleHost, ...rest: unknown[]) =>
-        this.start(options, host, new Map(keys.map((key, i) => [key, rest[i]])), rest.slice(keys.length)),
+      useFactory: (options: ResolvedOptions, host: SreLifecycleHost, ...rest: unknown[]) => {
+        // two modules providing one token globally: Nest would inject one and run both
+        host.claim(
+          this.subsystem,
+          statics.name ? [statics.name, ...aliasNames] : aliasNames,
+          origin,
+          this.service.name,
+        );
+        return this.start(options, host, new Map(keys.map((key, i) => [key, rest[i]])), rest.slice(keys.length));
+      },
     };
-    const aliasNames = [...(statics.name ? [] : ['default']), ...(statics.aliases ?? [])];
     const aliases: Provider[] = aliasNames.map((alias) => ({ provide: this.token(alias), useExisting: primary }));
     return {
       module: moduleClass,
@@ -336,7 +413,11 @@ export class Subsystem<S = unknown, B extends SreBackend = SreBackend, D extends
     };
   }
 
-  forRoot(moduleClass: Type<unknown>, options: SubsystemModuleOptions<B, any>): DynamicModule {
+  forRoot(
+    moduleClass: Type<unknown>,
+    options: SubsystemModuleOptions<B, any>,
+    origin = `${moduleClass.name}.forRoot()`,
+  ): DynamicModule {
     const { name, isGlobal, aliases, uses, ...connectorOptions } = options ?? ({} as SubsystemModuleOptions<B>);
     const instance = name ?? 'default';
     const connector = (connectorOptions as { connector?: unknown }).connector;
@@ -344,14 +425,24 @@ export class Subsystem<S = unknown, B extends SreBackend = SreBackend, D extends
     return this.build(
       moduleClass,
       { name, isGlobal, aliases, uses },
-      [{ provide: this.optionsToken(instance), useFactory: () => this.resolve(connectorOptions, instance, true) }],
+      [
+        {
+          provide: this.optionsToken(instance),
+          useFactory: () => this.resolve(connectorOptions, instance, { staticInject: true }),
+        },
+      ],
       [],
       inject,
       typeof connector === 'string' ? [connector] : [],
+      origin,
     );
   }
 
-  forRootAsync(moduleClass: Type<unknown>, options: SubsystemModuleAsyncOptions<B, any>): DynamicModule {
+  forRootAsync(
+    moduleClass: Type<unknown>,
+    options: SubsystemModuleAsyncOptions<B, any>,
+    origin = `${moduleClass.name}.forRootAsync()`,
+  ): DynamicModule {
     const instance = options?.name ?? 'default';
     const statics = {
       name: options?.name,
@@ -382,7 +473,7 @@ export class Subsystem<S = unknown, B extends SreBackend = SreBackend, D extends
         `${this.subsystem}Module.forRootAsync() needs one of useFactory, useClass or useExisting`,
       ]);
     }
-    return this.build(moduleClass, statics, providers, options.imports);
+    return this.build(moduleClass, statics, providers, options.imports, [], undefined, origin);
   }
 }
 
