@@ -5,8 +5,8 @@ import * as path from 'node:path';
 /**
  * Every vendor SDK is an optional peer: loading nestjs-sre must not load any of them (a connector
  * loads its SDK when it is configured). Jest keeps its own module registry and does not fill
- * `require.cache`, so this runs plain `node` on the BUILT library (`npm test` runs `nest build`
- * first) and reads what that process loaded.
+ * `require.cache`, so this runs plain `node` on the BUILT library, as published (`npm test` runs
+ * `npm run build` first, which builds it into dist/lib), and reads what that process loaded.
  */
 const ROOT = path.resolve(__dirname, '..');
 const PACKAGE = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
@@ -23,7 +23,8 @@ const SDK_PREFIXES = [
   '@google/genai',
 ];
 const SOURCES = path.join(ROOT, 'libs/sre/src');
-const BUILT = path.join(ROOT, 'dist/libs/sre/src');
+/** The library build (`npm run build:lib`): the folder of the package's main entry point. */
+const BUILT = path.dirname(path.join(ROOT, (PACKAGE.exports['.'] as { default: string }).default));
 
 /** Paths under node_modules/<one of the SDKs>/. */
 function sdkFiles(files: readonly string[]): string[] {
@@ -74,12 +75,12 @@ function assertBuilt(): void {
   const missing = entryPoints().filter((file) => !fs.existsSync(file));
   if (missing.length)
     throw new Error(
-      `${missing.map((file) => path.relative(ROOT, file)).join(', ')} missing: run \`nest build\` first (npm test does)`,
+      `${missing.map((file) => path.relative(ROOT, file)).join(', ')} missing: run \`npm run build\` first (npm test does)`,
     );
   const stale = staleSources();
   if (stale.length)
     throw new Error(
-      `the build is older than ${stale.slice(0, 3).join(', ')}${stale.length > 3 ? ` and ${stale.length - 3} more` : ''}: run \`nest build\` first (npm test does)`,
+      `the build is older than ${stale.slice(0, 3).join(', ')}${stale.length > 3 ? ` and ${stale.length - 3} more` : ''}: run \`npm run build\` first (npm test does)`,
     );
 }
 

@@ -168,6 +168,16 @@ describe('JSONFileVault search', () => {
     expect(findVaultFile([first, second])).toBe(path.join(first, '.sre', 'vault.json'));
   });
 
+  it('does not look for .sre/.sre/vault.json in a folder named .sre, nor twice in one place', () => {
+    expect(vaultFileCandidates(['/app/.sre', '/app/.smyth', '/app/.smyth'])).toEqual([
+      '/app/.sre/vault.json',
+      '/app/.sre/vault/vault.json',
+      '/app/.smyth/vault.json',
+      '/app/.smyth/vault/vault.json',
+      '/app/.smyth/.sre/vault.json',
+    ]);
+  });
+
   it('uses the first file found under the data dir', async () => {
     write('.sre/vault.json', { acme: { openai: 'from-sre-folder' } });
     const a = connector({});
@@ -200,18 +210,67 @@ describe('JSONFileVault search', () => {
       jest.restoreAllMocks();
     });
 
-    it('boots an empty vault with one warning naming every searched place', async () => {
+    it('boots an empty vault with one debug line, no warning, when nothing is configured (the seed default)', async () => {
       const dataDir = path.join(dir, 'data');
       const vault = connector({}, dataDir);
       await vault.connect();
       await expect(vault.getSecret('acme', 'openai')).resolves.toBeUndefined();
       await expect(vault.listSecretKeys('acme')).resolves.toEqual([]);
       expect(vault.file).toBeUndefined();
-      const warnings = lines.filter((line) => line.startsWith('warn:'));
-      expect(warnings).toHaveLength(1);
-      for (const place of vaultFileCandidates(searchRoots(dataDir))) expect(warnings[0]).toContain(place);
-      expect(warnings[0]).toContain(path.join(dir, 'home', '.smyth', 'vault.json'));
+      expect(lines.filter((line) => !line.startsWith('debug:'))).toEqual([]);
+      const debug = lines.filter((line) => line.startsWith('debug:'));
+      expect(debug).toHaveLength(1);
+      expect(debug[0]).toContain('no vault file found, the vault is empty');
+      for (const place of vaultFileCandidates(searchRoots(dataDir))) expect(debug[0]).toContain(place);
       await vault.disconnect();
+    });
+
+    it('warns once, naming every searched place, when the settings expect a file', async () => {
+      const dataDir = path.join(dir, 'data');
+      const vault = connector({ keyEnv: 'SRE_TEST_VAULT_KEY', watch: true }, dataDir);
+      await vault.connect();
+      await expect(vault.getSecret('acme', 'openai')).resolves.toBeUndefined();
+      const warnings = lines.filter((line) => line.startsWith('warn:'));
+      expect(warnings).toEqual([
+        expect.stringContaining(
+          'no vault file found, the vault is empty and not watched although settings.keyEnv, settings.watch are set',
+        ),
+      ]);
+      for (const place of vaultFileCandidates(searchRoots(dataDir))) expect(warnings[0]).toContain(place);
+      expect(lines.filter((line) => line.startsWith('debug:'))).toEqual([]);
+      await vault.disconnect();
+      lines = [];
+      const shared = connector({ shared: 'platform' }, dataDir);
+      await shared.connect();
+      expect(lines).toEqual([expect.stringMatching(/^warn: no vault file found, .* although settings.shared is set/)]);
+      await shared.disconnect();
+    });
+
+    it('does not search the home directory in tests, and does outside them', async () => {
+      const home = path.join(dir, 'home', '.smyth', 'vault.json');
+      write('home/.smyth/vault.json', { acme: { openai: 'from-home' } });
+      const inTest = connector({ keyEnv: 'SRE_TEST_VAULT_KEY' }, path.join(dir, 'data'));
+      await inTest.connect();
+      expect(inTest.file).toBeUndefined();
+      expect(lines.join('\n')).not.toContain(path.join(dir, 'home'));
+      await inTest.disconnect();
+
+      // outside Jest and NODE_ENV=test (an app started with `node`), ~/.smyth is the last place searched
+      const saved = { JEST_WORKER_ID: process.env.JEST_WORKER_ID, NODE_ENV: process.env.NODE_ENV };
+      delete process.env.JEST_WORKER_ID;
+      process.env.NODE_ENV = 'production';
+      try {
+        expect(searchRoots(path.join(dir, 'data')).at(-1)).toBe(path.dirname(home));
+        const outside = connector({}, path.join(dir, 'data'));
+        await outside.connect();
+        expect(outside.file).toBe(home);
+        await expect(outside.getSecret('acme', 'openai')).resolves.toBe('from-home');
+        await outside.disconnect();
+      } finally {
+        for (const [name, value] of Object.entries(saved))
+          if (value === undefined) delete process.env[name];
+          else process.env[name] = value;
+      }
     });
   });
 });

@@ -29,7 +29,11 @@ const ID_PATTERN = /^[A-Za-z0-9-]+$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export class JSONFileVaultSettings {
-  /** The vault file. Unset: `vault.json`, `vault/vault.json`, `.sre/vault.json` in each search folder. */
+  /**
+   * The vault file; set but missing, the connect fails. Unset: the first of `vault.json`,
+   * `vault/vault.json`, `.sre/vault.json` in the data dir, `./.smyth`, the entry script's `.smyth`
+   * and `~/.smyth` (not in tests), see docs/vault.md; none found, the vault is empty.
+   */
   @IsOptional()
   @IsString()
   @IsNotEmpty()

@@ -12,9 +12,19 @@ export const VAULT_FILE_NAMES = [
   path.join('.sre', 'vault.json'),
 ] as const;
 
-/** Every path searched for a vault file, in order: each folder, each file name. */
+const IN_SRE_FOLDER = path.join('.sre', 'vault.json');
+
+/**
+ * Every path searched for a vault file, in order: each folder, each file name, without duplicates.
+ * A folder that is itself named `.sre` (the default data dir) is not searched for `.sre/vault.json`.
+ */
 export function vaultFileCandidates(roots: readonly string[]): string[] {
-  return roots.flatMap((root) => VAULT_FILE_NAMES.map((name) => path.join(root, name)));
+  const candidates = roots.flatMap((root) =>
+    VAULT_FILE_NAMES.filter((name) => name !== IN_SRE_FOLDER || path.basename(root) !== '.sre').map((name) =>
+      path.join(root, name),
+    ),
+  );
+  return [...new Set(candidates)];
 }
 
 /** The first existing vault file under `roots`, or `undefined`. */
@@ -37,6 +47,7 @@ export interface VaultFileSource {
   keyFile?: string;
   keyEnv?: string;
   watch?: boolean;
+  shared?: string;
 }
 
 const ENV_REFERENCE = /\$env\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)/g;
@@ -62,7 +73,11 @@ export class VaultFileReader {
     private readonly context: ConnectorContext,
   ) {}
 
-  /** The file named by the settings (which must exist), else the first one found; `undefined`: none. */
+  /**
+   * The file named by the settings (which must exist), else the first one found; `undefined`: none.
+   * Finding none is a warning only when the settings expect a file (a key, `watch` or `shared`);
+   * with the seed's default (nothing configured) it is one debug line: an empty vault is normal then.
+   */
   locate(): string | undefined {
     if (this.source.file !== undefined) {
       const file = path.resolve(this.source.file);
@@ -73,9 +88,12 @@ export class VaultFileReader {
     const found = findVaultFile(roots);
     if (found === undefined) {
       const searched = vaultFileCandidates(roots).join(', ');
-      this.context.logger.warn(
-        `no vault file found, the vault is empty${this.source.watch ? ' and not watched' : ''} (searched: ${searched}); set settings.file to name one`,
-      );
+      const expecting = this.settingsExpectingAFile();
+      if (expecting.length)
+        this.context.logger.warn(
+          `no vault file found, the vault is empty${this.source.watch ? ' and not watched' : ''} although ${expecting.join(', ')} ${expecting.length > 1 ? 'are' : 'is'} set (searched: ${searched}); set settings.file to name one`,
+        );
+      else this.context.logger.debug(`no vault file found, the vault is empty (searched: ${searched})`);
     }
     return found;
   }
@@ -121,6 +139,17 @@ export class VaultFileReader {
     if (error instanceof SreError) return error.message;
     const code = (error as NodeJS.ErrnoException | undefined)?.code;
     return code ? String(code) : redactWith(this.context, error instanceof Error ? error.message : String(error));
+  }
+
+  /** The settings that only mean something with a vault file (`file` itself fails when missing). */
+  private settingsExpectingAFile(): string[] {
+    const { keyFile, keyEnv, watch, shared } = this.source;
+    return [
+      keyFile !== undefined && 'settings.keyFile',
+      keyEnv !== undefined && 'settings.keyEnv',
+      watch === true && 'settings.watch',
+      shared !== undefined && 'settings.shared',
+    ].filter((name): name is string => name !== false);
   }
 
   /** The key: `keyEnv` when that variable is set, else `keyFile`. */
