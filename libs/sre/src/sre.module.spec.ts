@@ -39,6 +39,13 @@ describe('resolveSreConfig', () => {
     expect(resolved.get('Log')).toMatchObject({ kind: 'connector', connectorName: 'ConsoleLog' });
   });
 
+  it('marks the defaults it filled in as implicit, and configured entries not', () => {
+    const defaults = resolveSreConfig({});
+    expect((defaults.get('Vault') as ResolvedConnectorOptions).implicit).toBe(true);
+    const configured = resolveSreConfig({ Vault: { Connector: 'JSONFileVault' } });
+    expect((configured.get('Vault') as ResolvedConnectorOptions).implicit).toBeUndefined();
+  });
+
   it('marks subsystems without an available default as unavailable, saying why', () => {
     const resolved = resolveSreConfig({});
     expect(resolved.get('VectorDB')).toMatchObject({

@@ -127,7 +127,8 @@ export function resolveSreConfig(
           dataDir: options.dataDir,
         });
         problems.push(...check.problems);
-        if (check.resolved) resolved.set(`${subsystem}:default`, check.resolved);
+        if (check.resolved?.kind === 'connector')
+          resolved.set(`${subsystem}:default`, { ...check.resolved, implicit: true });
       } else {
         const available = definition.registry.names().join(', ') || 'none yet';
         const reason = fallback

@@ -41,6 +41,12 @@ export interface ConnectorContext<D extends object = Record<string, unknown>> {
   readonly deps: Readonly<D>;
   /** Secret setting values, scrubbed from messages by `redact`. */
   readonly secrets: readonly string[];
+  /**
+   * True when nobody asked for this connector: SreModule filled the subsystem with the seed's
+   * default because the configuration left it out. A connector stays quiet about optional things
+   * it did not find (a vault file) only then.
+   */
+  readonly implicit?: boolean;
 }
 
 /** Builds a context for a connector used outside Nest (scripts, unit tests, contract suites). */

@@ -49,6 +49,8 @@ export interface ResolvedConnectorOptions {
   readonly lazyConnect: boolean;
   readonly retry: RetryPolicy;
   readonly dataDir: string;
+  /** Filled in from the seed's defaults, not configured (see `ConnectorContext.implicit`). */
+  readonly implicit?: boolean;
 }
 
 /** A subsystem deliberately left without a connector; its token resolves to a stand-in that throws. */
@@ -322,6 +324,7 @@ export class Subsystem<S = unknown, B extends SreBackend = SreBackend, D extends
       logger: new Logger(label),
       deps: connectorDeps,
       secrets: collectSecretValues(options.settings),
+      implicit: options.implicit === true,
     };
     const backend: B =
       builder.kind === 'class'

@@ -53,12 +53,13 @@ class CapturingLogger extends Logger {
   }
 }
 
-function connector(settings: Partial<JSONFileVaultSettings>, dataDir = dir): JSONFileVaultConnector {
+function connector(settings: Partial<JSONFileVaultSettings>, dataDir = dir, implicit = false): JSONFileVaultConnector {
   const context = createConnectorContext({
     subsystem: 'Vault',
     connector: 'JSONFileVault',
     dataDir,
     logger: new CapturingLogger('test'),
+    implicit,
   });
   return new JSONFileVaultConnector(Object.assign(new JSONFileVaultSettings(), settings), context);
 }
@@ -212,7 +213,7 @@ describe('JSONFileVault search', () => {
 
     it('boots an empty vault with one debug line, no warning, when nothing is configured (the seed default)', async () => {
       const dataDir = path.join(dir, 'data');
-      const vault = connector({}, dataDir);
+      const vault = connector({}, dataDir, true);
       await vault.connect();
       await expect(vault.getSecret('acme', 'openai')).resolves.toBeUndefined();
       await expect(vault.listSecretKeys('acme')).resolves.toEqual([]);
@@ -222,6 +223,15 @@ describe('JSONFileVault search', () => {
       expect(debug).toHaveLength(1);
       expect(debug[0]).toContain('no vault file found, the vault is empty');
       for (const place of vaultFileCandidates(searchRoots(dataDir))) expect(debug[0]).toContain(place);
+      await vault.disconnect();
+    });
+
+    it('warns once when the vault was configured (not the seed default) and no file is found', async () => {
+      const vault = connector({}, path.join(dir, 'data'));
+      await vault.connect();
+      expect(lines.filter((line) => line.startsWith('warn:'))).toEqual([
+        expect.stringContaining('no vault file found, the vault is empty (searched: '),
+      ]);
       await vault.disconnect();
     });
 

@@ -75,8 +75,9 @@ export class VaultFileReader {
 
   /**
    * The file named by the settings (which must exist), else the first one found; `undefined`: none.
-   * Finding none is a warning only when the settings expect a file (a key, `watch` or `shared`);
-   * with the seed's default (nothing configured) it is one debug line: an empty vault is normal then.
+   * Finding none is a warning when the vault was asked for (configured, or settings that expect a
+   * file: a key, `watch`, `shared`); with the seed's default filled in by SreModule it is one debug
+   * line: an empty vault is normal then.
    */
   locate(): string | undefined {
     if (this.source.file !== undefined) {
@@ -92,6 +93,10 @@ export class VaultFileReader {
       if (expecting.length)
         this.context.logger.warn(
           `no vault file found, the vault is empty${this.source.watch ? ' and not watched' : ''} although ${expecting.join(', ')} ${expecting.length > 1 ? 'are' : 'is'} set (searched: ${searched}); set settings.file to name one`,
+        );
+      else if (!this.context.implicit)
+        this.context.logger.warn(
+          `no vault file found, the vault is empty (searched: ${searched}); set settings.file to name one`,
         );
       else this.context.logger.debug(`no vault file found, the vault is empty (searched: ${searched})`);
     }
