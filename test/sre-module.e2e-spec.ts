@@ -80,6 +80,25 @@ describe('SreModule (e2e)', () => {
     ).not.toContain('Storage');
   });
 
+  it("streams uploads only without Nest's body parser (docs/storage.md): with it, a JSON body arrives empty", async () => {
+    const body = JSON.stringify({ report: 'q1', total: 42 });
+    const sizes: Record<string, number | undefined> = {};
+    for (const bodyParser of [false, true]) {
+      const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
+      const server = setupApp(moduleRef.createNestApplication({ bodyParser }));
+      await server.init();
+      await request(server.getHttpServer())
+        .put(`/files/parsed-${bodyParser}.json`)
+        .set('content-type', 'application/json')
+        .send(body)
+        .expect(201);
+      const stat = await moduleRef.get(StorageService).team('default').stat(`parsed-${bodyParser}.json`);
+      sizes[String(bodyParser)] = stat?.size;
+      await server.close();
+    }
+    expect(sizes).toEqual({ false: Buffer.byteLength(body), true: 0 });
+  });
+
   it('a bad config fails compile() with one error listing every problem, without secret values', async () => {
     const secret = 'sk-very-secret-value-123';
     const attempt = Test.createTestingModule({
