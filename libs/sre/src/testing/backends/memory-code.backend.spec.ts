@@ -11,7 +11,8 @@ describe('MemoryCodeBackend', () => {
     const result = await new MemoryCodeBackend().executeCode(
       scope,
       {
-        code: 'async function main({ who }) { console.log("hello", who); console.error("oops"); return 1; }',
+        // the user code logs through the sandbox's console, both its log and error methods
+        code: 'async function main({ who }) { const { log, error } = console; log("hello", who); error("oops"); return 1; }',
         inputs: { who: 'you' },
       },
       {},
