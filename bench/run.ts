@@ -1,4 +1,5 @@
 import { runCacheBench } from './cache.bench';
+import { runNKVBench } from './nkv.bench';
 import { runStorageBench } from './storage.bench';
 
 /**
@@ -10,6 +11,7 @@ async function main(): Promise<void> {
   console.log(`# nestjs-sre benchmarks (node ${process.version}, ${new Date().toISOString()})`);
   if (!only || only === 'cache') await runCacheBench();
   if (!only || only === 'storage') await runStorageBench();
+  if (!only || only === 'nkv') await runNKVBench();
 }
 
 main().catch((error) => {

@@ -98,6 +98,7 @@ export * from './cache/cache.backend';
 export * from './cache/cache.service';
 export * from './cache/cache.module';
 export * from './cache/connectors/ram.connector';
+export * from './cache/connectors/local-storage.connector';
 
 // vault
 export * from './vault/vault.backend';
@@ -112,6 +113,7 @@ export * from './account/account.backend';
 export * from './account/account.service';
 export * from './account/account.module';
 export * from './account/connectors/dummy-account.connector';
+export * from './account/connectors/json-file-account.connector';
 
 // log
 export * from './log/log.backend';
@@ -124,6 +126,8 @@ export * from './log/connectors/console-log.connector';
 export * from './nkv/nkv.backend';
 export * from './nkv/nkv.service';
 export * from './nkv/nkv.module';
+export * from './nkv/connectors/ram.connector';
+export * from './nkv/connectors/local-storage.connector';
 
 // vectordb
 export * from './vectordb/vectordb.backend';
@@ -141,12 +145,16 @@ export * from './models-provider/models-provider.backend';
 export * from './models-provider/models-loader';
 export * from './models-provider/models-provider.service';
 export * from './models-provider/models-provider.module';
+export * from './models-provider/connectors/json-models-provider.connector';
 
 // agent-data
 export * from './agent-data/agent-data.backend';
 export * from './agent-data/agent-openapi';
 export * from './agent-data/agent-data.service';
 export * from './agent-data/agent-data.module';
+export * from './agent-data/connectors/null-agent-data.connector';
+export * from './agent-data/connectors/local-agent-data.connector';
+export * from './agent-data/connectors/cli-agent-data.connector';
 
 // component
 export * from './component/component.backend';
@@ -157,16 +165,19 @@ export * from './component/component.module';
 export * from './managed-vault/managed-vault.backend';
 export * from './managed-vault/managed-vault.service';
 export * from './managed-vault/managed-vault.module';
+export * from './managed-vault/connectors/null-managed-vault.connector';
 
 // router
 export * from './router/router.backend';
 export * from './router/router.service';
 export * from './router/router.module';
+export * from './router/connectors/null-router.connector';
 
 // code
 export * from './code/code.backend';
 export * from './code/code.service';
 export * from './code/code.module';
+export * from './code/connectors/dummy-code.connector';
 
 // The subsystem modules under clash-free names: `CacheModule` is also @nestjs/cache-manager's and
 // `RouterModule` @nestjs/core's. Each is the same class as its short name, which stays exported.

@@ -5,6 +5,7 @@ import { defineSubsystem } from '../core/subsystem';
 import { ACCOUNT_OPERATIONS } from './account.backend';
 import { AccountService } from './account.service';
 import type { DummyAccountSettings } from './connectors/dummy-account.connector';
+import type { JSONFileAccountSettings } from './connectors/json-file-account.connector';
 
 /** The Account subsystem, declared once: registry, tokens, `InjectAccount` and `AccountModule` derive from it. */
 export const ACCOUNT = defineSubsystem({
@@ -15,7 +16,9 @@ export const ACCOUNT = defineSubsystem({
     DummyAccount: connector<DummyAccountSettings>(
       () => require('./connectors/dummy-account.connector').DummyAccountConnector,
     ),
-    JSONFileAccount: planned(),
+    JSONFileAccount: connector<JSONFileAccountSettings>(
+      () => require('./connectors/json-file-account.connector').JSONFileAccountConnector,
+    ),
     AWSAccount: planned({ sdk: [{ package: '@aws-sdk/client-cognito-identity-provider', range: '^3' }] }),
     MySQLAccount: planned(),
   },

@@ -234,7 +234,7 @@ describe('DummyAccount settings validation', () => {
 
   it('registers DummyAccount and names the planned connectors', () => {
     expect(ACCOUNT_CONNECTORS.get('DummyAccount')).toBe(DummyAccountConnector);
-    for (const name of ['JSONFileAccount', 'AWSAccount', 'MySQLAccount']) {
+    for (const name of ['AWSAccount', 'MySQLAccount']) {
       expect(ACCOUNT_CONNECTORS.describeMissing(name)).toContain('not available in this version');
     }
   });

@@ -18,7 +18,8 @@ describe('AgentDataModule', () => {
     InjectAgentData,
     {
       connector: FixtureAgentData,
-      planned: ['Local', 'CLI', 'NullAgentData'],
+      planned: [],
+      available: ['Local', 'CLI', 'NullAgentData'],
       unknownName: 'Remote',
     },
   );

@@ -1,8 +1,11 @@
+/* eslint-disable @typescript-eslint/no-require-imports -- connectors load on first use (CommonJS) */
 import { Module } from '@nestjs/common';
-import { planned } from '../core/registry';
+import { connector } from '../core/registry';
 import { defineSubsystem } from '../core/subsystem';
 import { AGENT_DATA_OPERATIONS } from './agent-data.backend';
 import { AgentDataService } from './agent-data.service';
+import type { CLIAgentDataSettings } from './connectors/cli-agent-data.connector';
+import type { LocalAgentDataSettings } from './connectors/local-agent-data.connector';
 
 /** The AgentData subsystem, declared once: registry, tokens, `InjectAgentData` and `AgentDataModule` derive from it. */
 export const AGENT_DATA = defineSubsystem({
@@ -10,9 +13,11 @@ export const AGENT_DATA = defineSubsystem({
   service: AgentDataService,
   operations: AGENT_DATA_OPERATIONS,
   connectors: {
-    Local: planned(),
-    CLI: planned(),
-    NullAgentData: planned(),
+    Local: connector<LocalAgentDataSettings>(
+      () => require('./connectors/local-agent-data.connector').LocalAgentDataConnector,
+    ),
+    CLI: connector<CLIAgentDataSettings>(() => require('./connectors/cli-agent-data.connector').CLIAgentDataConnector),
+    NullAgentData: connector(() => require('./connectors/null-agent-data.connector').NullAgentDataConnector),
   },
 });
 

@@ -12,8 +12,8 @@ const account = fakeAccountModule(TEAMS);
 describe('CacheModule', () => {
   describeSubsystemModule(CACHE, CacheModule, InjectCache, {
     connector: RAMCacheConnector,
-    available: ['RAM'],
-    planned: ['Redis', 'LocalStorage', 'S3'],
+    available: ['RAM', 'LocalStorage'],
+    planned: ['Redis', 'S3'],
     unknownName: 'Memcached',
     imports: [account],
   });

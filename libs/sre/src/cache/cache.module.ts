@@ -5,6 +5,7 @@ import { connector, planned } from '../core/registry';
 import { defineSubsystem } from '../core/subsystem';
 import { CACHE_OPERATIONS } from './cache.backend';
 import { CacheService } from './cache.service';
+import type { LocalStorageCacheSettings } from './connectors/local-storage.connector';
 import type { RAMCacheSettings } from './connectors/ram.connector';
 
 /** The Cache subsystem, declared once: registry, tokens, `InjectCache` and `CacheModule` derive from it. */
@@ -16,7 +17,9 @@ export const CACHE = defineSubsystem({
   connectors: {
     RAM: connector<RAMCacheSettings>(() => require('./connectors/ram.connector').RAMCacheConnector),
     Redis: planned({ sdk: [{ package: 'ioredis', range: '^6' }] }),
-    LocalStorage: planned(),
+    LocalStorage: connector<LocalStorageCacheSettings>(
+      () => require('./connectors/local-storage.connector').LocalStorageCacheConnector,
+    ),
     S3: planned({ sdk: [{ package: '@aws-sdk/client-s3', range: '^3' }] }),
   },
 });

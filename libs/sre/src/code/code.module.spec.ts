@@ -13,6 +13,7 @@ describe('CodeModule', () => {
   const { useConnector } = describeSubsystemModule<MemoryCodeBackend, CodeService>(CODE, CodeModule, InjectCode, {
     connector: MemoryCodeBackend,
     planned: ['AWSLambda', 'ECMASandbox'],
+    available: ['DummyConnector'],
     unknownName: 'Lambda',
     imports: [fakeAccountModule(TEAMS)],
   });

@@ -1,6 +1,7 @@
+/* eslint-disable @typescript-eslint/no-require-imports -- connectors load on first use (CommonJS) */
 import { Module } from '@nestjs/common';
 import { ACCOUNT } from '../account/account.module';
-import { planned } from '../core/registry';
+import { connector, planned } from '../core/registry';
 import { defineSubsystem } from '../core/subsystem';
 import { CODE_OPERATIONS } from './code.backend';
 import { CodeService } from './code.service';
@@ -15,6 +16,8 @@ export const CODE = defineSubsystem({
   connectors: {
     AWSLambda: planned({ sdk: [{ package: '@aws-sdk/client-lambda', range: '^3' }] }),
     ECMASandbox: planned(),
+    // the seed's placeholder, made explicit: every operation fails with a sentence saying what to configure
+    DummyConnector: connector(() => require('./connectors/dummy-code.connector').DummyCodeConnector),
   },
 });
 

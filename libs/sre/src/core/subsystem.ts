@@ -152,7 +152,7 @@ function checkInteger(value: unknown, max: number, at: string, problems: string[
 }
 
 /**
- * The subsystem as the module factory and SreModule use it. `define()` below builds one from a
+ * The subsystem as the module factory and SreModule use it. `defineSubsystem()` below builds one from a
  * spec; it is also what `nestjs-sre/testing` and SreModule read.
  */
 export class Subsystem<S = unknown, B extends SreBackend = SreBackend, D extends object = any> {

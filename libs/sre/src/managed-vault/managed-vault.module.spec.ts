@@ -19,7 +19,8 @@ describe('ManagedVaultModule', () => {
     InjectManagedVault,
     {
       connector: MemoryManagedVaultBackend,
-      planned: ['SecretManagerManagedVault', 'NullManagedVault'],
+      planned: ['SecretManagerManagedVault'],
+      available: ['NullManagedVault'],
       unknownName: 'Vaulty',
       imports: [fakeAccountModule(TEAMS)],
     },

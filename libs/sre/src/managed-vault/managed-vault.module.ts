@@ -1,13 +1,15 @@
+/* eslint-disable @typescript-eslint/no-require-imports -- connectors load on first use (CommonJS) */
 import { Module } from '@nestjs/common';
 import { ACCOUNT } from '../account/account.module';
-import { planned } from '../core/registry';
+import { connector, planned } from '../core/registry';
 import { defineSubsystem } from '../core/subsystem';
 import { MANAGED_VAULT_OPERATIONS } from './managed-vault.backend';
 import { ManagedVaultService } from './managed-vault.service';
 
 /**
  * The ManagedVault subsystem, declared once: registry, tokens, `InjectManagedVault` and
- * `ManagedVaultModule` derive from it. Both seed connectors arrive in a later version.
+ * `ManagedVaultModule` derive from it. NullManagedVault keeps nothing;
+ * SecretManagerManagedVault arrives in a later version.
  */
 export const MANAGED_VAULT = defineSubsystem({
   subsystem: 'ManagedVault',
@@ -17,7 +19,7 @@ export const MANAGED_VAULT = defineSubsystem({
   uses: { account: ACCOUNT.dependency('team resolution') },
   connectors: {
     SecretManagerManagedVault: planned({ sdk: [{ package: '@aws-sdk/client-secrets-manager', range: '^3' }] }),
-    NullManagedVault: planned(),
+    NullManagedVault: connector(() => require('./connectors/null-managed-vault.connector').NullManagedVaultConnector),
   },
 });
 

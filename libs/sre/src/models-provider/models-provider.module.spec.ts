@@ -65,7 +65,8 @@ describe('ModelsProviderModule', () => {
       connector: BuiltInModelsProvider,
       // ModelsProvider requires Account: a stand-in beside every boot of the shared suite
       imports: [fakeAccountModule(TEAMS, { forTeam })],
-      planned: ['JSONModelsProvider'],
+      planned: [],
+      available: ['JSONModelsProvider'],
       unknownName: 'YAML',
     },
   );

@@ -1,7 +1,9 @@
+/* eslint-disable @typescript-eslint/no-require-imports -- connectors load on first use (CommonJS) */
 import { Module } from '@nestjs/common';
 import { ACCOUNT } from '../account/account.module';
-import { planned } from '../core/registry';
+import { connector } from '../core/registry';
 import { defineSubsystem } from '../core/subsystem';
+import type { JSONModelsProviderSettings } from './connectors/json-models-provider.connector';
 import { MODELS_PROVIDER_OPERATIONS } from './models-provider.backend';
 import { ModelsProviderService } from './models-provider.service';
 
@@ -13,7 +15,9 @@ export const MODELS_PROVIDER = defineSubsystem({
   // account resolves the candidate's team and holds its custom models (team settings)
   uses: { account: ACCOUNT.dependency('team resolution and custom models') },
   connectors: {
-    JSONModelsProvider: planned(),
+    JSONModelsProvider: connector<JSONModelsProviderSettings>(
+      () => require('./connectors/json-models-provider.connector').JSONModelsProviderConnector,
+    ),
   },
 });
 

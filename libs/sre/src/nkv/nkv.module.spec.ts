@@ -10,7 +10,8 @@ const TEAMS: Record<string, string> = { alice: 'team-a', anna: 'team-a', bob: 't
 describe('NKVModule', () => {
   const { useConnector } = describeSubsystemModule<MemoryNKVBackend, NKVService>(NKV, NKVModule, InjectNKV, {
     connector: MemoryNKVBackend,
-    planned: ['LocalStorage', 'Redis', 'RAM'],
+    planned: ['Redis'],
+    available: ['LocalStorage', 'RAM'],
     unknownName: 'Nope',
     imports: [fakeAccountModule(TEAMS)],
   });

@@ -1,7 +1,10 @@
+/* eslint-disable @typescript-eslint/no-require-imports -- connectors load on first use (CommonJS) */
 import { Module } from '@nestjs/common';
 import { ACCOUNT } from '../account/account.module';
-import { planned } from '../core/registry';
+import { connector, planned } from '../core/registry';
 import { defineSubsystem } from '../core/subsystem';
+import type { LocalStorageNKVSettings } from './connectors/local-storage.connector';
+import type { RAMNKVSettings } from './connectors/ram.connector';
 import { NKV_OPERATIONS } from './nkv.backend';
 import { NKVService } from './nkv.service';
 
@@ -15,9 +18,11 @@ export const NKV = defineSubsystem({
   // the original's Redis and RAM borrowed a Cache instance found by a hard-coded id (W02): Redis
   // will take the shared Redis connection by injection, RAM and LocalStorage need nothing
   connectors: {
-    LocalStorage: planned(),
+    LocalStorage: connector<LocalStorageNKVSettings>(
+      () => require('./connectors/local-storage.connector').LocalStorageNKVConnector,
+    ),
     Redis: planned({ sdk: [{ package: 'ioredis', range: '^6' }] }),
-    RAM: planned(),
+    RAM: connector<RAMNKVSettings>(() => require('./connectors/ram.connector').RAMNKVConnector),
   },
 });
 

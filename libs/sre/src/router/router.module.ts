@@ -1,5 +1,6 @@
+/* eslint-disable @typescript-eslint/no-require-imports -- connectors load on first use (CommonJS) */
 import { Module } from '@nestjs/common';
-import { planned } from '../core/registry';
+import { connector, planned } from '../core/registry';
 import { defineSubsystem } from '../core/subsystem';
 import { ROUTER_OPERATIONS } from './router.backend';
 import { RouterService } from './router.service';
@@ -11,7 +12,7 @@ export const ROUTER = defineSubsystem({
   operations: ROUTER_OPERATIONS,
   connectors: {
     ExpressRouter: planned(),
-    NullRouter: planned(),
+    NullRouter: connector(() => require('./connectors/null-router.connector').NullRouterConnector),
   },
 });
 

@@ -7,6 +7,11 @@ import type { TeamResolver } from '../security/team-resolver';
 import { largeValue, teamResolver, timedTest } from './contract-harness';
 
 export interface ManagedVaultBackendSuiteOptions {
+  /**
+   * The backend keeps nothing (NullManagedVault): the suite checks that writes and deletes are
+   * accepted and dropped, that every read is missing, and runs the policy tests that need no data.
+   */
+  holdsNothing?: boolean;
   /** Bytes of the large value (default 60 KiB: AWS Secrets Manager holds at most 64 KiB). */
   largeValueBytes?: number;
   /** Per-test timeout in milliseconds, for slow backends. */
@@ -38,6 +43,7 @@ export function describeManagedVaultBackend(
   makeBackend: () => ManagedVaultBackend | Promise<ManagedVaultBackend>,
   options: ManagedVaultBackendSuiteOptions = {},
 ): void {
+  const holdsNothing = options.holdsNothing === true;
   const large = largeValue(options.largeValueBytes ?? 60 * 1024);
   const test = timedTest(options.timeoutMs);
 
@@ -72,6 +78,26 @@ export function describeManagedVaultBackend(
     });
 
     describe('backend', () => {
+      if (holdsNothing) {
+        test('accepts every write and delete, and answers every read as missing', async () => {
+          const backend = await open();
+          for (const key of [...ODD_KEYS, 'oauth:google', 'hasOwnProperty', 'toString']) {
+            await expect(backend.writeSecret('team-a', key, TOKEN)).resolves.toBeUndefined();
+            await expect(backend.readSecret('team-a', key)).resolves.toBeUndefined();
+            await expect(backend.secretExists('team-a', key)).resolves.toBe(false);
+            await expect(backend.deleteSecret('team-a', key)).resolves.toBeUndefined();
+          }
+          await backend.writeSecret('team-a', 'large', large);
+          await backend.writeSecret('team-a', 'unicode', UNICODE_VALUE);
+          await expect(backend.readSecret('team-a', 'large')).resolves.toBeUndefined();
+          await expect(backend.readSecret('team-a', 'unicode')).resolves.toBeUndefined();
+          await expect(backend.deleteSecret('nobody-team', 'never')).resolves.toBeUndefined();
+          await Promise.all(Array.from({ length: 20 }, (_, i) => backend.writeSecret('team-a', 'hot', `v-${i}`)));
+          await expect(backend.readSecret('team-a', 'hot')).resolves.toBeUndefined();
+        });
+        return;
+      }
+
       test('reads back what was written, exactly', async () => {
         const backend = await open();
         await backend.writeSecret('team-a', 'oauth:google', TOKEN);
@@ -160,32 +186,45 @@ export function describeManagedVaultBackend(
     });
 
     describe('service policy', () => {
-      test("sets, reads, deletes and re-creates a secret in the candidate's team namespace", async () => {
-        const { vault, backend } = await serve();
-        const a1 = vault.agent('a1');
-        await a1.set('oauth:google', TOKEN);
-        await expect(a1.get('oauth:google')).resolves.toBe(TOKEN);
-        await expect(backend.readSecret('team-a', 'oauth:google')).resolves.toBe(TOKEN);
-        await expect(vault.team('team-a').exists('oauth:google')).resolves.toBe(true);
-        await expect(vault.user('a-user').get('oauth:google')).resolves.toBe(TOKEN);
-        await a1.delete('oauth:google');
-        await a1.delete('oauth:google');
-        await expect(a1.exists('oauth:google')).resolves.toBe(false);
-        await a1.set('oauth:google', 'again');
-        await expect(a1.get('oauth:google')).resolves.toBe('again');
-        await expect(backend.readSecret('a1', 'oauth:google')).resolves.toBeUndefined();
-      });
+      if (holdsNothing) {
+        test("accepts set and delete from the candidate's team and keeps nothing: undefined, false", async () => {
+          const { vault, backend } = await serve();
+          for (const requester of [vault.agent('a1'), vault.user('a-user'), vault.team('team-a')]) {
+            await expect(requester.set('oauth:google', TOKEN)).resolves.toBeUndefined();
+            await expect(requester.get('oauth:google')).resolves.toBeUndefined();
+            await expect(requester.exists('oauth:google')).resolves.toBe(false);
+            await expect(requester.delete('oauth:google')).resolves.toBeUndefined();
+          }
+          await expect(backend.readSecret('team-a', 'oauth:google')).resolves.toBeUndefined();
+        });
+      } else {
+        test("sets, reads, deletes and re-creates a secret in the candidate's team namespace", async () => {
+          const { vault, backend } = await serve();
+          const a1 = vault.agent('a1');
+          await a1.set('oauth:google', TOKEN);
+          await expect(a1.get('oauth:google')).resolves.toBe(TOKEN);
+          await expect(backend.readSecret('team-a', 'oauth:google')).resolves.toBe(TOKEN);
+          await expect(vault.team('team-a').exists('oauth:google')).resolves.toBe(true);
+          await expect(vault.user('a-user').get('oauth:google')).resolves.toBe(TOKEN);
+          await a1.delete('oauth:google');
+          await a1.delete('oauth:google');
+          await expect(a1.exists('oauth:google')).resolves.toBe(false);
+          await a1.set('oauth:google', 'again');
+          await expect(a1.get('oauth:google')).resolves.toBe('again');
+          await expect(backend.readSecret('a1', 'oauth:google')).resolves.toBeUndefined();
+        });
 
-      test("never reaches another team's secrets", async () => {
-        const { vault, backend } = await serve();
-        await vault.agent('a1').set('k', 'for-a');
-        await expect(vault.agent('b1').get('k')).resolves.toBeUndefined();
-        await expect(vault.agent('b1').exists('k')).resolves.toBe(false);
-        await vault.agent('b1').delete('k');
-        await vault.team('team-b').set('k', 'for-b');
-        await expect(vault.agent('a1').get('k')).resolves.toBe('for-a');
-        await expect(backend.readSecret('team-b', 'k')).resolves.toBe('for-b');
-      });
+        test("never reaches another team's secrets", async () => {
+          const { vault, backend } = await serve();
+          await vault.agent('a1').set('k', 'for-a');
+          await expect(vault.agent('b1').get('k')).resolves.toBeUndefined();
+          await expect(vault.agent('b1').exists('k')).resolves.toBe(false);
+          await vault.agent('b1').delete('k');
+          await vault.team('team-b').set('k', 'for-b');
+          await expect(vault.agent('a1').get('k')).resolves.toBe('for-a');
+          await expect(backend.readSecret('team-b', 'k')).resolves.toBe('for-b');
+        });
+      }
 
       test('denies a candidate that has no team, or an answer that is no team id, and writes nothing', async () => {
         const { vault, backend } = await serve();
