@@ -169,6 +169,131 @@ describe('example app (built, own process)', () => {
     expect((await rawRequest(app.baseUrl, 'DELETE', '/cache/xss')).status).toBe(204);
   });
 
+  it('kv: PUT, GET, list and DELETE a JSON value', async () => {
+    const value = { name: 'Ada', tags: ['x', 'y'], nested: { n: 1.5, ok: true, none: null } };
+    const put = await rawRequest(app.baseUrl, 'PUT', '/kv/profiles/ada', {
+      body: JSON.stringify(value),
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(put.status).toBe(204);
+    const got = await rawRequest(app.baseUrl, 'GET', '/kv/profiles/ada');
+    expect(got.status).toBe(200);
+    expect(got.headers['content-type']).toContain('application/json');
+    expect(JSON.parse(got.body.toString())).toEqual(value);
+    // a bare JSON string comes back as JSON, never as text/html
+    expect((await rawRequest(app.baseUrl, 'PUT', '/kv/profiles/motto', { body: '"<b>hi</b>"' })).status).toBe(204);
+    const motto = await rawRequest(app.baseUrl, 'GET', '/kv/profiles/motto');
+    expect(motto.headers['content-type']).toContain('application/json');
+    expect(JSON.parse(motto.body.toString())).toBe('<b>hi</b>');
+    expect((await rawRequest(app.baseUrl, 'PUT', '/kv/profiles/nothing', { body: 'null' })).status).toBe(204);
+    const nothing = await rawRequest(app.baseUrl, 'GET', '/kv/profiles/nothing');
+    expect([nothing.status, nothing.body.toString()]).toEqual([200, 'null']);
+    const list = await rawRequest(app.baseUrl, 'GET', '/kv/profiles');
+    expect(list.status).toBe(200);
+    const listed = JSON.parse(list.body.toString());
+    expect(listed.namespace).toBe('profiles');
+    expect([...listed.entries].sort((a: { key: string }, b: { key: string }) => a.key.localeCompare(b.key))).toEqual([
+      { key: 'ada', value },
+      { key: 'motto', value: '<b>hi</b>' },
+      { key: 'nothing', value: null },
+    ]);
+    expect((await rawRequest(app.baseUrl, 'DELETE', '/kv/profiles/ada')).status).toBe(204);
+    expect((await rawRequest(app.baseUrl, 'GET', '/kv/profiles/ada')).status).toBe(404);
+    // deleting a missing key is a no-op
+    expect((await rawRequest(app.baseUrl, 'DELETE', '/kv/profiles/ada')).status).toBe(204);
+    expect((await rawRequest(app.baseUrl, 'GET', '/kv/empty-namespace')).body.toString()).toBe(
+      '{"namespace":"empty-namespace","entries":[]}',
+    );
+  });
+
+  it("kv: another team sees its own namespaces, never the first team's", async () => {
+    const acme = { 'x-sre-team': 'acme' };
+    const rival = { 'x-sre-team': 'rival' };
+    expect((await rawRequest(app.baseUrl, 'PUT', '/kv/plans/q3', { body: '{"secret":1}', headers: acme })).status).toBe(
+      204,
+    );
+    expect((await rawRequest(app.baseUrl, 'GET', '/kv/plans/q3', { headers: rival })).status).toBe(404);
+    expect(JSON.parse((await rawRequest(app.baseUrl, 'GET', '/kv/plans', { headers: rival })).body.toString())).toEqual(
+      {
+        namespace: 'plans',
+        entries: [],
+      },
+    );
+    // the rival's writes and deletes land in its own namespace
+    expect((await rawRequest(app.baseUrl, 'PUT', '/kv/plans/q3', { body: '"defaced"', headers: rival })).status).toBe(
+      204,
+    );
+    expect((await rawRequest(app.baseUrl, 'DELETE', '/kv/plans/q3', { headers: rival })).status).toBe(204);
+    const mine = await rawRequest(app.baseUrl, 'GET', '/kv/plans/q3', { headers: acme });
+    expect([mine.status, JSON.parse(mine.body.toString())]).toEqual([200, { secret: 1 }]);
+    // and the default team does not see it either
+    expect((await rawRequest(app.baseUrl, 'GET', '/kv/plans/q3')).status).toBe(404);
+  });
+
+  it('kv: a bad namespace or key is a 400', async () => {
+    for (const [method, target] of [
+      ['GET', '/kv/ns/a%00b'],
+      ['PUT', '/kv/ns/a%01b'],
+      ['DELETE', '/kv/ns/a%7Fb'],
+      ['GET', '/kv/n%00s/key'],
+      ['GET', '/kv/n%0As'],
+      ['PUT', `/kv/ns/${'k'.repeat(1025)}`],
+      ['GET', `/kv/${'n'.repeat(257)}/key`],
+      ['GET', '/kv/ns/%E0%A4%A'],
+    ]) {
+      const res = await rawRequest(app.baseUrl, method, target, { body: method === 'PUT' ? '1' : undefined });
+      expect([method, target.slice(0, 40), res.status]).toEqual([method, target.slice(0, 40), 400]);
+      expect(res.headers['content-type']).toContain('application/json');
+    }
+  });
+
+  it('kv: names that look like path traversal stay names, stored inside the data folder', async () => {
+    for (const target of ['/kv/..%2F..%2Fescape/key', '/kv/ns/..', '/kv/ns/..%2F..%2Fescape', '/kv/%2E%2E/k']) {
+      expect([target, (await rawRequest(app.baseUrl, 'PUT', target, { body: '"x"' })).status]).toEqual([target, 204]);
+      expect([target, (await rawRequest(app.baseUrl, 'GET', target)).body.toString()]).toEqual([target, '"x"']);
+      expect([target, (await rawRequest(app.baseUrl, 'DELETE', target)).status]).toEqual([target, 204]);
+    }
+    expect(fs.existsSync(path.join(dataDir, '..', 'escape'))).toBe(false);
+    expect(fs.existsSync(path.join(dataDir, 'escape'))).toBe(false);
+  });
+
+  it('kv: invalid JSON is a 400, a body over 1 MB a 413, and nothing is stored', async () => {
+    for (const body of ['', '{"a":', 'undefined', "{'a':1}", 'NaN']) {
+      const res = await rawRequest(app.baseUrl, 'PUT', '/kv/bad/value', { body });
+      expect([body, res.status]).toEqual([body, 400]);
+      expect(JSON.parse(res.body.toString()).message).toBe('the body must be a JSON value');
+    }
+    const tooLarge = JSON.stringify('a'.repeat(1024 * 1024));
+    expect((await rawRequest(app.baseUrl, 'PUT', '/kv/bad/value', { body: tooLarge })).status).toBe(413);
+    // without Content-Length (chunked): refused once past the limit, the rest drained
+    const chunked = await streamUpload(app.baseUrl, '/kv/bad/value', generatedStream(4 * 1024 * 1024).stream);
+    expect(chunked.status).toBe(413);
+    expect((await rawRequest(app.baseUrl, 'GET', '/kv/bad/value')).status).toBe(404);
+    // exactly at the limit is accepted
+    const atLimit = JSON.stringify('a'.repeat(1024 * 1024 - 2));
+    expect((await rawRequest(app.baseUrl, 'PUT', '/kv/bad/value', { body: atLimit })).status).toBe(204);
+    expect(JSON.parse((await rawRequest(app.baseUrl, 'GET', '/kv/bad/value')).body.toString())).toHaveLength(
+      1024 * 1024 - 2,
+    );
+    expect((await rawRequest(app.baseUrl, 'DELETE', '/kv/bad/value')).status).toBe(204);
+  });
+
+  it('GET /models lists the built-in models, without credentials', async () => {
+    const res = await rawRequest(app.baseUrl, 'GET', '/models', { headers: { 'x-sre-team': 'acme' } });
+    expect(res.status).toBe(200);
+    const { models } = JSON.parse(res.body.toString()) as { models: Record<string, unknown>[] };
+    const names = models.map((model) => model.name);
+    expect(names).toEqual(expect.arrayContaining(['echo', 'echo-small', 'gpt-4o-mini', 'gpt-4o']));
+    expect(models.find((model) => model.name === 'echo')).toMatchObject({
+      modelId: 'echo',
+      provider: 'Echo',
+      tokens: 128_000,
+      enabled: true,
+    });
+    for (const model of models) expect(model).not.toHaveProperty('credentials');
+    expect((await rawRequest(app.baseUrl, 'GET', '/models')).status).toBe(200);
+  });
+
   it('sets X-Content-Type-Options: nosniff on every response', async () => {
     await rawRequest(app.baseUrl, 'PUT', '/files/nosniff.txt', { body: 'x' });
     for (const [method, target] of [
@@ -181,6 +306,11 @@ describe('example app (built, own process)', () => {
       ['GET', '/no-such-route'],
       ['PUT', '/cache/nosniff'],
       ['DELETE', '/cache/nosniff'],
+      ['PUT', '/kv/nosniff/key'],
+      ['GET', '/kv/nosniff/key'],
+      ['GET', '/kv/nosniff'],
+      ['DELETE', '/kv/nosniff/key'],
+      ['GET', '/models'],
     ]) {
       const res = await rawRequest(app.baseUrl, method, target, { body: method === 'PUT' ? 'x' : undefined });
       expect([method, target, res.headers['x-content-type-options']]).toEqual([method, target, 'nosniff']);
