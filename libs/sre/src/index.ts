@@ -160,6 +160,8 @@ export * from './agent-data/connectors/cli-agent-data.connector';
 export * from './component/component.backend';
 export * from './component/component.service';
 export * from './component/component.module';
+export * from './component/component.decorator';
+export * from './component/connectors/local-component.connector';
 
 // managed-vault
 export * from './managed-vault/managed-vault.backend';

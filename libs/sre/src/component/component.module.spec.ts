@@ -15,7 +15,8 @@ describe('ComponentModule', () => {
     InjectComponent,
     {
       connector: MemoryComponentBackend,
-      planned: ['LocalComponent'],
+      planned: [],
+      available: ['LocalComponent'],
       unknownName: 'Local',
       imports: [fakeAccountModule(TEAMS)],
     },

@@ -1,9 +1,24 @@
+/* eslint-disable @typescript-eslint/no-require-imports -- connectors load on first use (CommonJS) */
 import { Module } from '@nestjs/common';
+import { DiscoveryModule, DiscoveryService } from '@nestjs/core';
 import { ACCOUNT } from '../account/account.module';
-import { planned } from '../core/registry';
+import { connector, type Dependency } from '../core/registry';
 import { defineSubsystem } from '../core/subsystem';
 import { COMPONENT_OPERATIONS } from './component.backend';
 import { ComponentService } from './component.service';
+import type { LocalComponentSettings } from './connectors/local-component.connector';
+
+/**
+ * Nest's `DiscoveryService`, through which `LocalComponent` finds the `@SreComponent` providers.
+ * Optional: `ComponentModule` imports `DiscoveryModule` itself, and a connector built without it
+ * (outside Nest) registers only what it is given.
+ */
+const DISCOVERY: Dependency<DiscoveryService> = {
+  what: 'the DiscoveryService of @nestjs/core (to find the @SreComponent providers)',
+  hint: 'import DiscoveryModule from @nestjs/core',
+  token: () => DiscoveryService,
+  optional: true,
+};
 
 /** The Component subsystem, declared once: registry, tokens, `InjectComponent` and `ComponentModule` derive from it. */
 export const COMPONENT = defineSubsystem({
@@ -13,7 +28,10 @@ export const COMPONENT = defineSubsystem({
   // the team whose overlay a requester reads and writes
   uses: { account: ACCOUNT.dependency('team resolution') },
   connectors: {
-    LocalComponent: planned(),
+    LocalComponent: connector<LocalComponentSettings>(
+      () => require('./connectors/local-component.connector').LocalComponentConnector,
+      { uses: { discovery: DISCOVERY } },
+    ),
   },
 });
 
@@ -28,6 +46,7 @@ export const InjectComponent = COMPONENT.inject;
  * `ComponentModule.forRoot({ connector: MyComponents })` provides `ComponentService` (or
  * `getComponentToken(name)` for a named instance); `connector` is a registered name or your own class
  * implementing `ComponentBackend`. Needs the Account subsystem (global, or imported beside it).
+ * Imports `DiscoveryModule`, so that `LocalComponent` finds the providers marked `@SreComponent`.
  */
-@Module({})
+@Module({ imports: [DiscoveryModule] })
 export class ComponentModule extends COMPONENT.Module {}
