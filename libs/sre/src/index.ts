@@ -180,6 +180,7 @@ export * from './code/code.backend';
 export * from './code/code.service';
 export * from './code/code.module';
 export * from './code/connectors/dummy-code.connector';
+export * from './code/connectors/ecma-sandbox.connector';
 
 // The subsystem modules under clash-free names: `CacheModule` is also @nestjs/cache-manager's and
 // `RouterModule` @nestjs/core's. Each is the same class as its short name, which stays exported.

@@ -12,8 +12,8 @@ const ADD = 'async function main({ a, b }) { return a + b; }';
 describe('CodeModule', () => {
   const { useConnector } = describeSubsystemModule<MemoryCodeBackend, CodeService>(CODE, CodeModule, InjectCode, {
     connector: MemoryCodeBackend,
-    planned: ['AWSLambda', 'ECMASandbox'],
-    available: ['DummyConnector'],
+    planned: ['AWSLambda'],
+    available: ['ECMASandbox', 'DummyConnector'],
     unknownName: 'Lambda',
     imports: [fakeAccountModule(TEAMS)],
   });

@@ -5,6 +5,7 @@ import { connector, planned } from '../core/registry';
 import { defineSubsystem } from '../core/subsystem';
 import { CODE_OPERATIONS } from './code.backend';
 import { CodeService } from './code.service';
+import type { ECMASandboxSettings } from './connectors/ecma-sandbox.connector';
 
 /** The Code subsystem, declared once: registry, tokens, `InjectCode` and `CodeModule` derive from it. */
 export const CODE = defineSubsystem({
@@ -15,7 +16,10 @@ export const CODE = defineSubsystem({
   uses: { account: ACCOUNT.dependency('team resolution') },
   connectors: {
     AWSLambda: planned({ sdk: [{ package: '@aws-sdk/client-lambda', range: '^3' }] }),
-    ECMASandbox: planned(),
+    // each run in a sandboxed child process of this host: time, memory, no fs/env/network
+    ECMASandbox: connector<ECMASandboxSettings>(
+      () => require('./connectors/ecma-sandbox.connector').ECMASandboxConnector,
+    ),
     // the seed's placeholder, made explicit: every operation fails with a sentence saying what to configure
     DummyConnector: connector(() => require('./connectors/dummy-code.connector').DummyCodeConnector),
   },

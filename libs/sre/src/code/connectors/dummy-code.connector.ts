@@ -5,7 +5,7 @@ import type { CodeBackend, CodeDeployment, CodeExecutionResult, CodePreparation 
 /** What to configure instead, said by every refusal. */
 const INSTEAD =
   'configure Code with a connector that runs code: your own class implementing CodeBackend ' +
-  '(CodeModule.forRoot({ connector: MyRunner })); AWSLambda and ECMASandbox arrive in a later version';
+  '(CodeModule.forRoot({ connector: MyRunner })) or ECMASandbox; AWSLambda arrives in a later version';
 
 /**
  * The seed's placeholder for Code (`DummyConnector`), made explicit: the original's silently did

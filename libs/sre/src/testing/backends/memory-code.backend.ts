@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import * as vm from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import type {
@@ -10,6 +9,7 @@ import type {
   CodePreparation,
   CodeScope,
 } from '../../code/code.backend';
+import { CodeDeployments } from '../../code/connectors/code-deployments';
 import { SreNotFoundError } from '../../core/errors';
 
 export interface MemoryCodeOptions {
@@ -17,11 +17,6 @@ export interface MemoryCodeOptions {
   defaultTimeoutMs?: number;
   /** Longest run whatever the config asks (default 30 000 ms). */
   maxTimeoutMs?: number;
-}
-
-interface StoredDeployment {
-  readonly deployment: CodeDeployment;
-  readonly code: string;
 }
 
 const MAIN = /\basync\s+function\s+main\s*\(/;
@@ -67,8 +62,7 @@ interface WorkerOutcome {
 export class MemoryCodeBackend implements CodeBackend {
   static readonly connectorName = 'MemoryCode';
 
-  /** Deployments by unit (team, owner, uid), then by id. */
-  private readonly units = new Map<string, Map<string, StoredDeployment>>();
+  private readonly deployments = new CodeDeployments();
   private readonly defaultTimeoutMs: number;
   private readonly maxTimeoutMs: number;
 
@@ -93,23 +87,7 @@ export class MemoryCodeBackend implements CodeBackend {
   }
 
   async deployCode(scope: CodeScope, input: CodeInput, config: CodeConfig): Promise<CodeDeployment> {
-    const runtime = config.runtime ?? 'nodejs';
-    // the same code, dependencies, files, input names and runtime are the same deployment
-    const content = JSON.stringify([
-      input.code,
-      input.dependencies ?? '',
-      Object.entries(input.files ?? {}).sort(),
-      Object.keys(input.inputs ?? {}).sort(),
-      runtime,
-    ]);
-    const id = `${scope.uid}-${createHash('sha256').update(content).digest('hex').slice(0, 16)}`;
-    const unit = this.unit(scope, true)!;
-    let stored = unit.get(id);
-    if (!stored) {
-      stored = { deployment: { id, status: 'deployed', runtime, createdAt: new Date() }, code: input.code };
-      unit.set(id, stored);
-    }
-    return { ...stored.deployment };
+    return this.deployments.deploy(scope, input, config);
   }
 
   executeCode(_scope: CodeScope, input: CodeInput, config: CodeConfig): Promise<CodeExecutionResult> {
@@ -122,30 +100,21 @@ export class MemoryCodeBackend implements CodeBackend {
     inputs: Record<string, unknown>,
     config: CodeConfig,
   ): Promise<CodeExecutionResult> {
-    const stored = this.unit(scope)?.get(deploymentId);
-    if (!stored) throw new SreNotFoundError(`deployment '${deploymentId}' does not exist`);
-    (stored.deployment as { lastUsed?: Date }).lastUsed = new Date();
-    return this.run(stored.code, inputs, config);
+    const code = this.deployments.use(scope, deploymentId);
+    if (code === undefined) throw new SreNotFoundError(`deployment '${deploymentId}' does not exist`);
+    return this.run(code, inputs, config);
   }
 
   async listCodeDeployments(scope: CodeScope): Promise<CodeDeployment[]> {
-    return [...(this.unit(scope)?.values() ?? [])].map((stored) => ({ ...stored.deployment }));
+    return this.deployments.list(scope);
   }
 
   async getCodeDeployment(scope: CodeScope, deploymentId: string): Promise<CodeDeployment | undefined> {
-    const stored = this.unit(scope)?.get(deploymentId);
-    return stored && { ...stored.deployment };
+    return this.deployments.get(scope, deploymentId);
   }
 
   async deleteCodeDeployment(scope: CodeScope, deploymentId: string): Promise<void> {
-    this.unit(scope)?.delete(deploymentId);
-  }
-
-  private unit(scope: CodeScope, create = false): Map<string, StoredDeployment> | undefined {
-    const key = JSON.stringify([scope.team, scope.owner.role, scope.owner.id, scope.uid]);
-    let unit = this.units.get(key);
-    if (!unit && create) this.units.set(key, (unit = new Map()));
-    return unit;
+    this.deployments.delete(scope, deploymentId);
   }
 
   private run(code: string, inputs: Record<string, unknown>, config: CodeConfig): Promise<CodeExecutionResult> {
