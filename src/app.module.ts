@@ -1,17 +1,43 @@
 import { Module } from '@nestjs/common';
-import { SreModule } from 'nestjs-sre';
+import { loadSreConfig, SreModule, type SreConfig } from 'nestjs-sre';
 import { SreHealthModule } from 'nestjs-sre/health';
 import { CacheController } from './cache.controller';
+import { CodeController } from './code.controller';
+import { ComponentsController } from './components.controller';
+import { EchoComponent } from './echo.component';
 import { FilesController } from './files.controller';
 import { HealthController } from './health.controller';
 import { KvController } from './kv.controller';
 import { ModelsController } from './models.controller';
 
 /**
- * Embedded defaults: data under ./.sre (SRE_DATA_DIR), or the JSON config named by SRE_CONFIG.
+ * The seed's config (the JSON named by SRE_CONFIG or SRE_CONFIG_JSON, else every default) with
+ * Code on the local `ECMASandbox` (Code has no default connector) unless that config names its own.
+ * A config that cannot be read leaves `forRoot()` to read it again and report it at boot.
  */
+function exampleConfig(): SreConfig | undefined {
+  try {
+    return {
+      Code: { Connector: 'ECMASandbox', Settings: { timeoutMs: 2000, memoryLimitMB: 64 } },
+      ...loadSreConfig(),
+    } as SreConfig;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Embedded defaults: data under ./.sre (SRE_DATA_DIR), or the JSON config named by SRE_CONFIG. */
 @Module({
-  imports: [SreModule.forRoot(), SreHealthModule],
-  controllers: [FilesController, CacheController, KvController, ModelsController, HealthController],
+  imports: [SreModule.forRoot(exampleConfig()), SreHealthModule],
+  controllers: [
+    FilesController,
+    CacheController,
+    KvController,
+    ModelsController,
+    CodeController,
+    ComponentsController,
+    HealthController,
+  ],
+  providers: [EchoComponent],
 })
 export class AppModule {}

@@ -1,21 +1,9 @@
-import {
-  BadRequestException,
-  Controller,
-  Delete,
-  Get,
-  HttpCode,
-  Logger,
-  NotFoundException,
-  Param,
-  PayloadTooLargeException,
-  Put,
-  Req,
-  Res,
-} from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Logger, NotFoundException, Param, Put, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AccessCandidate, NKVService, type NKVValue } from 'nestjs-sre';
 import { Team } from './candidate';
 import { isClientAbort, logClientAbort } from './http-safety';
+import { parseJson, readBody } from './read-body';
 
 const MAX_BODY_BYTES = 1 << 20;
 
@@ -40,19 +28,13 @@ export class KvController {
   ): Promise<void> {
     let text: string;
     try {
-      text = await readBody(req);
+      text = await readBody(req, MAX_BODY_BYTES, 'kv values');
     } catch (error) {
       if (!isClientAbort(req, error)) throw error;
       logClientAbort(this.logger, 'kv value', `${namespace}/${key}`);
       return;
     }
-    let value: NKVValue;
-    try {
-      value = JSON.parse(text) as NKVValue;
-    } catch {
-      // V8's message quotes the body: never echo it back
-      throw new BadRequestException('the body must be a JSON value');
-    }
+    const value = parseJson(text, 'the body must be a JSON value') as NKVValue;
     await this.nkv.requester(team).set(namespace, key, value);
     res.status(204).end();
   }
@@ -89,50 +71,4 @@ export class KvController {
     const entries = await this.nkv.requester(team).list(namespace);
     return { namespace, entries: entries.map(({ key, data }) => ({ key, value: data })) };
   }
-}
-
-/**
- * The request body as UTF-8, at most MAX_BODY_BYTES (413 past it, refused from `Content-Length`
- * before reading when announced). The rest of an oversized body is drained, not read into memory,
- * so the 413 reaches the client.
- */
-function readBody(req: Request): Promise<string> {
-  const tooLarge = () => new PayloadTooLargeException(`kv values are limited to ${MAX_BODY_BYTES} bytes`);
-  const announced = Number(req.headers['content-length']);
-  if (Number.isFinite(announced) && announced > MAX_BODY_BYTES) {
-    req.resume();
-    return Promise.reject(tooLarge());
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY_BYTES) {
-        chunks.push(chunk);
-        return;
-      }
-      cleanup();
-      chunks.length = 0;
-      req.resume();
-      reject(tooLarge());
-    };
-    const onEnd = () => {
-      cleanup();
-      resolve(Buffer.concat(chunks).toString('utf8'));
-    };
-    const onError = (error: Error) => {
-      cleanup();
-      reject(error);
-    };
-    const onClose = () => {
-      if (req.complete) return;
-      cleanup();
-      reject(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
-    };
-    const cleanup = () => {
-      req.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
-    };
-    req.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
-  });
 }

@@ -71,6 +71,7 @@ describe('example app (built, own process)', () => {
       Vault: { status: 'up', connector: 'JSONFileVault' },
       Account: { status: 'up', connector: 'DummyAccount' },
       Log: { status: 'up', connector: 'ConsoleLog' },
+      Code: { status: 'up', connector: 'ECMASandbox' },
     });
   });
 
@@ -292,6 +293,81 @@ describe('example app (built, own process)', () => {
     });
     for (const model of models) expect(model).not.toHaveProperty('credentials');
     expect((await rawRequest(app.baseUrl, 'GET', '/models')).status).toBe(200);
+  });
+
+  /** POSTs `{ code, inputs }` to /code/run as `team`; the status and the parsed answer. */
+  async function runCode(
+    code: string,
+    inputs?: Record<string, unknown>,
+    team = 'acme',
+  ): Promise<{ status: number; body: Record<string, unknown> }> {
+    const res = await rawRequest(app.baseUrl, 'POST', '/code/run', {
+      body: JSON.stringify({ code, inputs }),
+      headers: { 'content-type': 'application/json', 'x-sre-team': team },
+    });
+    return { status: res.status, body: JSON.parse(res.body.toString()) };
+  }
+
+  it('code: POST /code/run binds inputs by name and answers the outcome with the logs', async () => {
+    const run = await runCode('async function main(a, b) { console.log("adding", a, b); return a + b }', {
+      a: 2,
+      b: 3,
+    });
+    expect(run.status).toBe(200);
+    expect(run.body).toEqual({
+      success: true,
+      output: 5,
+      logs: [expect.stringContaining('adding')],
+      errors: [],
+      executionTime: expect.any(Number),
+    });
+  });
+
+  it('code: a runaway loop fails within the time limit and the app keeps serving runs', async () => {
+    const started = Date.now();
+    const loop = await runCode('async function main() { while (true) {} }');
+    expect(loop.status).toBe(200);
+    expect(loop.body).toMatchObject({ success: false, output: null });
+    expect(loop.body.errors).toEqual([expect.stringMatching(/timed out/)]);
+    // timeoutMs is 2000: stopped at the limit, with room for a slow CI host's process start-up
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const next = await runCode('async function main(a) { return a * 2 }', { a: 21 });
+    expect(next.body).toMatchObject({ success: true, output: 42 });
+    expect((await rawRequest(app.baseUrl, 'GET', '/health')).status).toBe(200);
+  }, 20_000);
+
+  it('code: the snippet sees neither the environment nor the file system', async () => {
+    for (const code of [
+      'async function main() { return process.env }',
+      'async function main() { return require("fs").readFileSync("/etc/passwd", "utf8") }',
+      'async function main() { return (await import("node:fs")).readFileSync("/etc/passwd", "utf8") }',
+    ]) {
+      const run = await runCode(code);
+      expect([code, run.status, run.body.success, run.body.output]).toEqual([code, 200, false, null]);
+      expect(JSON.stringify(run.body)).not.toContain('root:');
+    }
+  });
+
+  it('code: invalid JSON, a body that is not { code, inputs } or one over the cap is refused', async () => {
+    for (const body of ['{"code":', 'not json', '']) {
+      const res = await rawRequest(app.baseUrl, 'POST', '/code/run', { body });
+      expect([body, res.status]).toEqual([body, 400]);
+      expect(res.body.toString()).not.toContain('not json');
+    }
+    for (const body of ['[1]', '{"code":42}', '{"code":"  "}', '{"code":"async function main() {}","inputs":[1]}']) {
+      const res = await rawRequest(app.baseUrl, 'POST', '/code/run', { body });
+      expect([body, res.status]).toEqual([body, 400]);
+    }
+    const tooLarge = JSON.stringify({ code: `async function main() { return 1 } // ${'x'.repeat(300 * 1024)}` });
+    expect((await rawRequest(app.baseUrl, 'POST', '/code/run', { body: tooLarge })).status).toBe(413);
+  });
+
+  it('GET /components lists the component names the team sees, the @SreComponent Echo included', async () => {
+    const res = await rawRequest(app.baseUrl, 'GET', '/components', { headers: { 'x-sre-team': 'acme' } });
+    expect(res.status).toBe(200);
+    const body = JSON.parse(res.body.toString());
+    expect(body.components).toContain('Echo');
+    expect(body.components.every((name: unknown) => typeof name === 'string')).toBe(true);
   });
 
   it('sets X-Content-Type-Options: nosniff on every response', async () => {
