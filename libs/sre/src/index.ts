@@ -174,6 +174,7 @@ export * from './router/router.backend';
 export * from './router/router.service';
 export * from './router/router.module';
 export * from './router/connectors/null-router.connector';
+export * from './router/connectors/express-router.connector';
 
 // code
 export * from './code/code.backend';

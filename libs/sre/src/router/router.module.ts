@@ -1,9 +1,22 @@
 /* eslint-disable @typescript-eslint/no-require-imports -- connectors load on first use (CommonJS) */
 import { Module } from '@nestjs/common';
-import { connector, planned } from '../core/registry';
+import { HttpAdapterHost } from '@nestjs/core';
+import { connector, type Dependency } from '../core/registry';
 import { defineSubsystem } from '../core/subsystem';
+import type { ExpressRouterSettings } from './connectors/express-router.connector';
 import { ROUTER_OPERATIONS } from './router.backend';
 import { RouterService } from './router.service';
+
+/**
+ * Nest's `HttpAdapterHost` (provided by @nestjs/core in every application): where ExpressRouter
+ * mounts when its settings give no `router`. Optional: built outside Nest, it needs a `router`.
+ */
+const HTTP_ADAPTER: Dependency<HttpAdapterHost> = {
+  what: "the HttpAdapterHost of @nestjs/core (the application's HTTP server)",
+  hint: 'run inside a Nest application, or give ExpressRouter a router in its settings',
+  token: () => HttpAdapterHost,
+  optional: true,
+};
 
 /** The Router subsystem, declared once: registry, tokens, `InjectRouter` and `RouterModule` derive from it. */
 export const ROUTER = defineSubsystem({
@@ -11,7 +24,10 @@ export const ROUTER = defineSubsystem({
   service: RouterService,
   operations: ROUTER_OPERATIONS,
   connectors: {
-    ExpressRouter: planned(),
+    ExpressRouter: connector<ExpressRouterSettings>(
+      () => require('./connectors/express-router.connector').ExpressRouterConnector,
+      { uses: { http: HTTP_ADAPTER } },
+    ),
     NullRouter: connector(() => require('./connectors/null-router.connector').NullRouterConnector),
   },
 });

@@ -3,6 +3,7 @@ import { Module } from '@nestjs/common';
 import { ACCOUNT } from '../account/account.module';
 import { connector, planned } from '../core/registry';
 import { defineSubsystem } from '../core/subsystem';
+import { ROUTER } from '../router/router.module';
 import type { LocalStorageSettings } from './connectors/local-storage.connector';
 import { STORAGE_OPERATIONS } from './storage.backend';
 import { StorageService } from './storage.service';
@@ -12,7 +13,8 @@ export const STORAGE = defineSubsystem({
   subsystem: 'Storage',
   service: StorageService,
   operations: STORAGE_OPERATIONS,
-  uses: { account: ACCOUNT.dependency('team resolution') },
+  // the Router serves temporary URLs; without one, createTempUrl is refused
+  uses: { account: ACCOUNT.dependency('team resolution'), router: ROUTER.dependency('temporary URLs', true) },
   connectors: {
     LocalStorage: connector<LocalStorageSettings>(
       () => require('./connectors/local-storage.connector').LocalStorageConnector,

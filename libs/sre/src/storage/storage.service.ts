@@ -1,10 +1,13 @@
+import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import type { ConnectorContext } from '../core/backend';
-import { SreInvalidInputError, SreNotFoundError } from '../core/errors';
+import { SreAccessDeniedError, SreInvalidInputError, SreNotFoundError, SreUnavailableError } from '../core/errors';
 import { assertByteSource } from '../core/fs/bytes';
 import { RESERVED_HEADER_KEYS } from '../core/fs/header-codec';
 import { assertResourceId } from '../core/resource-id';
+import type { RouteHandler } from '../router/router.backend';
+import type { RouterService } from '../router/router.service';
 import { AccessCandidate } from '../security/access-candidate';
 import { ACL, AclInput } from '../security/acl';
 import { assertNotScopeFolder } from '../security/scope';
@@ -68,7 +71,36 @@ export interface StorageRequester {
   setACL(id: string, acl: AclInput): Promise<void>;
   /** The resource disappears `ttlSeconds` from now. */
   expire(id: string, ttlSeconds: number): Promise<void>;
+  /**
+   * A temporary download URL of the resource (needs read access): `<router baseUrl>/_sre/storage/<token>`,
+   * served by the Router for `ttlSeconds` (default 3600) or until `revokeTempUrl`. Whoever holds
+   * the URL downloads the resource as this candidate (whose access is checked again on each download).
+   */
+  createTempUrl(id: string, options?: TempUrlOptions): Promise<string>;
 }
+
+export interface TempUrlOptions {
+  /** How long the URL serves the resource (default 3600). */
+  ttlSeconds?: number;
+}
+
+/** The path prefix under which the Router serves temporary URLs. */
+export const STORAGE_TEMP_URL_PATH = '/_sre/storage';
+/** The lifetime of a temporary URL when none is given (the original's). */
+export const DEFAULT_TEMP_URL_TTL_SECONDS = 3600;
+
+/** What StorageService needs from the application: Account, and the Router for temporary URLs. */
+export interface StorageServiceDeps extends SecureServiceDeps {
+  router?: RouterService;
+}
+
+interface TempUrlGrant {
+  readonly id: string;
+  readonly candidate: AccessCandidate;
+  readonly expiresAt: number;
+}
+
+const TOKEN = /^[A-Za-z0-9_-]{43}$/;
 
 /**
  * Blob storage with metadata and ACLs: what you inject (`StorageService`, or `@InjectStorage(name)`);
@@ -81,9 +113,91 @@ export interface StorageRequester {
  * again when it is committed.
  */
 export class StorageService extends SecureService<StorageBackend> {
-  constructor(backend: StorageBackend, context: ConnectorContext | undefined, deps: SecureServiceDeps) {
+  private readonly router?: RouterService;
+  /** Temporary URL tokens (32 random bytes, base64url) and what each serves; held in memory only. */
+  private readonly tempUrls = new Map<string, TempUrlGrant>();
+
+  constructor(backend: StorageBackend, context: ConnectorContext | undefined, deps: StorageServiceDeps) {
     super(backend, context, deps);
+    try {
+      deps.router?.get(`${STORAGE_TEMP_URL_PATH}/:token`, this.serveTempUrl);
+      this.router = deps.router;
+    } catch (error) {
+      // an unavailable Router leaves Storage working, without temporary URLs
+      this.logger.warn(`temporary URLs are off: ${this.redact(String((error as Error)?.message ?? error))}`);
+    }
   }
+
+  /**
+   * Ends a temporary URL now (its later requests answer 404). `true` when it was live. Anyone
+   * holding the URL may revoke it: the URL itself is the capability.
+   */
+  revokeTempUrl(url: string): boolean {
+    const token = tokenOf(url);
+    return token !== undefined && this.tempUrls.delete(token);
+  }
+
+  /** Forgets every temporary URL, then closes the backend. */
+  override disconnect(): Promise<void> {
+    this.tempUrls.clear();
+    return super.disconnect();
+  }
+
+  private async createTempUrl(candidate: AccessCandidate, id: string, options: TempUrlOptions): Promise<string> {
+    const ttlSeconds = options?.ttlSeconds ?? DEFAULT_TEMP_URL_TTL_SECONDS;
+    if (typeof ttlSeconds !== 'number' || !Number.isFinite(ttlSeconds) || ttlSeconds <= 0)
+      throw new SreInvalidInputError('ttlSeconds must be a positive number', this.source());
+    if (!this.router)
+      throw new SreUnavailableError(
+        `${this.label()}: temporary URLs need the Router subsystem (import RouterModule or SreModule)`,
+        this.source(),
+      );
+    if (!(await this.entry(candidate, READ, id)))
+      throw new SreNotFoundError(`cannot create a temporary URL of '${id}': it does not exist`, this.source());
+    const now = Date.now();
+    for (const [token, grant] of this.tempUrls) if (grant.expiresAt <= now) this.tempUrls.delete(token);
+    const token = randomBytes(32).toString('base64url');
+    this.tempUrls.set(token, { id, candidate, expiresAt: now + ttlSeconds * 1000 });
+    return `${this.router.baseUrl}${STORAGE_TEMP_URL_PATH}/${token}`;
+  }
+
+  /**
+   * `GET /_sre/storage/:token`: streams the resource with its content type. An unknown, expired or
+   * revoked token, a resource gone or no longer readable by its candidate passes on (`next()`:
+   * another Storage instance's token, else 404).
+   */
+  private readonly serveTempUrl: RouteHandler = async (request, response, next) => {
+    const token = (request as { params?: Record<string, string> }).params?.token;
+    const grant = token === undefined ? undefined : this.tempUrls.get(token);
+    if (!grant || grant.expiresAt <= Date.now()) {
+      if (grant) this.tempUrls.delete(token!);
+      return next();
+    }
+    let found: { stream: Readable; stat: StorageStat } | undefined;
+    try {
+      found = await this.requester(grant.candidate).readStreamWithStat(grant.id);
+    } catch (error) {
+      if (error instanceof SreNotFoundError || error instanceof SreAccessDeniedError) return next();
+      return next(error);
+    }
+    if (!found) return next();
+    const { stream, stat } = found;
+    const res = response as {
+      setHeader(name: string, value: string | number): unknown;
+      destroy?(error?: Error): unknown;
+    } & NodeJS.WritableStream;
+    res.setHeader('Content-Type', stat.contentType ?? 'application/octet-stream');
+    res.setHeader('Content-Length', stat.size);
+    res.setHeader('Cache-Control', 'private, no-store');
+    // stored content is served from the app's origin: never sniffed, never run as a page
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Content-Security-Policy', 'sandbox');
+    stream.once('error', (error) => {
+      this.logger.warn(`a temporary URL download failed: ${this.redact(String((error as Error)?.message ?? error))}`);
+      res.destroy?.(error as Error);
+    });
+    stream.pipe(res);
+  };
 
   requester(candidate: AccessCandidate): StorageRequester {
     return {
@@ -139,6 +253,7 @@ export class StorageService extends SecureService<StorageBackend> {
           expiresAt: Date.now() + ttlSeconds * 1000,
         }));
       },
+      createTempUrl: (id, options = {}) => this.createTempUrl(candidate, id, options),
     };
   }
 
@@ -327,6 +442,14 @@ export class StorageService extends SecureService<StorageBackend> {
     }
     return clean;
   }
+}
+
+/** The token of a temporary URL (absolute, or its path), or `undefined` when it is not one. */
+function tokenOf(url: string): string | undefined {
+  if (typeof url !== 'string') return undefined;
+  const path = URL.canParse(url) ? new URL(url).pathname : url.split(/[?#]/)[0];
+  const token = path.slice(path.lastIndexOf('/') + 1);
+  return path.endsWith(`${STORAGE_TEMP_URL_PATH}/${token}`) && TOKEN.test(token) ? token : undefined;
 }
 
 function statOf(entry: StorageEntry): StorageStat {
