@@ -12,13 +12,16 @@ import { ModelsController } from './models.controller';
 
 /**
  * The seed's config (the JSON named by SRE_CONFIG or SRE_CONFIG_JSON, else every default) with
- * Code on the local `ECMASandbox` (Code has no default connector) unless that config names its own.
+ * Code on the local `ECMASandbox` (Code has no default connector) and the Router on this app's own
+ * HTTP server (for the temporary file URLs of `POST /files/<path>?share=`), unless that config
+ * names its own.
  * A config that cannot be read leaves `forRoot()` to read it again and report it at boot.
  */
 function exampleConfig(): SreConfig | undefined {
   try {
     return {
       Code: { Connector: 'ECMASandbox', Settings: { timeoutMs: 2000, memoryLimitMB: 64 } },
+      Router: { Connector: 'ExpressRouter' },
       ...loadSreConfig(),
     } as SreConfig;
   } catch {

@@ -1,4 +1,5 @@
 import {
+  BadRequestException,
   Controller,
   Delete,
   Get,
@@ -6,7 +7,9 @@ import {
   HttpCode,
   Logger,
   NotFoundException,
+  Post,
   Put,
+  Query,
   Req,
   Res,
   StreamableFile,
@@ -72,6 +75,24 @@ export class FilesController {
     const { stream, stat } = found;
     res.set(downloadHeaders(path));
     return new StreamableFile(stream, { type: stat.contentType ?? 'application/octet-stream', length: stat.size });
+  }
+
+  /**
+   * `POST /files/<path>?share=60`: a temporary URL for the file that works without the team header
+   * until it expires (the Router serves it; access is checked again on every download).
+   */
+  @Post('*path')
+  @HttpCode(201)
+  async share(
+    @Req() req: Request,
+    @Team() team: AccessCandidate,
+    @Query('share') share?: string,
+  ): Promise<{ url: string; expiresInSeconds: number }> {
+    const ttlSeconds = Number(share);
+    if (share === undefined || !Number.isInteger(ttlSeconds) || ttlSeconds <= 0 || ttlSeconds > 86_400)
+      throw new BadRequestException('share must be a whole number of seconds from 1 to 86400');
+    const url = await this.storage.requester(team).createTempUrl(pathAfter(req, '/files/'), { ttlSeconds });
+    return { url, expiresInSeconds: ttlSeconds };
   }
 
   @Delete('*path')

@@ -413,6 +413,41 @@ describe('example app (built, own process)', () => {
     }
   });
 
+  it('POST /files/<path>?share=60 gives a URL that works without the team header; guessed tokens and other teams get nothing', async () => {
+    const put = await rawRequest(app.baseUrl, 'PUT', '/files/shared/report.txt', {
+      body: 'quarterly numbers',
+      headers: { 'content-type': 'text/plain', 'x-sre-team': 'acme' },
+    });
+    expect(put.status).toBe(201);
+    const shared = await rawRequest(app.baseUrl, 'POST', '/files/shared/report.txt?share=60', {
+      headers: { 'x-sre-team': 'acme' },
+    });
+    expect(shared.status).toBe(201);
+    const { url, expiresInSeconds } = JSON.parse(shared.body.toString()) as { url: string; expiresInSeconds: number };
+    expect(expiresInSeconds).toBe(60);
+    const link = new URL(url);
+    expect(link.pathname).toMatch(/^\/_sre\/storage\/[A-Za-z0-9_-]{43}$/);
+    // no team header: the link alone grants the download, with the stored type
+    const download = await rawRequest(app.baseUrl, 'GET', link.pathname);
+    expect(download.status).toBe(200);
+    expect(download.headers['content-type']).toContain('text/plain');
+    expect(download.body.toString()).toBe('quarterly numbers');
+    // a guessed token, another team's share of acme's file, and a bad ttl are refused
+    expect((await rawRequest(app.baseUrl, 'GET', `/_sre/storage/${'A'.repeat(43)}`)).status).toBe(404);
+    const rival = await rawRequest(app.baseUrl, 'POST', '/files/shared/report.txt?share=60', {
+      headers: { 'x-sre-team': 'rival' },
+    });
+    expect(rival.status).toBe(403);
+    for (const share of ['0', '-5', 'abc', '86401', '1.5'])
+      expect(
+        (
+          await rawRequest(app.baseUrl, 'POST', `/files/shared/report.txt?share=${share}`, {
+            headers: { 'x-sre-team': 'acme' },
+          })
+        ).status,
+      ).toBe(400);
+  });
+
   it('an upload the client aborts mid-body is one WARN line: no ERROR, no stack, no 500, nothing stored', async () => {
     const storageDir = path.join(dataDir, 'storage');
     const filesBefore = filesUnder(storageDir);
