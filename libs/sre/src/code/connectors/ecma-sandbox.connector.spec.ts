@@ -193,7 +193,7 @@ describe('ECMASandboxConnector', () => {
   it('captures console lines, provides timers, and reports a main that never settles', async () => {
     expect(
       await run(
-        'async function main(who) { console.log("hello", who); console.error("oops"); await new Promise((r) => setTimeout(r, 20)); return 1; }',
+        'async function main(who) { const { log, error } = console; log("hello", who); error("oops"); await new Promise((r) => setTimeout(r, 20)); return 1; }',
         { who: 'you' },
       ),
     ).toMatchObject({ success: true, output: 1, logs: ['hello you', 'oops'] });
