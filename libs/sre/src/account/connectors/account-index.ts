@@ -1,5 +1,5 @@
 import type { AccessCandidate } from '../../security/access-candidate';
-import type { KeyValue } from '../account.backend';
+import type { AccountBackend, KeyValue } from '../account.backend';
 import type { AccountData } from './dummy-account.connector';
 
 interface TeamRecord {
@@ -103,5 +103,42 @@ export class AccountIndex {
 
   agentSetting(agentId: string, key: string): string | undefined {
     return this.agentSettings.get(agentId)?.get(key);
+  }
+}
+
+/**
+ * The `AccountBackend` operations answered from an `AccountIndex`, for the connectors that hold
+ * their accounts in one (DummyAccount, JSONFileAccount): each supplies only `accounts`.
+ */
+export abstract class AccountIndexBackend implements AccountBackend {
+  protected abstract readonly accounts: AccountIndex;
+
+  isTeamMember(teamId: string, candidate: AccessCandidate): boolean {
+    return this.accounts.memberOf(teamId, candidate);
+  }
+
+  getCandidateTeam(candidate: AccessCandidate): string | undefined {
+    // the hot path of every team-based access check: a map lookup, answered synchronously
+    return this.accounts.teamOf(candidate);
+  }
+
+  async getAllTeamSettings(teamId: string): Promise<KeyValue[]> {
+    return this.accounts.allTeamSettings(teamId);
+  }
+
+  async getTeamSetting(teamId: string, key: string): Promise<string | undefined> {
+    return this.accounts.teamSetting(teamId, key);
+  }
+
+  async getAllUserSettings(userId: string): Promise<KeyValue[]> {
+    return this.accounts.allUserSettings(userId);
+  }
+
+  async getUserSetting(userId: string, key: string): Promise<string | undefined> {
+    return this.accounts.userSetting(userId, key);
+  }
+
+  async getAgentSetting(agentId: string, key: string): Promise<string | undefined> {
+    return this.accounts.agentSetting(agentId, key);
   }
 }

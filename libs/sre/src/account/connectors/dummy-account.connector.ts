@@ -10,8 +10,8 @@ import {
 import { createConnectorContext, labelOf, sourceOf, type ConnectorContext } from '../../core/backend';
 import { SreInvalidInputError } from '../../core/errors';
 import { AccessCandidate, DEFAULT_TEAM_ID } from '../../security/access-candidate';
-import type { AccountBackend, KeyValue } from '../account.backend';
-import { AccountIndex } from './account-index';
+import type { AccountBackend } from '../account.backend';
+import { AccountIndex, AccountIndexBackend } from './account-index';
 
 /** A setting value as written in the data; anything but a string is stored as its JSON text. */
 export type AccountSettingValue = string | number | boolean | null | object;
@@ -98,16 +98,17 @@ export class DummyAccountSettings {
  * Accounts from the settings' data, held in memory. Team resolution is a map lookup: unlisted
  * users and agents fall back to `fallbackTeam` (or to no team when it is `null`).
  */
-export class DummyAccountConnector implements AccountBackend {
+export class DummyAccountConnector extends AccountIndexBackend implements AccountBackend {
   static readonly connectorName = 'DummyAccount';
   static readonly settingsClass = DummyAccountSettings;
 
-  private readonly accounts: AccountIndex;
+  protected readonly accounts: AccountIndex;
 
   constructor(
     settings: DummyAccountSettings = new DummyAccountSettings(),
     context: ConnectorContext = createConnectorContext({ subsystem: 'Account', connector: 'DummyAccount' }),
   ) {
+    super();
     const fallback = settings.fallbackTeam === undefined ? DEFAULT_TEAM_ID : settings.fallbackTeam;
     const fallbackTeam = fallback ?? undefined;
     // validated by the module; checked again for direct construction (scripts, tests)
@@ -115,34 +116,5 @@ export class DummyAccountConnector implements AccountBackend {
     if (problem) throw new SreInvalidInputError(`${labelOf(context)} settings.data: ${problem}`, sourceOf(context));
     if (fallbackTeam !== undefined) AccessCandidate.team(fallbackTeam);
     this.accounts = new AccountIndex(settings.data ?? {}, fallbackTeam);
-  }
-
-  isTeamMember(teamId: string, candidate: AccessCandidate): boolean {
-    return this.accounts.memberOf(teamId, candidate);
-  }
-
-  getCandidateTeam(candidate: AccessCandidate): string | undefined {
-    // the hot path of every team-based access check: a map lookup, answered synchronously
-    return this.accounts.teamOf(candidate);
-  }
-
-  async getAllTeamSettings(teamId: string): Promise<KeyValue[]> {
-    return this.accounts.allTeamSettings(teamId);
-  }
-
-  async getTeamSetting(teamId: string, key: string): Promise<string | undefined> {
-    return this.accounts.teamSetting(teamId, key);
-  }
-
-  async getAllUserSettings(userId: string): Promise<KeyValue[]> {
-    return this.accounts.allUserSettings(userId);
-  }
-
-  async getUserSetting(userId: string, key: string): Promise<string | undefined> {
-    return this.accounts.userSetting(userId, key);
-  }
-
-  async getAgentSetting(agentId: string, key: string): Promise<string | undefined> {
-    return this.accounts.agentSetting(agentId, key);
   }
 }

@@ -1,12 +1,12 @@
-import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { IsBoolean, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import { createConnectorContext, labelOf, type ConnectorContext } from '../../core/backend';
 import { SreConfigError } from '../../core/errors';
+import { DebouncedWatch } from '../../core/fs/debounced-watch';
 import { AccessCandidate, DEFAULT_TEAM_ID } from '../../security/access-candidate';
-import type { AccountBackend, KeyValue } from '../account.backend';
-import { AccountIndex } from './account-index';
+import type { AccountBackend } from '../account.backend';
+import { AccountIndex, AccountIndexBackend } from './account-index';
 import { describeAccountDataProblem, type AccountData } from './dummy-account.connector';
 
 /** The file JSONFileAccount reads when `file` is unset, relative to the data dir. */
@@ -53,18 +53,15 @@ export class JSONFileAccountSettings {
  * changes are picked up after `debounceMs`, and an unreadable or invalid new content is reported
  * with a warning while the last good data stays in use. Never writes the file.
  */
-export class JSONFileAccountConnector implements AccountBackend {
+export class JSONFileAccountConnector extends AccountIndexBackend implements AccountBackend {
   static readonly connectorName = 'JSONFileAccount';
   static readonly settingsClass = JSONFileAccountSettings;
 
   /** The file the accounts come from. */
   readonly file: string;
   private readonly fallbackTeam: string | undefined;
-  private accounts: AccountIndex;
-  private watcher?: fs.FSWatcher;
-  private timer?: NodeJS.Timeout;
-  private reloading?: Promise<void>;
-  private reloadAgain = false;
+  protected accounts: AccountIndex;
+  private readonly watcher: DebouncedWatch;
   private closed = true;
 
   constructor(
@@ -74,11 +71,17 @@ export class JSONFileAccountConnector implements AccountBackend {
       connector: 'JSONFileAccount',
     }),
   ) {
+    super();
     this.file = path.resolve(context.dataDir, settings.file ?? ACCOUNT_FILE_NAME);
     const fallback = settings.fallbackTeam === undefined ? DEFAULT_TEAM_ID : settings.fallbackTeam;
     this.fallbackTeam = fallback ?? undefined;
     if (this.fallbackTeam !== undefined) AccessCandidate.team(this.fallbackTeam);
     this.accounts = new AccountIndex({}, this.fallbackTeam);
+    this.watcher = new DebouncedWatch(() => this.reloadOnce(), {
+      logger: context.logger,
+      debounceMs: settings.debounceMs ?? 100,
+      what: this.file,
+    });
   }
 
   async connect(): Promise<void> {
@@ -91,65 +94,24 @@ export class JSONFileAccountConnector implements AccountBackend {
 
   async disconnect(): Promise<void> {
     this.closed = true;
-    clearTimeout(this.timer);
-    this.watcher?.close();
-    this.watcher = undefined;
-    await this.reloading;
-  }
-
-  isTeamMember(teamId: string, candidate: AccessCandidate): boolean {
-    return this.accounts.memberOf(teamId, candidate);
-  }
-
-  getCandidateTeam(candidate: AccessCandidate): string | undefined {
-    return this.accounts.teamOf(candidate);
-  }
-
-  async getAllTeamSettings(teamId: string): Promise<KeyValue[]> {
-    return this.accounts.allTeamSettings(teamId);
-  }
-
-  async getTeamSetting(teamId: string, key: string): Promise<string | undefined> {
-    return this.accounts.teamSetting(teamId, key);
-  }
-
-  async getAllUserSettings(userId: string): Promise<KeyValue[]> {
-    return this.accounts.allUserSettings(userId);
-  }
-
-  async getUserSetting(userId: string, key: string): Promise<string | undefined> {
-    return this.accounts.userSetting(userId, key);
-  }
-
-  async getAgentSetting(agentId: string, key: string): Promise<string | undefined> {
-    return this.accounts.agentSetting(agentId, key);
+    await this.watcher.close();
   }
 
   /** Re-reads the file now (what `watch` does on a change); a bad read keeps the current data. */
   reload(): Promise<void> {
-    if (this.reloading) {
-      this.reloadAgain = true;
-      return this.reloading;
+    return this.watcher.run();
+  }
+
+  private async reloadOnce(): Promise<void> {
+    if (this.closed) return;
+    const loaded = await this.load();
+    if (this.closed) return;
+    if (typeof loaded === 'string') {
+      this.context.logger.warn(`reloading failed, keeping the previous accounts: ${loaded}`);
+    } else {
+      this.accounts = loaded;
+      this.context.logger.log(`reloaded ${this.file}`);
     }
-    this.reloading = (async () => {
-      try {
-        do {
-          this.reloadAgain = false;
-          if (this.closed) return;
-          const loaded = await this.load();
-          if (this.closed) return;
-          if (typeof loaded === 'string') {
-            this.context.logger.warn(`reloading failed, keeping the previous accounts: ${loaded}`);
-          } else {
-            this.accounts = loaded;
-            this.context.logger.log(`reloaded ${this.file}`);
-          }
-        } while (this.reloadAgain);
-      } finally {
-        this.reloading = undefined;
-      }
-    })();
-    return this.reloading;
   }
 
   /** The indexed file, or the sentence saying why it cannot be used (no setting value in it). */
@@ -173,23 +135,9 @@ export class JSONFileAccountConnector implements AccountBackend {
   }
 
   private watch(): void {
-    this.watcher?.close();
+    void this.watcher.close();
     const base = path.basename(this.file);
-    try {
-      // the directory, so that a file replaced by a rename is still followed
-      this.watcher = fs.watch(path.dirname(this.file), { persistent: false }, (_event, changed) => {
-        if (changed !== null && changed !== base) return;
-        clearTimeout(this.timer);
-        this.timer = setTimeout(() => void this.reload(), this.settings.debounceMs ?? 100);
-        this.timer.unref();
-      });
-      this.watcher.on('error', (error) =>
-        this.context.logger.warn(`watching ${this.file} stopped: ${(error as NodeJS.ErrnoException).code ?? 'error'}`),
-      );
-    } catch (error) {
-      this.context.logger.warn(
-        `cannot watch ${this.file}, changes will not be picked up: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
-      );
-    }
+    // the directory, so that a file replaced by a rename is still followed
+    this.watcher.watch(path.dirname(this.file), { filter: (changed) => changed === null || changed === base });
   }
 }

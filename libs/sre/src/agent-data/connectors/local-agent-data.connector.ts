@@ -1,9 +1,9 @@
-import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { IsBoolean, IsInt, IsNotEmpty, IsOptional, IsString, Max, Min } from 'class-validator';
 import { createConnectorContext, labelOf, type ConnectorContext } from '../../core/backend';
 import { SreConfigError } from '../../core/errors';
+import { DebouncedWatch } from '../../core/fs/debounced-watch';
 import type { AgentDataBackend, AgentDataRecord, AgentDefinition } from '../agent-data.backend';
 import { domainsOf, embodimentsOf, isAgentFile, parseAgentFile, teamOf } from './agent-files';
 
@@ -77,10 +77,7 @@ export class LocalAgentDataConnector implements AgentDataBackend {
   private dirStamps = new Map<string, string>();
   /** Files warned about, with the stamp warned for: an unchanged bad file warns once. */
   private readonly warned = new Map<string, string>();
-  private watchers: fs.FSWatcher[] = [];
-  private timer?: NodeJS.Timeout;
-  private scanning?: Promise<void>;
-  private scanAgain = false;
+  private readonly watcher: DebouncedWatch;
   private closed = true;
 
   constructor(
@@ -89,6 +86,11 @@ export class LocalAgentDataConnector implements AgentDataBackend {
   ) {
     this.devDir = settings.devDir === undefined ? undefined : path.resolve(settings.devDir);
     this.prodDir = settings.prodDir === undefined ? undefined : path.resolve(settings.prodDir);
+    this.watcher = new DebouncedWatch(() => this.scanOnce(), {
+      logger: context.logger,
+      debounceMs: settings.debounceMs ?? 100,
+      what: 'the agent directories',
+    });
   }
 
   async connect(): Promise<void> {
@@ -100,15 +102,13 @@ export class LocalAgentDataConnector implements AgentDataBackend {
     }
     this.closed = false;
     await this.rescan();
-    if (this.settings.watch !== false) for (const dir of dirs) this.watch(dir);
+    if (this.settings.watch !== false)
+      for (const dir of dirs) this.watcher.watch(dir, { ifUnwatchable: 'misses still re-scan it' });
   }
 
   async disconnect(): Promise<void> {
     this.closed = true;
-    clearTimeout(this.timer);
-    for (const watcher of this.watchers) watcher.close();
-    this.watchers = [];
-    await this.scanning;
+    await this.watcher.close();
   }
 
   async getAgentData(agentId: string, version?: string): Promise<AgentDataRecord | undefined> {
@@ -160,27 +160,17 @@ export class LocalAgentDataConnector implements AgentDataBackend {
 
   /** Scans both directories now (what `watch` does on a change). */
   rescan(): Promise<void> {
-    if (this.scanning) {
-      this.scanAgain = true;
-      return this.scanning;
-    }
-    this.scanning = (async () => {
-      try {
-        do {
-          this.scanAgain = false;
-          if (this.closed) return;
-          const stamps = new Map<string, string>();
-          const dev = this.devDir ? await this.scanDir(this.devDir, stamps) : [];
-          const prod = this.prodDir ? await this.scanDir(this.prodDir, stamps) : [];
-          if (this.closed) return;
-          this.index = { dev: this.indexDev(dev), prod: this.indexProd(prod) };
-          this.dirStamps = stamps;
-        } while (this.scanAgain);
-      } finally {
-        this.scanning = undefined;
-      }
-    })();
-    return this.scanning;
+    return this.watcher.run();
+  }
+
+  private async scanOnce(): Promise<void> {
+    if (this.closed) return;
+    const stamps = new Map<string, string>();
+    const dev = this.devDir ? await this.scanDir(this.devDir, stamps) : [];
+    const prod = this.prodDir ? await this.scanDir(this.prodDir, stamps) : [];
+    if (this.closed) return;
+    this.index = { dev: this.indexDev(dev), prod: this.indexProd(prod) };
+    this.dirStamps = stamps;
   }
 
   /** The answer from the index; on a miss, again after re-scanning a directory that changed. */
@@ -314,23 +304,5 @@ export class LocalAgentDataConnector implements AgentDataBackend {
     const deployed = [...(this.index.prod.get(agentId) ?? [])];
     const found = version === 'latest' ? deployed.at(-1) : deployed.find(([name]) => name === version);
     return found && { data: found[1], version: found[0] };
-  }
-
-  private watch(dir: string): void {
-    try {
-      const watcher = fs.watch(dir, { persistent: false }, () => {
-        clearTimeout(this.timer);
-        this.timer = setTimeout(() => void this.rescan(), this.settings.debounceMs ?? 100);
-        this.timer.unref();
-      });
-      watcher.on('error', (error) =>
-        this.context.logger.warn(`watching ${dir} stopped: ${(error as NodeJS.ErrnoException).code ?? 'error'}`),
-      );
-      this.watchers.push(watcher);
-    } catch (error) {
-      this.context.logger.warn(
-        `cannot watch ${dir}: ${(error as NodeJS.ErrnoException).code ?? 'error'}; misses still re-scan it`,
-      );
-    }
   }
 }

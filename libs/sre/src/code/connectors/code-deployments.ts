@@ -1,5 +1,14 @@
 import { createHash } from 'node:crypto';
-import type { CodeConfig, CodeDeployment, CodeInput, CodeScope } from '../code.backend';
+import { SreNotFoundError } from '../../core/errors';
+import type {
+  CodeBackend,
+  CodeConfig,
+  CodeDeployment,
+  CodeExecutionResult,
+  CodeInput,
+  CodePreparation,
+  CodeScope,
+} from '../code.backend';
 
 interface StoredDeployment {
   readonly deployment: CodeDeployment;
@@ -60,5 +69,54 @@ export class CodeDeployments {
     let unit = this.units.get(key);
     if (!unit && create) this.units.set(key, (unit = new Map()));
     return unit;
+  }
+}
+
+/**
+ * The deployment operations of a Code backend that runs code on this host (`ECMASandbox`,
+ * `MemoryCodeBackend`), kept in `CodeDeployments`: each backend supplies only how it checks and runs code.
+ */
+export abstract class HostCodeBackend implements CodeBackend {
+  private readonly deployments = new CodeDeployments();
+
+  abstract connect(): Promise<void>;
+  abstract disconnect(): Promise<void>;
+  abstract prepareCode(scope: CodeScope, input: CodeInput, config: CodeConfig): Promise<CodePreparation>;
+  /** Runs `code` with `inputs`. */
+  protected abstract run(
+    code: string,
+    inputs: Record<string, unknown>,
+    config: CodeConfig,
+  ): Promise<CodeExecutionResult>;
+
+  async deployCode(scope: CodeScope, input: CodeInput, config: CodeConfig): Promise<CodeDeployment> {
+    return this.deployments.deploy(scope, input, config);
+  }
+
+  executeCode(_scope: CodeScope, input: CodeInput, config: CodeConfig): Promise<CodeExecutionResult> {
+    return this.run(input.code, input.inputs ?? {}, config);
+  }
+
+  async executeCodeDeployment(
+    scope: CodeScope,
+    deploymentId: string,
+    inputs: Record<string, unknown>,
+    config: CodeConfig,
+  ): Promise<CodeExecutionResult> {
+    const code = this.deployments.use(scope, deploymentId);
+    if (code === undefined) throw new SreNotFoundError(`deployment '${deploymentId}' does not exist`);
+    return this.run(code, inputs, config);
+  }
+
+  async listCodeDeployments(scope: CodeScope): Promise<CodeDeployment[]> {
+    return this.deployments.list(scope);
+  }
+
+  async getCodeDeployment(scope: CodeScope, deploymentId: string): Promise<CodeDeployment | undefined> {
+    return this.deployments.get(scope, deploymentId);
+  }
+
+  async deleteCodeDeployment(scope: CodeScope, deploymentId: string): Promise<void> {
+    this.deployments.delete(scope, deploymentId);
   }
 }

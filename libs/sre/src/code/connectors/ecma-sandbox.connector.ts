@@ -3,17 +3,15 @@ import * as os from 'node:os';
 import * as vm from 'node:vm';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
 import { createConnectorContext, type ConnectorContext } from '../../core/backend';
-import { SreNotFoundError } from '../../core/errors';
 import type {
   CodeBackend,
   CodeConfig,
-  CodeDeployment,
   CodeExecutionResult,
   CodeInput,
   CodePreparation,
   CodeScope,
 } from '../code.backend';
-import { CodeDeployments } from './code-deployments';
+import { HostCodeBackend } from './code-deployments';
 import { ECMA_SANDBOX_PRELUDE, ECMA_SANDBOX_RUNNER } from './ecma-sandbox.runner';
 
 export class ECMASandboxSettings {
@@ -91,12 +89,11 @@ const ASSIGNED_MAIN = /^(?:export\s+)?(?:(?:const|let|var)\s+)?main\s*=\s*(async
  * receives the whole inputs object. Deployments are kept in memory, keyed by the whole scope (W09).
  * `{{KEY(NAME)}}` secrets and `config.environment` are not supported (the code sees no environment).
  */
-export class ECMASandboxConnector implements CodeBackend {
+export class ECMASandboxConnector extends HostCodeBackend implements CodeBackend {
   static readonly connectorName = 'ECMASandbox';
   static readonly settingsClass = ECMASandboxSettings;
 
   private readonly settings: ECMASandboxSettings;
-  private readonly deployments = new CodeDeployments();
   private readonly children = new Set<ChildProcess>();
   private readonly waiting: Array<() => void> = [];
   private running = 0;
@@ -105,6 +102,7 @@ export class ECMASandboxConnector implements CodeBackend {
     settings: Partial<ECMASandboxSettings> = {},
     readonly context: ConnectorContext = createConnectorContext({ subsystem: 'Code', connector: 'ECMASandbox' }),
   ) {
+    super();
     this.settings = Object.assign(new ECMASandboxSettings(), settings);
   }
 
@@ -128,38 +126,7 @@ export class ECMASandboxConnector implements CodeBackend {
     return { prepared: true };
   }
 
-  async deployCode(scope: CodeScope, input: CodeInput, config: CodeConfig): Promise<CodeDeployment> {
-    return this.deployments.deploy(scope, input, config);
-  }
-
-  executeCode(_scope: CodeScope, input: CodeInput, config: CodeConfig): Promise<CodeExecutionResult> {
-    return this.run(input.code, input.inputs ?? {}, config);
-  }
-
-  async executeCodeDeployment(
-    scope: CodeScope,
-    deploymentId: string,
-    inputs: Record<string, unknown>,
-    config: CodeConfig,
-  ): Promise<CodeExecutionResult> {
-    const code = this.deployments.use(scope, deploymentId);
-    if (code === undefined) throw new SreNotFoundError(`deployment '${deploymentId}' does not exist`);
-    return this.run(code, inputs, config);
-  }
-
-  async listCodeDeployments(scope: CodeScope): Promise<CodeDeployment[]> {
-    return this.deployments.list(scope);
-  }
-
-  async getCodeDeployment(scope: CodeScope, deploymentId: string): Promise<CodeDeployment | undefined> {
-    return this.deployments.get(scope, deploymentId);
-  }
-
-  async deleteCodeDeployment(scope: CodeScope, deploymentId: string): Promise<void> {
-    this.deployments.delete(scope, deploymentId);
-  }
-
-  private async run(code: string, inputs: Record<string, unknown>, config: CodeConfig): Promise<CodeExecutionResult> {
+  protected async run(code: string, inputs: Record<string, unknown>, config: CodeConfig): Promise<CodeExecutionResult> {
     let json: string;
     try {
       json = JSON.stringify(inputs);

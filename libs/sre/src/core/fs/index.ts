@@ -1,6 +1,7 @@
 export * from './acl-narrowing';
 export * from './atomic-file';
 export * from './bytes';
+export * from './debounced-watch';
 export * from './expiry';
 export * from './file-pair-store';
 export * from './fs-util';

@@ -1,18 +1,21 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { Logger } from '@nestjs/common';
 import { IsBoolean, IsIn, IsInt, IsOptional, Max, Min, ValidateBy } from 'class-validator';
 import { createConnectorContext, type ConnectorContext, type Version } from '../../core/backend';
-import { searchRoots } from '../../core/data-dir';
 import { SreInvalidInputError } from '../../core/errors';
-import { describeModelMapProblem } from '../models-loader';
+import { DebouncedWatch } from '../../core/fs/debounced-watch';
 import type { ModelEntry, ModelMap, ModelsProviderBackend, TeamModels } from '../models-provider.backend';
+import {
+  listModelFiles,
+  loadModelFiles,
+  modelsSettingProblem,
+  resolveModelsSource,
+  type ModelsSource,
+} from './models-source';
+
+export { MODELS_DIR_NAME, readModelsFile } from './models-source';
 
 export const JSON_MODELS_PROVIDER_MODES = ['merge', 'replace'] as const;
 export type JSONModelsProviderMode = (typeof JSON_MODELS_PROVIDER_MODES)[number];
-
-/** The folder looked for in the data dir and the `.smyth` locations when `models` is unset. */
-export const MODELS_DIR_NAME = 'models';
 
 /**
  * The built-in models: a small offline list (no catalogue is fetched). `echo` and `echo-small`
@@ -84,18 +87,6 @@ export const BUILTIN_MODELS: Readonly<ModelMap> = deepFreeze({
   },
 });
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** Why a `models` setting is not usable, or `undefined`. */
-function modelsSettingProblem(value: unknown): string | undefined {
-  if (typeof value === 'string') return value.trim() === '' ? 'must not be an empty path' : undefined;
-  if (!isPlainObject(value))
-    return 'must be a path (a folder of .json files or one .json file) or an object of entries';
-  return describeModelMapProblem(value);
-}
-
 export class JSONModelsProviderSettings {
   /**
    * Where the models come from: a folder of `.json` files (read recursively, watched), one `.json`
@@ -133,8 +124,6 @@ export class JSONModelsProviderSettings {
   debounceMs?: number = 500;
 }
 
-type Source = { kind: 'object'; models: ModelMap } | { kind: 'file'; file: string } | { kind: 'dir'; dir: string };
-
 /**
  * The models from JSON (the seed's default ModelsProvider): built-ins, then a folder of `.json`
  * files, one file or an inline object, merged with the built-ins or replacing them (`mode`, default
@@ -150,7 +139,7 @@ export class JSONModelsProviderConnector implements ModelsProviderBackend {
 
   private readonly logger: Logger;
   private readonly mode: JSONModelsProviderMode;
-  private source?: Source;
+  private source?: ModelsSource;
   private models?: ModelMap;
   /** The last good entries of each file, by absolute path (files of a folder, or the one file). */
   private fileModels = new Map<string, ModelMap>();
@@ -158,9 +147,7 @@ export class JSONModelsProviderConnector implements ModelsProviderBackend {
   private writes = 0;
   private connecting?: Promise<void>;
   private queue: Promise<void> = Promise.resolve();
-  private watcher?: fs.FSWatcher;
-  private timer?: NodeJS.Timeout;
-  private firstEventAt?: number;
+  private readonly watcher: DebouncedWatch;
   private closed = false;
   private waiters: Array<() => void> = [];
 
@@ -172,6 +159,14 @@ export class JSONModelsProviderConnector implements ModelsProviderBackend {
     }),
   ) {
     this.logger = context.logger;
+    const debounceMs = settings.debounceMs ?? 500;
+    // one reload after `debounceMs` of quiet, and at least every 5 × `debounceMs` while changes go on
+    this.watcher = new DebouncedWatch(() => this.reload(), {
+      logger: this.logger,
+      debounceMs,
+      maxDelayMs: 5 * debounceMs,
+      what: 'the models',
+    });
     this.mode = settings.mode ?? 'merge';
     if (!JSON_MODELS_PROVIDER_MODES.includes(this.mode)) throw this.invalid(`settings.mode: must be merge or replace`);
     if (settings.models !== undefined) {
@@ -198,10 +193,7 @@ export class JSONModelsProviderConnector implements ModelsProviderBackend {
 
   async disconnect(): Promise<void> {
     this.closed = true;
-    this.watcher?.close();
-    this.watcher = undefined;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    await this.watcher.close();
     await this.queue;
     this.connecting = undefined;
     for (const wake of this.waiters.splice(0)) wake();
@@ -253,31 +245,10 @@ export class JSONModelsProviderConnector implements ModelsProviderBackend {
   }
 
   private async open(): Promise<void> {
-    this.source = this.resolveSource();
+    this.source = resolveModelsSource(this.settings.models, this.context.dataDir);
     await this.load(true);
-    if (this.source?.kind === 'dir' && this.settings.watch !== false) this.watch(this.source.dir);
-  }
-
-  private resolveSource(): Source | undefined {
-    const models = this.settings.models;
-    if (isPlainObject(models)) return { kind: 'object', models: structuredClone(models) };
-    if (typeof models === 'string') {
-      const resolved = path.resolve(models);
-      let stat: fs.Stats;
-      try {
-        stat = fs.statSync(resolved);
-      } catch {
-        throw new Error(
-          `models path ${resolved} does not exist (settings.models: a folder of .json files or a .json file)`,
-        );
-      }
-      return stat.isDirectory() ? { kind: 'dir', dir: resolved } : { kind: 'file', file: resolved };
-    }
-    for (const root of searchRoots(this.context.dataDir)) {
-      const dir = path.join(root, MODELS_DIR_NAME);
-      if (isDirectory(dir)) return { kind: 'dir', dir };
-    }
-    return undefined;
+    if (this.source?.kind === 'dir' && this.settings.watch !== false)
+      this.watcher.watch(this.source.dir, { recursive: true });
   }
 
   /** Rebuilds `models` from the source; `strict` (at connect) fails on the first bad file instead of warning. */
@@ -288,116 +259,21 @@ export class JSONModelsProviderConnector implements ModelsProviderBackend {
     if (source?.kind === 'object') configured = source.models;
     else if (source?.kind === 'file') configured = await this.loadFiles([source.file], strict);
     else if (source?.kind === 'dir')
-      configured = await this.loadFiles(await this.listFiles(source.dir, strict), strict);
+      configured = await this.loadFiles(await listModelFiles(source.dir, strict, this.logger), strict);
     this.models =
       source && this.mode === 'replace' ? configured : { ...structuredClone(BUILTIN_MODELS), ...configured };
     if (!strict) for (const wake of this.waiters.splice(0)) wake();
   }
 
-  /** The entries of `files`, in order (a later file's entry replaces an earlier one of the same name). */
+  /** The entries of `files`, in order; a bad file keeps its last good entries unless `strict`. */
   private async loadFiles(files: string[], strict: boolean): Promise<ModelMap> {
-    const next = new Map<string, ModelMap>();
-    for (const file of files) {
-      try {
-        next.set(file, await readModelsFile(file));
-      } catch (error) {
-        if (strict) throw error;
-        const kept = this.fileModels.get(file);
-        this.logger.warn(`${(error as Error).message}; ${kept ? 'its last good models are kept' : 'it is skipped'}`);
-        if (kept) next.set(file, kept);
-      }
-    }
-    this.fileModels = next;
-    const configured: ModelMap = {};
-    for (const models of next.values()) Object.assign(configured, models);
-    return configured;
-  }
-
-  /** The `.json` files under `dir`, sorted, skipping names that start with a dot (and what is below them). */
-  private async listFiles(dir: string, strict: boolean): Promise<string[]> {
-    const found: string[] = [];
-    const walk = async (folder: string): Promise<void> => {
-      const entries = await fs.promises.readdir(folder, { withFileTypes: true });
-      for (const entry of entries) {
-        if (entry.name.startsWith('.')) continue;
-        const full = path.join(folder, entry.name);
-        if (entry.isDirectory()) await walk(full);
-        else if (entry.isFile() && entry.name.toLowerCase().endsWith('.json')) found.push(full);
-      }
-    };
-    try {
-      await walk(dir);
-    } catch (error) {
-      if (strict) throw new Error(`models folder ${dir} cannot be read: ${(error as Error).message}`, { cause: error });
-      this.logger.warn(
-        `models folder ${dir} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}); it holds no models now`,
-      );
-      return [];
-    }
-    return found.sort();
-  }
-
-  private watch(dir: string): void {
-    const onChange = () => this.schedule();
-    try {
-      this.watcher = fs.watch(dir, { recursive: true, persistent: false }, onChange);
-    } catch {
-      // recursive watching is not available everywhere: watch the top folder only
-      this.watcher = fs.watch(dir, { persistent: false }, onChange);
-    }
-    this.watcher.on('error', (error) => this.logger.warn(`watching ${dir} failed: ${error.message}`));
-  }
-
-  /** Debounced: one reload after `debounceMs` of quiet, and at least every 5 × `debounceMs` while changes go on. */
-  private schedule(): void {
-    if (this.closed) return;
-    const wait = this.settings.debounceMs ?? 500;
-    const now = Date.now();
-    this.firstEventAt ??= now;
-    if (this.timer) clearTimeout(this.timer);
-    const due = Math.min(wait, Math.max(0, this.firstEventAt + 5 * wait - now));
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.firstEventAt = undefined;
-      this.reload().catch((error: unknown) =>
-        this.logger.warn(`reloading the models failed: ${(error as Error).message}`),
-      );
-    }, due);
-    this.timer.unref();
+    const { models, byFile } = await loadModelFiles(files, strict, this.fileModels, this.logger);
+    this.fileModels = byFile;
+    return models;
   }
 
   private invalid(why: string): SreInvalidInputError {
     return new SreInvalidInputError(why, { subsystem: this.context.subsystem, connector: this.context.connector });
-  }
-}
-
-/**
- * The entries of one models file: a single entry (it has a string `modelId`; keyed by it) or an
- * object of entries by name. Errors name the file and the bad entries, never their content.
- */
-export async function readModelsFile(file: string): Promise<ModelMap> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(await fs.promises.readFile(file, 'utf8'));
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code) throw new Error(`models file ${file} cannot be read (${code})`, { cause: error });
-    // no cause: a JSON parse error quotes the text, and an entry's credentials may hold keys
-    // eslint-disable-next-line preserve-caught-error
-    throw new Error(`models file ${file} is not valid JSON`);
-  }
-  const models: unknown =
-    isPlainObject(parsed) && typeof parsed.modelId === 'string' ? { [parsed.modelId]: parsed } : parsed;
-  const problem = describeModelMapProblem(models);
-  if (problem) throw new Error(`models file ${file}: ${problem}`);
-  return models as ModelMap;
-}
-
-function isDirectory(dir: string): boolean {
-  try {
-    return fs.statSync(dir).isDirectory();
-  } catch {
-    return false;
   }
 }
 

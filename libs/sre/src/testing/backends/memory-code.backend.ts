@@ -3,14 +3,12 @@ import { Worker } from 'node:worker_threads';
 import type {
   CodeBackend,
   CodeConfig,
-  CodeDeployment,
   CodeExecutionResult,
   CodeInput,
   CodePreparation,
   CodeScope,
 } from '../../code/code.backend';
-import { CodeDeployments } from '../../code/connectors/code-deployments';
-import { SreNotFoundError } from '../../core/errors';
+import { HostCodeBackend } from '../../code/connectors/code-deployments';
 
 export interface MemoryCodeOptions {
   /** Time box of a run when its config names no `timeout` (default 1000 ms). */
@@ -59,14 +57,14 @@ interface WorkerOutcome {
  * structured-cloned (else as text). Deployments live in a map keyed by the whole scope. Not a
  * security boundary (node:vm is no sandbox): run only code you trust.
  */
-export class MemoryCodeBackend implements CodeBackend {
+export class MemoryCodeBackend extends HostCodeBackend implements CodeBackend {
   static readonly connectorName = 'MemoryCode';
 
-  private readonly deployments = new CodeDeployments();
   private readonly defaultTimeoutMs: number;
   private readonly maxTimeoutMs: number;
 
   constructor(options: MemoryCodeOptions = {}) {
+    super();
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? 1000;
     this.maxTimeoutMs = options.maxTimeoutMs ?? 30_000;
   }
@@ -86,38 +84,7 @@ export class MemoryCodeBackend implements CodeBackend {
       : { prepared: false, errors: ['No main function found at root level'] };
   }
 
-  async deployCode(scope: CodeScope, input: CodeInput, config: CodeConfig): Promise<CodeDeployment> {
-    return this.deployments.deploy(scope, input, config);
-  }
-
-  executeCode(_scope: CodeScope, input: CodeInput, config: CodeConfig): Promise<CodeExecutionResult> {
-    return this.run(input.code, input.inputs ?? {}, config);
-  }
-
-  async executeCodeDeployment(
-    scope: CodeScope,
-    deploymentId: string,
-    inputs: Record<string, unknown>,
-    config: CodeConfig,
-  ): Promise<CodeExecutionResult> {
-    const code = this.deployments.use(scope, deploymentId);
-    if (code === undefined) throw new SreNotFoundError(`deployment '${deploymentId}' does not exist`);
-    return this.run(code, inputs, config);
-  }
-
-  async listCodeDeployments(scope: CodeScope): Promise<CodeDeployment[]> {
-    return this.deployments.list(scope);
-  }
-
-  async getCodeDeployment(scope: CodeScope, deploymentId: string): Promise<CodeDeployment | undefined> {
-    return this.deployments.get(scope, deploymentId);
-  }
-
-  async deleteCodeDeployment(scope: CodeScope, deploymentId: string): Promise<void> {
-    this.deployments.delete(scope, deploymentId);
-  }
-
-  private run(code: string, inputs: Record<string, unknown>, config: CodeConfig): Promise<CodeExecutionResult> {
+  protected run(code: string, inputs: Record<string, unknown>, config: CodeConfig): Promise<CodeExecutionResult> {
     const timeout = Math.min(
       config.timeout === undefined ? this.defaultTimeoutMs : Math.ceil(config.timeout * 1000),
       this.maxTimeoutMs,
