@@ -14,6 +14,7 @@ const shared = {
 /** @type {import('jest').Config} */
 module.exports = {
   cacheDirectory: '<rootDir>/.jest-cache',
+  globalSetup: '<rootDir>/test/support/global-setup.js',
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/libs/**/*.spec.ts', '<rootDir>/src/**/*.spec.ts'] },

@@ -1,5 +1,6 @@
 import { runCacheBench } from './cache.bench';
 import { runNKVBench } from './nkv.bench';
+import { runRedisBench } from './redis.bench';
 import { runStorageBench } from './storage.bench';
 
 /**
@@ -12,6 +13,7 @@ async function main(): Promise<void> {
   if (!only || only === 'cache') await runCacheBench();
   if (!only || only === 'storage') await runStorageBench();
   if (!only || only === 'nkv') await runNKVBench();
+  if (!only || only === 'redis') await runRedisBench();
 }
 
 main().catch((error) => {

@@ -72,3 +72,31 @@ export function printComparison(title: string, rows: Array<{ subject: BenchResul
     );
   }
 }
+
+/**
+ * Runs `op` from `concurrency` callers at once (each awaiting its own calls) for about `seconds`,
+ * after a short warm-up: the throughput under load (e.g. with auto-pipelining).
+ */
+export async function measureConcurrent(
+  name: string,
+  op: (i: number) => Promise<unknown>,
+  concurrency = 100,
+  seconds = 2,
+): Promise<BenchResult> {
+  let i = 0;
+  const run = async (until: number): Promise<number> => {
+    let ops = 0;
+    while (performance.now() < until) {
+      await op(i++);
+      ops++;
+    }
+    return ops;
+  };
+  const warmUntil = performance.now() + Math.min(500, seconds * 250);
+  await Promise.all(Array.from({ length: concurrency }, () => run(warmUntil)));
+  const start = performance.now();
+  const counts = await Promise.all(Array.from({ length: concurrency }, () => run(start + seconds * 1000)));
+  const elapsed = (performance.now() - start) / 1000;
+  const ops = counts.reduce((a, b) => a + b, 0);
+  return { name, ops, seconds: elapsed, opsPerSecond: ops / elapsed, notes: `${concurrency} concurrent callers` };
+}

@@ -123,7 +123,7 @@ describe('SreModule (e2e)', () => {
         expect.stringMatching(/^Storge: unknown subsystem/),
         expect.stringMatching(/^Storage\(LocalStorage\)\.settings\.folder: must be a string/),
         expect.stringMatching(/^Storage\(LocalStorage\)\.settings\.nope: unknown setting/),
-        expect.stringMatching(/^Cache: unknown connector 'Memcached' \(valid connectors: RAM, LocalStorage\)/),
+        expect.stringMatching(/^Cache: unknown connector 'Memcached' \(valid connectors: RAM, Redis, LocalStorage\)/),
         expect.stringMatching(/^Vault\(JSONFileVault\)\.settings\.file: must be a string/),
       ]),
     );
@@ -248,7 +248,7 @@ describe('SreModule (e2e)', () => {
       );
     expect(error).toBeInstanceOf(SreConfigError);
     expect(error.message).toBe(
-      'Invalid SRE configuration: Cache: unknown connector (the name comes from an environment variable and is not repeated; valid connectors: RAM, LocalStorage)',
+      'Invalid SRE configuration: Cache: unknown connector (the name comes from an environment variable and is not repeated; valid connectors: RAM, Redis, LocalStorage)',
     );
     expect(`${error.message}\n${error.stack}`).not.toContain('hunter2token');
   });

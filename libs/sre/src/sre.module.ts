@@ -11,6 +11,8 @@ import {
 import { APP_FILTER } from '@nestjs/core';
 import { SreCoreModule } from './core/core.module';
 import { SreConfigError } from './core/errors';
+import { RedisConnection } from './core/redis/redis-connection';
+import { SRE_REDIS_CONNECTION, sreRedisConnectionProvider } from './core/redis/redis-sre';
 import { SreExceptionFilter } from './core/sre-exception.filter';
 import { CommonOptionValues, commonOptionProblems, ResolvedOptions } from './core/subsystem';
 import { isSubsystemName, SubsystemName, SUBSYSTEMS } from './core/subsystems';
@@ -330,11 +332,15 @@ export class SreModule {
   ): DynamicModule {
     if (options?.exceptionFilter !== undefined && typeof options.exceptionFilter !== 'boolean')
       throw new SreConfigError([`${origin}: exceptionFilter must be a boolean`]);
+    // one Redis client for Cache and NKV, made from their entries' settings (none when neither uses Redis)
+    const redis = sreRedisConnectionProvider(SRE_RESOLVED_CONFIG, (config, subsystem) =>
+      (config as ResolvedSreConfig).get(subsystem as SubsystemName),
+    );
     const configModule: DynamicModule = {
       module: SreConfigHolderModule,
-      imports,
-      providers: holder,
-      exports: [SRE_RESOLVED_CONFIG],
+      imports: [SreCoreModule, ...imports],
+      providers: [...holder, redis],
+      exports: [SRE_RESOLVED_CONFIG, RedisConnection.token(SRE_REDIS_CONNECTION)],
     };
     const subsystemModules = SUBSYSTEMS.flatMap((subsystem) => {
       const { module, definition } = SRE_SUBSYSTEMS[subsystem];
@@ -345,6 +351,7 @@ export class SreModule {
             name,
             isGlobal: true,
             aliases: name ? undefined : aliases[subsystem],
+            uses: definition.registry.dependencies().has('redis') ? { redis: SRE_REDIS_CONNECTION } : undefined,
             imports: [configModule],
             inject: [SRE_RESOLVED_CONFIG],
             // already resolved and validated with every other subsystem's entries

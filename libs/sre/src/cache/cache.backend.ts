@@ -73,6 +73,19 @@ export interface CacheInfoUpdate {
 export interface CacheBackend extends SreBackend {
   /** ACL, expiry and version of a live key; `undefined` when missing or expired. The hot path of every call. */
   readInfo(key: string): MaybePromise<CacheInfo | undefined>;
+  /**
+   * Optional: info and value of a live key read at one instant, for a backend where that saves a
+   * round trip (the service's `get` then makes one call instead of two). The pair must be one
+   * state of the key: the value that `readValue(key, info.version)` gives at that instant.
+   */
+  readEntry?(key: string): MaybePromise<{ info: CacheInfo; value: CacheData } | undefined>;
+  /**
+   * Optional, synchronous: the key's state as this backend last saw it (read or wrote), possibly
+   * stale, or `undefined` when it has none. The service uses it only to try a write once at that
+   * version without reading first (one round trip instead of two); the conditional write refuses
+   * it when it is stale, and the service then reads and decides again. Never used for reads.
+   */
+  peekInfo?(key: string): CacheInfo | undefined;
   /** The value, iff the key is still at `version`; `undefined` when it changed, expired or is gone. */
   readValue(key: string, version: Version): MaybePromise<CacheData | undefined>;
   /** The metadata JSON text, iff the key is still at `version`; `undefined` otherwise. */

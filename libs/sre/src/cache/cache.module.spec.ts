@@ -12,8 +12,8 @@ const account = fakeAccountModule(TEAMS);
 describe('CacheModule', () => {
   describeSubsystemModule(CACHE, CacheModule, InjectCache, {
     connector: RAMCacheConnector,
-    available: ['RAM', 'LocalStorage'],
-    planned: ['Redis', 'S3'],
+    available: ['RAM', 'Redis', 'LocalStorage'],
+    planned: ['S3'],
     unknownName: 'Memcached',
     imports: [account],
   });

@@ -1,12 +1,14 @@
 /* eslint-disable @typescript-eslint/no-require-imports -- connectors load on first use (CommonJS) */
 import { Module } from '@nestjs/common';
 import { ACCOUNT } from '../account/account.module';
+import { RedisConnection } from '../core/redis/redis-connection';
 import { connector, planned } from '../core/registry';
 import { defineSubsystem } from '../core/subsystem';
 import { CACHE_OPERATIONS } from './cache.backend';
 import { CacheService } from './cache.service';
 import type { LocalStorageCacheSettings } from './connectors/local-storage.connector';
 import type { RAMCacheSettings } from './connectors/ram.connector';
+import type { RedisCacheSettings } from './connectors/redis.connector';
 
 /** The Cache subsystem, declared once: registry, tokens, `InjectCache` and `CacheModule` derive from it. */
 export const CACHE = defineSubsystem({
@@ -16,7 +18,11 @@ export const CACHE = defineSubsystem({
   uses: { account: ACCOUNT.dependency('team resolution') },
   connectors: {
     RAM: connector<RAMCacheSettings>(() => require('./connectors/ram.connector').RAMCacheConnector),
-    Redis: planned({ sdk: [{ package: 'ioredis', range: '^6' }] }),
+    Redis: connector<RedisCacheSettings>(() => require('./connectors/redis.connector').RedisCacheConnector, {
+      sdk: [{ package: 'ioredis', range: '^6' }],
+      // the application's shared Redis client when there is one (SreModule makes one from these settings)
+      uses: { redis: RedisConnection.dependency(true) },
+    }),
     LocalStorage: connector<LocalStorageCacheSettings>(
       () => require('./connectors/local-storage.connector').LocalStorageCacheConnector,
     ),

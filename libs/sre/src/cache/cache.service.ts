@@ -83,6 +83,8 @@ function then<A, B>(value: MaybePromise<A>, next: (value: A) => MaybePromise<B>)
   return isPromise(value) ? value.then(next) : next(value);
 }
 
+function noop(): void {}
+
 /** The requester API is promise-based; a synchronous answer or throw becomes a settled promise. */
 function settle<T>(run: () => MaybePromise<T>): Promise<T> {
   try {
@@ -101,6 +103,8 @@ function settle<T>(run: () => MaybePromise<T>): Promise<T> {
  */
 export class CacheService extends SecureService<CacheBackend> {
   private readonly ownerOnlyACLs = new Map<string, ACL>();
+  /** The last write queued per key (see `mutate`). */
+  private readonly writing = new Map<string, Promise<void>>();
   private readonly errorSource: SreErrorSource = this.source();
 
   constructor(backend: CacheBackend, context: ConnectorContext | undefined, deps: SecureServiceDeps) {
@@ -113,6 +117,7 @@ export class CacheService extends SecureService<CacheBackend> {
       get: <T>(key: string) =>
         settle(() => {
           this.checkKey(key);
+          if (this.backend.readEntry) return this.readSnapshot(candidate, key);
           return this.readData(candidate, key, (version) => this.backend.readValue(key, version), decodeValue);
         }) as Promise<T | undefined>,
       set: async (key, data, acl, metadata, ttlSeconds) => {
@@ -243,12 +248,20 @@ export class CacheService extends SecureService<CacheBackend> {
   ): MaybePromise<T> {
     return then(
       this.call(READING, () => this.backend.readInfo(key)),
-      (info) => {
-        if (info === undefined ? scopeOf(key) === undefined : info.acl.allowsDirectly(candidate, need))
-          return next(info);
-        return this.authorize(candidate, need, key, info?.acl).then(() => next(info));
-      },
+      (info) => this.decideOn(candidate, need, key, info, next),
     );
+  }
+
+  /** `next(info)` once the candidate holds `need` on the key in that state (a missing key outside any scope: at once). */
+  private decideOn<T>(
+    candidate: AccessCandidate,
+    need: number,
+    key: string,
+    info: CacheInfo | undefined,
+    next: (info: CacheInfo | undefined) => MaybePromise<T>,
+  ): MaybePromise<T> {
+    if (info === undefined ? scopeOf(key) === undefined : info.acl.allowsDirectly(candidate, need)) return next(info);
+    return this.authorize(candidate, need, key, info?.acl).then(() => next(info));
   }
 
   /**
@@ -282,14 +295,51 @@ export class CacheService extends SecureService<CacheBackend> {
     });
   }
 
-  /** Decides access and applies `write` at the version decided on, again while the key keeps changing. */
+  /** `get` over a backend that reads info and value at one instant: one call, decided on that state's ACL. */
+  private readSnapshot(candidate: AccessCandidate, key: string): MaybePromise<CacheValue | undefined> {
+    return then(
+      this.call(READING, () => this.backend.readEntry!(key)),
+      (found) =>
+        this.decideOn(candidate, READ, key, found?.info, () => {
+          if (found === undefined) return undefined;
+          try {
+            return decodeValue(found.value);
+          } catch (error) {
+            throw this.wrap(error, READING);
+          }
+        }),
+    );
+  }
+
+  /**
+   * Decides access and applies `write` at the version decided on, again while the key keeps
+   * changing. Writes to one key from this service run one after another, so that concurrent
+   * callers of one process never race each other into retries (other processes still may: the
+   * conditional write settles those). A backend's recent state of the key (`peekInfo`) is tried
+   * first, once, when it lets the candidate act directly.
+   */
   private mutate(
     candidate: AccessCandidate,
     need: number,
     key: string,
     write: (info: CacheInfo | undefined) => MaybePromise<boolean>,
   ): Promise<void> {
-    return this.retryOnConflict(`cache key '${key}'`, () => this.withInfo(candidate, need, key, write));
+    const run = (): Promise<void> => {
+      const decided = () =>
+        this.retryOnConflict(`cache key '${key}'`, () => this.withInfo(candidate, need, key, write));
+      const guess = this.backend.peekInfo?.(key);
+      if (guess === undefined || !guess.acl.allowsDirectly(candidate, need)) return decided();
+      // a stale guess may also fail in the write's own checks: the real read decides then
+      return settle(() => write(guess)).then((done) => (done ? undefined : decided()), decided);
+    };
+    const before = this.writing.get(key);
+    const result = before === undefined ? run() : before.then(run);
+    const tail = result.then(noop, noop);
+    this.writing.set(key, tail);
+    void tail.then(() => {
+      if (this.writing.get(key) === tail) this.writing.delete(key);
+    });
+    return result;
   }
 
   /**

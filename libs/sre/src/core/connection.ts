@@ -128,6 +128,13 @@ export function defineSharedConnection<T, S extends object>(spec: SharedConnecti
   return {
     name: spec.name,
     token,
+    /**
+     * Validates `settings`, creates the connection and tracks it with the lifecycle host (closed
+     * after the connectors that use it): for a provider that derives the settings at runtime.
+     */
+    open(settings: Partial<S>, name: string, host: SreLifecycleHost): Promise<T> {
+      return start(settings, name, host);
+    },
     /** This connection as what a connector `uses`. */
     dependency(optional = false): Dependency<T> {
       return {

@@ -10,8 +10,8 @@ const TEAMS: Record<string, string> = { alice: 'team-a', anna: 'team-a', bob: 't
 describe('NKVModule', () => {
   const { useConnector } = describeSubsystemModule<MemoryNKVBackend, NKVService>(NKV, NKVModule, InjectNKV, {
     connector: MemoryNKVBackend,
-    planned: ['Redis'],
-    available: ['LocalStorage', 'RAM'],
+    planned: [],
+    available: ['LocalStorage', 'Redis', 'RAM'],
     unknownName: 'Nope',
     imports: [fakeAccountModule(TEAMS)],
   });

@@ -1,10 +1,12 @@
 /* eslint-disable @typescript-eslint/no-require-imports -- connectors load on first use (CommonJS) */
 import { Module } from '@nestjs/common';
 import { ACCOUNT } from '../account/account.module';
-import { connector, planned } from '../core/registry';
+import { RedisConnection } from '../core/redis/redis-connection';
+import { connector } from '../core/registry';
 import { defineSubsystem } from '../core/subsystem';
 import type { LocalStorageNKVSettings } from './connectors/local-storage.connector';
 import type { RAMNKVSettings } from './connectors/ram.connector';
+import type { RedisNKVSettings } from './connectors/redis.connector';
 import { NKV_OPERATIONS } from './nkv.backend';
 import { NKVService } from './nkv.service';
 
@@ -16,12 +18,15 @@ export const NKV = defineSubsystem({
   // every namespace belongs to the caller's team: without Account no call could be scoped
   uses: { account: ACCOUNT.dependency('team resolution') },
   // the original's Redis and RAM borrowed a Cache instance found by a hard-coded id (W02): Redis
-  // will take the shared Redis connection by injection, RAM and LocalStorage need nothing
+  // takes the shared Redis connection by injection, RAM and LocalStorage need nothing
   connectors: {
     LocalStorage: connector<LocalStorageNKVSettings>(
       () => require('./connectors/local-storage.connector').LocalStorageNKVConnector,
     ),
-    Redis: planned({ sdk: [{ package: 'ioredis', range: '^6' }] }),
+    Redis: connector<RedisNKVSettings>(() => require('./connectors/redis.connector').RedisNKVConnector, {
+      sdk: [{ package: 'ioredis', range: '^6' }],
+      uses: { redis: RedisConnection.dependency(true) },
+    }),
     RAM: connector<RAMNKVSettings>(() => require('./connectors/ram.connector').RAMNKVConnector),
   },
 });

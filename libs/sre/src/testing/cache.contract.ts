@@ -236,6 +236,22 @@ export function describeCacheBackend(
         }
       });
 
+      test('readEntry, when implemented, gives the info and value of one state of the key', async () => {
+        const readEntry = backend().readEntry?.bind(backend());
+        if (!readEntry) return;
+        await expect(Promise.resolve(readEntry('missing'))).resolves.toBeUndefined();
+        await backend().write('k', entry(Buffer.from([1, 2, 3]), { metadata: '{"m":1}' }), undefined);
+        const first = await readEntry('k');
+        expect(first!.info.acl.serialize()).toBe(ALICE_OWNS.serialize());
+        expect([...(first!.value as Buffer)]).toEqual([1, 2, 3]);
+        await expect(Promise.resolve(backend().readValue('k', first!.info.version))).resolves.toEqual(first!.value);
+        await backend().write('k', entry(7, { expiresAt: Date.now() + 60_000 }), first!.info.version);
+        const second = await readEntry('k');
+        expect(second!.value).toBe(7);
+        expect(second!.info.expiresAt).toBeGreaterThan(Date.now());
+        await expect(Promise.resolve(backend().readValue('k', first!.info.version))).resolves.toBeUndefined();
+      });
+
       test('replaces at the current version and refuses a stale one everywhere', async () => {
         await backend().write('k', entry('v1', { metadata: '{"v":1}' }), undefined);
         const stale = await info('k');
@@ -961,7 +977,8 @@ export function describeCacheBackend(
           const held = racing.hold();
           const late = raced.agent('bob').set('race', 'bob');
           await held.arrived;
-          await raced.agent('alice').set('race', 'alice');
+          // another writer (a second service: another process) gets in between
+          await new CacheService(backend, context(), { account: resolver }).agent('alice').set('race', 'alice');
           held.open();
           await expect(late).rejects.toBeInstanceOf(SreAccessDeniedError);
           expect(await raced.agent('alice').get('race')).toBe('alice');
@@ -975,7 +992,7 @@ export function describeCacheBackend(
           const held = racing.hold();
           const late = raced.requester(bob).set('doc', 'v2');
           await held.arrived;
-          await a.setACL('doc', new ACL());
+          await new CacheService(backend, context(), { account: resolver }).requester(alice).setACL('doc', new ACL());
           held.open();
           await expect(late).rejects.toBeInstanceOf(SreAccessDeniedError);
           const acl = (await a.getACL('doc'))!;
@@ -1015,7 +1032,9 @@ export function describeCacheBackend(
           const held = racing.hold();
           const first = a.setMetadata('m', { first: 1 });
           await held.arrived;
-          await a.setMetadata('m', { second: 2 });
+          await new CacheService(backend, context(), { account: resolver })
+            .requester(alice)
+            .setMetadata('m', { second: 2 });
           held.open();
           await first;
           expect(await a.getMetadata('m')).toEqual({ base: 0, first: 1, second: 2 });
@@ -1023,6 +1042,21 @@ export function describeCacheBackend(
           await Promise.all([1, 2, 3, 4].map((i) => a.setMetadata('m', { [`f${i}`]: i })));
           expect(await a.getMetadata('m')).toEqual({ base: 0, first: 1, second: 2, f1: 1, f2: 2, f3: 3, f4: 4 });
           expect(await a.get('m')).toBe('v');
+        });
+
+        test('many callers of one service writing one key at once all succeed, one after another', async () => {
+          const a = cache.requester(alice);
+          const values = Array.from({ length: 50 }, (_, i) => `v${i}`);
+          await Promise.all(
+            values.map((value, i) => (i % 5 === 4 ? a.setMetadata('hot', { i }) : a.set('hot', value))),
+          );
+          // queued in call order: the last set wins
+          expect(await a.get('hot')).toBe('v48');
+          await Promise.all(values.map((_, i) => a.setMetadata('hot', { [`m${i}`]: i })));
+          // every merge kept: the first round's `i` and all fifty of this one
+          expect(Object.keys((await a.getMetadata('hot'))!).sort()).toEqual(
+            ['i', ...values.map((_, i) => `m${i}`)].sort(),
+          );
         });
 
         test('a delete allowed before a change is decided again', async () => {
@@ -1033,7 +1067,7 @@ export function describeCacheBackend(
           const held = racing.hold();
           const late = raced.requester(bob).delete('d');
           await held.arrived;
-          await a.setACL('d', new ACL());
+          await new CacheService(backend, context(), { account: resolver }).requester(alice).setACL('d', new ACL());
           held.open();
           await expect(late).rejects.toBeInstanceOf(SreAccessDeniedError);
           expect(await a.get('d')).toBe('v1');

@@ -1,0 +1,179 @@
+import { ACL } from '../../security/acl';
+import type { CacheData } from '../cache.backend';
+
+/**
+ * The Redis layout of a cache key, the original's (Appendix B): the value in `<prefix>:cache:<key>`
+ * as its raw bytes, the metadata in `<prefix>:metadata:<key>` as JSON with the compact `acl`.
+ * What this library adds is one leading field of that JSON, `_sre`: `<type>|<write id>|<expiresAt>`
+ * (the JS type of the value, a fresh id per write, the expiry in epoch ms or empty). The metadata
+ * text as a whole is the key's version: every write here changes it, and the scripts compare it.
+ * A key the original wrote (no `_sre`) reads as a string value with its metadata and ACL, its
+ * expiry from Redis' own TTL.
+ */
+
+/** How a value is kept: s string, b bytes, n number, t/f boolean, z null, j JSON text. */
+type ValueType = 's' | 'b' | 'n' | 't' | 'f' | 'z' | 'j';
+
+/** A key's metadata text, decoded. */
+export interface StoredMetadata {
+  type: ValueType;
+  /** Compact ACL text, or an ACL object (some original versions stored the object). */
+  acl: ACL;
+  /** Epoch ms from `_sre`; `undefined` for none, `null` when the key is the original's (ask Redis). */
+  expiresAt: number | undefined | null;
+  /** The user metadata as JSON text. */
+  user: string;
+}
+
+const OURS = /^\{"_sre":"([sbntfzj])\|[A-Za-z0-9_-]*\|(\d*)","acl":("(?:[^"\\]|\\.)*")(\}|,)/;
+
+/**
+ * Lua shared by every script: the key's state as the client sees it at `ARGV[1]` (now, epoch ms):
+ * its metadata text, `''` for a value without metadata, `nil` when missing or past its `_sre`
+ * expiry (the client's clock decides, so that a key it reads as expired is also expired for its
+ * conditional writes; Redis' own expiry then frees it).
+ */
+const STATE = `
+local function state()
+  if redis.call('EXISTS', KEYS[1]) == 0 then return nil end
+  local md = redis.call('GET', KEYS[2])
+  if not md then return '' end
+  local exp = string.match(md, '^{"_sre":"%a|[%w_-]*|(%d+)"')
+  if exp and tonumber(exp) <= tonumber(ARGV[1]) then
+    redis.call('DEL', KEYS[1], KEYS[2])
+    return nil
+  end
+  return md
+end
+local function expire(at)
+  if at ~= '' then
+    redis.call('PEXPIREAT', KEYS[1], at)
+    redis.call('PEXPIREAT', KEYS[2], at)
+  end
+end
+`;
+
+/** The scripts, as ioredis `defineCommand` takes them (two keys: value, metadata). */
+export const REDIS_CACHE_SCRIPTS = {
+  /** ARGV now, withValue → nil | { metadata, value|nil, pttl (for the original's keys) }. */
+  sreCacheRead: `${STATE}
+local md = state()
+if md == nil then return nil end
+local value = false
+if ARGV[2] == '1' then value = redis.call('GET', KEYS[1]) end
+local ttl = -1
+if string.sub(md, 1, 9) ~= '{"_sre":"' then ttl = redis.call('PTTL', KEYS[1]) end
+return { md, value, ttl }`,
+  /** ARGV now, version, withValue → nil when the key is not at version, else the value or 1. */
+  sreCacheAt: `${STATE}
+if state() ~= ARGV[2] then return nil end
+if ARGV[3] == '1' then return redis.call('GET', KEYS[1]) end
+return 1`,
+  /** ARGV now, mode (n: create, v: at version), version, value, metadata, expiresAt → 1 | 0. */
+  sreCacheWrite: `${STATE}
+local md = state()
+if ARGV[2] == 'n' then
+  if md ~= nil then return 0 end
+elseif md ~= ARGV[3] then return 0 end
+redis.call('SET', KEYS[1], ARGV[4])
+redis.call('SET', KEYS[2], ARGV[5])
+expire(ARGV[6])
+return 1`,
+  /** ARGV now, version, metadata, expiresAt → 1 | 0 (the value is kept). */
+  sreCacheWriteInfo: `${STATE}
+if state() ~= ARGV[2] then return 0 end
+redis.call('SET', KEYS[2], ARGV[3])
+if ARGV[4] == '' then redis.call('PERSIST', KEYS[1]) else expire(ARGV[4]) end
+return 1`,
+  /** ARGV now, version → 1 (deleted, or already gone) | 0 (changed). */
+  sreCacheDelete: `${STATE}
+local md = state()
+if md == nil then return 1 end
+if md ~= ARGV[2] then return 0 end
+redis.call('DEL', KEYS[1], KEYS[2])
+return 1`,
+} as const;
+
+/** Compact ACL text → ACL, remembered: most keys share a handful of ACLs. */
+export class ACLCodec {
+  private readonly parsed = new Map<string, ACL>();
+
+  parse(compact: string): ACL {
+    let acl = this.parsed.get(compact);
+    if (acl === undefined) {
+      acl = ACL.parse(compact);
+      if (this.parsed.size >= 4_096) this.parsed.clear();
+      this.parsed.set(compact, acl);
+    }
+    return acl;
+  }
+}
+
+/** The metadata text for an entry; `writeId` makes it (the version) new on every write. */
+export function encodeMetadata(
+  type: ValueType,
+  writeId: string,
+  expiresAt: number | undefined,
+  acl: string,
+  user: string,
+): string {
+  const rest = user === '{}' ? '}' : `,${user.slice(1)}`;
+  return `{"_sre":"${type}|${writeId}|${expiresAt ?? ''}","acl":${JSON.stringify(acl)}${rest}`;
+}
+
+/** Decodes a key's metadata text (`''`: a value with no metadata key). Throws on text that is not JSON. */
+export function decodeMetadata(md: string, acls: ACLCodec): StoredMetadata {
+  const ours = OURS.exec(md);
+  if (ours) {
+    const user = ours[4] === '}' ? '{}' : `{${md.slice(ours[0].length)}`;
+    return {
+      type: ours[1] as ValueType,
+      acl: acls.parse(JSON.parse(ours[3]) as string),
+      expiresAt: ours[2] === '' ? undefined : Number(ours[2]),
+      user,
+    };
+  }
+  if (md === '') return { type: 's', acl: new ACL(), expiresAt: null, user: '{}' };
+  const { acl, ...user } = JSON.parse(md) as Record<string, unknown>;
+  return {
+    type: 's',
+    acl:
+      typeof acl === 'string'
+        ? acls.parse(acl)
+        : acl && typeof acl === 'object'
+          ? ACL.fromObject(acl as never)
+          : new ACL(),
+    expiresAt: null,
+    user: JSON.stringify(user),
+  };
+}
+
+/** The type tag and bytes of a value. */
+export function encodeValue(value: CacheData): { type: ValueType; bytes: string | Buffer } {
+  if (typeof value === 'string') return { type: 's', bytes: value };
+  if (Buffer.isBuffer(value)) return { type: 'b', bytes: value };
+  if (typeof value === 'number') return { type: 'n', bytes: Object.is(value, -0) ? '-0' : String(value) };
+  if (value === true) return { type: 't', bytes: '' };
+  if (value === false) return { type: 'f', bytes: '' };
+  if (value === null) return { type: 'z', bytes: '' };
+  return { type: 'j', bytes: value.json };
+}
+
+export function decodeValue(type: ValueType, bytes: Buffer): CacheData {
+  switch (type) {
+    case 'b':
+      return bytes;
+    case 'n':
+      return Number(bytes.toString('latin1'));
+    case 't':
+      return true;
+    case 'f':
+      return false;
+    case 'z':
+      return null;
+    case 'j':
+      return { json: bytes.toString('utf8') };
+    default:
+      return bytes.toString('utf8');
+  }
+}

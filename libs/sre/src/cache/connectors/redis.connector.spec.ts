@@ -1,0 +1,125 @@
+import { Redis } from 'ioredis';
+import { randomUUID } from 'node:crypto';
+import { startRedis, startSentinelGroup, type RedisPeer, type SentinelGroup } from '../../../../../test/peers/redis';
+import { createConnectorContext } from '../../core/backend';
+import { SreInvalidInputError } from '../../core/errors';
+import { AccessCandidate } from '../../security/access-candidate';
+import { ACL } from '../../security/acl';
+import type { TeamResolver } from '../../security/team-resolver';
+import { describeCacheBackend } from '../../testing/cache.contract';
+import { CacheService } from '../cache.service';
+import { RedisCacheConnector, type RedisCacheSettings } from './redis.connector';
+
+const context = () => createConnectorContext({ subsystem: 'Cache', connector: 'Redis' });
+const account: TeamResolver = { getCandidateTeam: async (candidate) => (candidate.id === 'bob' ? 'beta' : 'acme') };
+
+let peer: RedisPeer;
+let raw: Redis;
+beforeAll(async () => {
+  peer = await startRedis();
+  raw = new Redis({ host: peer.host, port: peer.port, lazyConnect: true });
+  await raw.connect();
+}, 60_000);
+afterAll(async () => {
+  raw?.disconnect();
+  await peer?.stop();
+});
+
+/** A connector on its own prefix: each test sees an empty keyspace. */
+const make = (more: Partial<RedisCacheSettings> = {}) =>
+  new RedisCacheConnector({ hosts: `${peer.host}:${peer.port}`, prefix: `t${randomUUID()}`, ...more }, context());
+
+describeCacheBackend('Redis', () => make(), { clock: 'real' });
+describeCacheBackend('Redis (fake clock: the client clock decides expiry)', () => make());
+describeCacheBackend('Redis (no auto-pipelining)', () => make({ autoPipelining: false }));
+
+describe('over Sentinel (master, replica, three sentinels)', () => {
+  let group: SentinelGroup;
+  beforeAll(async () => {
+    group = await startSentinelGroup({ password: 'sentinel-group-pw' });
+  }, 60_000);
+  afterAll(() => group?.stop());
+  describeCacheBackend('Redis via Sentinel', () =>
+    make({
+      hosts: group.sentinels.map((s) => `${s.host}:${s.port}`),
+      name: group.masterName,
+      password: 'sentinel-group-pw',
+    }),
+  );
+});
+
+describe('Cache Redis: layout and compatibility with the original', () => {
+  const service = async (prefix: string) => {
+    const cache = new CacheService(make({ prefix }), context(), { account });
+    await cache.connect();
+    return cache;
+  };
+
+  it('writes the original layout: the raw value at <prefix>:cache:<key>, JSON metadata with a compact acl', async () => {
+    const prefix = `p${randomUUID()}`;
+    const cache = await service(prefix);
+    try {
+      const agent = cache.requester(AccessCandidate.agent('a1'));
+      await agent.set('greeting', 'hello', undefined, { lang: 'en' }, 60);
+      expect(await raw.get(`${prefix}:cache:greeting`)).toBe('hello');
+      const md = JSON.parse((await raw.get(`${prefix}:metadata:greeting`))!) as Record<string, unknown>;
+      expect(md.lang).toBe('en');
+      expect(ACL.parse(md.acl as string).allowsDirectly(AccessCandidate.agent('a1'), 0b111)).toBe(true);
+      expect(typeof md._sre).toBe('string');
+      const ttl = await raw.ttl(`${prefix}:cache:greeting`);
+      expect(ttl).toBeGreaterThan(55);
+      expect(await raw.ttl(`${prefix}:metadata:greeting`)).toBe(ttl);
+      await agent.set('blob', Buffer.from([0, 255, 1]));
+      expect([...(await raw.getBuffer(`${prefix}:cache:blob`))!]).toEqual([0, 255, 1]);
+    } finally {
+      await cache.disconnect();
+    }
+  });
+
+  it("reads keys the original wrote: raw strings, metadata with a compact acl, Redis' own TTL", async () => {
+    const prefix = `p${randomUUID()}`;
+    const owner = new ACL().grant(AccessCandidate.agent('a1'), 'owner').serialize();
+    await raw.set(`${prefix}:cache:legacy`, 'from the original', 'EX', 120);
+    await raw.set(`${prefix}:metadata:legacy`, JSON.stringify({ note: 'kept', acl: owner }), 'EX', 120);
+    const cache = await service(prefix);
+    try {
+      const agent = cache.requester(AccessCandidate.agent('a1'));
+      expect(await agent.get('legacy')).toBe('from the original');
+      expect(await agent.getMetadata('legacy')).toEqual({ note: 'kept' });
+      expect(await agent.getTTL('legacy')).toBeGreaterThan(100);
+      await expect(cache.requester(AccessCandidate.agent('a2')).get('legacy')).rejects.toThrow('Access Denied');
+      // updated through the connector it keeps its value and becomes ours
+      await agent.setMetadata('legacy', { more: 1 });
+      expect(await agent.getMetadata('legacy')).toEqual({ note: 'kept', more: 1 });
+      expect(await agent.get('legacy')).toBe('from the original');
+      expect(await agent.getTTL('legacy')).toBeGreaterThan(100);
+    } finally {
+      await cache.disconnect();
+    }
+  });
+
+  it('keeps two prefixes apart: the same key in two applications is two keys', async () => {
+    const [one, two] = [await service(`app1${randomUUID()}`), await service(`app2${randomUUID()}`)];
+    try {
+      const agent = AccessCandidate.agent('shared-agent');
+      await one.requester(agent).set('k', 'one');
+      expect(await two.requester(agent).get('k')).toBeUndefined();
+      await two.requester(agent).set('k', 'two');
+      expect(await one.requester(agent).get('k')).toBe('one');
+    } finally {
+      await Promise.all([one.disconnect(), two.disconnect()]);
+    }
+  });
+
+  it("refuses cache keys shaped like the NKV entries of the same keyspace ('team_<id>:...')", async () => {
+    const connector = make();
+    await connector.connect();
+    try {
+      const entry = { value: 'v', acl: new ACL(), metadata: '{}', expiresAt: undefined };
+      await expect(connector.write('team_acme:ns:key', entry, undefined)).rejects.toBeInstanceOf(SreInvalidInputError);
+      await expect(connector.write('team-notes', entry, undefined)).resolves.toBe(true);
+    } finally {
+      await connector.disconnect();
+    }
+  });
+});
