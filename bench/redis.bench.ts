@@ -11,6 +11,8 @@ import { BenchResult, measure, measureConcurrent, printComparison } from './util
 
 const KEYS = Array.from({ length: 1000 }, (_, i) => `bench:key:${i}`);
 const VALUE = 'x'.repeat(64);
+/** What Cache `Redis` keeps beside a value of an owner-only key, in size. */
+const METADATA = '{"_sre":"s|AbCdEfGh12|","acl":"h:xxh3|a:f623df4e20112b07/rwo"}';
 const RESOLVER: TeamResolver = {
   getCandidateTeam: async (candidate) => (candidate.role === 'team' ? candidate.id : 'bench-team'),
 };
@@ -19,8 +21,10 @@ const RESOLVER: TeamResolver = {
  * Cache `Redis` and NKV `Redis` through their services (validation, the ACL decision, the value
  * encoding, the conditional Lua write) against raw ioredis `SET`/`GET` of the same keys and values
  * on the same redis-server, in this run: one caller at a time (latency-bound), then 100 at once
- * (auto-pipelining on both sides). A cache `set` is one read of the key's state plus one
- * conditional write (two round trips); a `get` reads state and value in one script (one).
+ * (auto-pipelining on both sides). A cache key is two Redis keys (value and metadata, the original's
+ * layout): a `set` is one conditional Lua write (from the state the connector last saw; a read
+ * first when it has none or it is stale), a `get` one `MGET`. The cache rows are compared with raw
+ * `SET`/`GET` and with the raw two-key floor (`MULTI` of two `SET`s, `MGET` of two keys).
  */
 export async function runRedisBench(): Promise<void> {
   const peer = await startRedis();
@@ -55,6 +59,23 @@ export async function runRedisBench(): Promise<void> {
       rows.push({
         subject: await run(`cache get (${mode})`, (i) => agent.get(key(i))),
         baseline: await run(`ioredis GET (${mode})`, (i) => raw.get(`raw:${key(i)}`)),
+      });
+      // the floor of this layout: value and metadata are two keys (the original's), written together
+      rows.push({
+        subject: await run(`cache set (${mode})`, (i) => agent.set(key(i), VALUE)),
+        baseline: await run(`ioredis MULTI SET+SET (${mode})`, (i) =>
+          raw
+            .multi()
+            .set(`raw:${key(i)}`, VALUE)
+            .set(`raw:md:${key(i)}`, METADATA)
+            .exec(),
+        ),
+      });
+      rows.push({
+        subject: await run(`cache get (${mode})`, (i) => agent.get(key(i))),
+        baseline: await run(`ioredis MGET value+metadata (${mode})`, (i) =>
+          raw.mget(`raw:${key(i)}`, `raw:md:${key(i)}`),
+        ),
       });
       rows.push({
         subject: await run(`NKV set (${mode})`, (i) => team.set('ns', key(i), VALUE)),

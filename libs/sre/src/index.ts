@@ -50,6 +50,11 @@ export type {
 } from './core/connection';
 export { AwsClientConnection, AwsClientSettings, toAwsClientConfig } from './core/aws-client';
 export type { AwsClientConfig } from './core/aws-client';
+// ioredis itself loads only when a Redis connector is built
+export { RedisConnection } from './core/redis/redis-connection';
+export { RedisConnectionSettings } from './core/redis/redis-settings';
+export type { RedisHost, RedisHostsSetting, RedisTlsSetting } from './core/redis/redis-settings';
+export type { RedisLink } from './core/redis/redis-link';
 export * from './core/fs';
 export { validateSettings } from './core/settings';
 export { SecretSetting, redactSecrets } from './core/secrets';
@@ -99,6 +104,7 @@ export * from './cache/cache.service';
 export * from './cache/cache.module';
 export * from './cache/connectors/ram.connector';
 export * from './cache/connectors/local-storage.connector';
+export { RedisCacheConnector, RedisCacheSettings } from './cache/connectors/redis.connector';
 
 // vault
 export * from './vault/vault.backend';
@@ -128,6 +134,7 @@ export * from './nkv/nkv.service';
 export * from './nkv/nkv.module';
 export * from './nkv/connectors/ram.connector';
 export * from './nkv/connectors/local-storage.connector';
+export { RedisNKVConnector, RedisNKVSettings } from './nkv/connectors/redis.connector';
 
 // vectordb
 export * from './vectordb/vectordb.backend';

@@ -83,8 +83,6 @@ function then<A, B>(value: MaybePromise<A>, next: (value: A) => MaybePromise<B>)
   return isPromise(value) ? value.then(next) : next(value);
 }
 
-function noop(): void {}
-
 /** The requester API is promise-based; a synchronous answer or throw becomes a settled promise. */
 function settle<T>(run: () => MaybePromise<T>): Promise<T> {
   try {
@@ -333,12 +331,13 @@ export class CacheService extends SecureService<CacheBackend> {
       return settle(() => write(guess)).then((done) => (done ? undefined : decided()), decided);
     };
     const before = this.writing.get(key);
-    const result = before === undefined ? run() : before.then(run);
-    const tail = result.then(noop, noop);
-    this.writing.set(key, tail);
-    void tail.then(() => {
-      if (this.writing.get(key) === tail) this.writing.delete(key);
-    });
+    const result = before === undefined ? run() : before.then(run, run);
+    this.writing.set(key, result);
+    const done = () => {
+      if (this.writing.get(key) === result) this.writing.delete(key);
+    };
+    // also what keeps a failed write from being reported as unhandled here: the caller has it
+    result.then(done, done);
     return result;
   }
 

@@ -71,10 +71,16 @@ if ARGV[3] == '1' then return redis.call('GET', KEYS[1]) end
 return 1`,
   /** ARGV now, mode (n: create, v: at version), version, value, metadata, expiresAt → 1 | 0. */
   sreCacheWrite: `${STATE}
-local md = state()
 if ARGV[2] == 'n' then
-  if md ~= nil then return 0 end
-elseif md ~= ARGV[3] then return 0 end
+  if state() ~= nil then return 0 end
+elseif ARGV[3] == '' then
+  if state() ~= '' then return 0 end
+else
+  -- at a version of ours: its metadata text names it, expiry included (the value is replaced whole)
+  if redis.call('GET', KEYS[2]) ~= ARGV[3] then return 0 end
+  local exp = string.match(ARGV[3], '^{"_sre":"%a|[%w_-]*|(%d+)"')
+  if exp and tonumber(exp) <= tonumber(ARGV[1]) then return 0 end
+end
 redis.call('SET', KEYS[1], ARGV[4])
 redis.call('SET', KEYS[2], ARGV[5])
 expire(ARGV[6])
@@ -106,6 +112,28 @@ export class ACLCodec {
       this.parsed.set(compact, acl);
     }
     return acl;
+  }
+}
+
+/** The latest state seen per key, bounded (the oldest goes first): what `peekInfo` answers from. */
+export class RecentStates<T> {
+  private readonly states = new Map<string, T>();
+
+  constructor(private readonly max: number) {}
+
+  get(key: string): T | undefined {
+    return this.states.get(key);
+  }
+
+  remember(key: string, state: T): T {
+    if (this.states.size >= this.max && !this.states.has(key)) this.states.delete(this.states.keys().next().value!);
+    this.states.set(key, state);
+    return state;
+  }
+
+  forget(key: string): undefined {
+    this.states.delete(key);
+    return undefined;
   }
 }
 

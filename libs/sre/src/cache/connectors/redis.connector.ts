@@ -1,7 +1,14 @@
 import { IsOptional, Matches } from 'class-validator';
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { createConnectorContext, labelOf, sourceOf, type ConnectorContext, type Version } from '../../core/backend';
+import {
+  createConnectorContext,
+  labelOf,
+  sourceOf,
+  type ConnectorContext,
+  type MaybePromise,
+  type Version,
+} from '../../core/backend';
 import { SreInvalidInputError } from '../../core/errors';
 import { redisLinkFor } from '../../core/redis/redis-connection';
 import type { RedisLink } from '../../core/redis/redis-link';
@@ -10,6 +17,7 @@ import type { ACL } from '../../security/acl';
 import type { CacheBackend, CacheData, CacheEntry, CacheInfo, CacheInfoUpdate } from '../cache.backend';
 import {
   ACLCodec,
+  RecentStates,
   decodeMetadata,
   decodeValue,
   encodeMetadata,
@@ -43,6 +51,8 @@ type ScriptClient = Redis & {
   sreCacheAtBuffer(...args: (string | Buffer | number)[]): Promise<Buffer | number | null>;
 };
 
+const EMPTY = Buffer.alloc(0);
+
 /** Keys whose latest state `peekInfo` remembers. */
 const RECENT_KEYS = 10_000;
 
@@ -71,8 +81,9 @@ export class RedisCacheConnector implements CacheBackend {
   private readonly acls = new ACLCodec();
   private readonly writePrefix = randomBytes(6).toString('base64url');
   private writes = 0;
+  private readonly compacts = new WeakMap<ACL, { version: number; text: string }>();
   /** Latest state seen per key, for `peekInfo`. */
-  private readonly recent = new Map<string, CacheInfo>();
+  private readonly recent = new RecentStates<CacheInfo>(RECENT_KEYS);
   private readonly label: string;
 
   constructor(
@@ -110,82 +121,137 @@ export class RedisCacheConnector implements CacheBackend {
     return this.link.ping(this.label);
   }
 
-  async readInfo(key: string): Promise<CacheInfo | undefined> {
-    const reply = await this.exec((c) => c.sreCacheReadBuffer(...this.keys(key), Date.now(), '0'));
-    return reply ? this.remember(key, this.infoOf(key, reply[0], reply[2])) : this.forget(key);
+  readInfo(key: string): Promise<CacheInfo | undefined> {
+    return this.exec(
+      () => this.client.sreCacheReadBuffer(this.valuePrefix + key, this.metadataPrefix + key, Date.now(), '0'),
+      (reply) => (reply ? this.recent.remember(key, this.infoOf(key, reply[0], reply[2])) : this.recent.forget(key)),
+    );
   }
 
   /**
    * Info and value in one round trip, read at one instant: `MGET` of both keys (no script). A key
    * the original wrote (its expiry is Redis' TTL) takes a second round trip for the TTL.
    */
-  async readEntry(key: string): Promise<{ info: CacheInfo; value: CacheData } | undefined> {
+  readEntry(key: string): Promise<{ info: CacheInfo; value: CacheData } | undefined> {
     const now = Date.now();
-    const [value, md] = await this.exec((c) => c.mgetBuffer(...this.keys(key)));
-    if (value === null) return this.forget(key);
-    let info = this.infoOf(key, md ?? Buffer.alloc(0), -1);
-    if (info.expiresAt !== undefined && info.expiresAt <= now) return this.forget(key);
-    if ((info.version as RedisVersion).meta.expiresAt === null) {
-      const ttl = await this.exec((c) => c.pttl(this.keys(key)[0]));
-      info = this.infoOf(key, md ?? Buffer.alloc(0), ttl);
-    }
-    this.remember(key, info);
-    return { info, value: decodeValue((info.version as RedisVersion).meta.type, value) };
+    return this.exec(
+      () => this.client.mgetBuffer(this.valuePrefix + key, this.metadataPrefix + key),
+      ([value, md]): MaybePromise<{ info: CacheInfo; value: CacheData } | undefined> => {
+        if (value === null) return this.recent.forget(key);
+        const info = this.infoOf(key, md ?? EMPTY, -1);
+        if (info.expiresAt !== undefined && info.expiresAt <= now) return this.recent.forget(key);
+        const { type, expiresAt } = (info.version as RedisVersion).meta;
+        if (expiresAt !== null) return { info: this.recent.remember(key, info), value: decodeValue(type, value) };
+        return this.exec(
+          () => this.client.pttl(this.valuePrefix + key),
+          (ttl) => ({
+            info: this.recent.remember(key, this.infoOf(key, md ?? EMPTY, ttl)),
+            value: decodeValue(type, value),
+          }),
+        );
+      },
+    );
   }
 
   peekInfo(key: string): CacheInfo | undefined {
-    return this.recent.get(key);
+    const info = this.recent.get(key);
+    return info !== undefined && (info.expiresAt === undefined || info.expiresAt > Date.now()) ? info : undefined;
   }
 
-  async readValue(key: string, version: Version): Promise<CacheData | undefined> {
-    if (!isRedisVersion(version)) return undefined;
-    const bytes = await this.exec((c) => c.sreCacheAtBuffer(...this.keys(key), Date.now(), version.md, '1'));
-    return Buffer.isBuffer(bytes) ? decodeValue(version.meta.type, bytes) : undefined;
+  readValue(key: string, version: Version): Promise<CacheData | undefined> {
+    if (!isRedisVersion(version)) return Promise.resolve(undefined);
+    return this.exec(
+      () =>
+        this.client.sreCacheAtBuffer(this.valuePrefix + key, this.metadataPrefix + key, Date.now(), version.md, '1'),
+      (bytes) => (Buffer.isBuffer(bytes) ? decodeValue(version.meta.type, bytes) : undefined),
+    );
   }
 
-  async readMetadata(key: string, version: Version): Promise<string | undefined> {
-    if (!isRedisVersion(version)) return undefined;
-    const at = await this.exec((c) => c.sreCacheAt(...this.keys(key), Date.now(), version.md, '0'));
-    return at === 1 ? version.meta.user : undefined;
+  readMetadata(key: string, version: Version): Promise<string | undefined> {
+    if (!isRedisVersion(version)) return Promise.resolve(undefined);
+    return this.exec(
+      () => this.client.sreCacheAt(this.valuePrefix + key, this.metadataPrefix + key, Date.now(), version.md, '0'),
+      (at) => (at === 1 ? version.meta.user : undefined),
+    );
   }
 
-  async write(key: string, entry: CacheEntry, ifVersion: Version | undefined): Promise<boolean> {
-    this.refuseNKVKey(key);
-    if (ifVersion !== undefined && !isRedisVersion(ifVersion)) return false;
+  write(key: string, entry: CacheEntry, ifVersion: Version | undefined): Promise<boolean> {
+    if (NKV_KEY.test(key)) return Promise.reject(this.nkvKeyRefused(key));
+    if (ifVersion !== undefined && !isRedisVersion(ifVersion)) return Promise.resolve(false);
     const { type, bytes } = encodeValue(entry.value);
-    const md = encodeMetadata(type, this.writeId(), entry.expiresAt, this.compact(entry.acl), entry.metadata);
+    const { acl, expiresAt, metadata } = entry;
+    const md = encodeMetadata(type, this.writeId(), expiresAt, this.compact(acl), metadata);
     const mode = ifVersion === undefined ? 'n' : 'v';
-    const done = await this.exec((c) =>
-      c.sreCacheWrite(...this.keys(key), Date.now(), mode, ifVersion?.md ?? '', bytes, md, entry.expiresAt ?? ''),
+    return this.exec(
+      () =>
+        this.client.sreCacheWrite(
+          this.valuePrefix + key,
+          this.metadataPrefix + key,
+          Date.now(),
+          mode,
+          ifVersion?.md ?? '',
+          bytes,
+          md,
+          expiresAt ?? '',
+        ),
+      (done) => this.wrote(key, done, acl, expiresAt, md, type, metadata),
     );
-    if (done !== 1) return this.stale(key);
-    this.remember(key, { acl: entry.acl, expiresAt: entry.expiresAt, version: this.versionOf(md) });
+  }
+
+  writeInfo(key: string, update: CacheInfoUpdate, ifVersion: Version): Promise<boolean> {
+    if (!isRedisVersion(ifVersion)) return Promise.resolve(false);
+    const { type, user } = ifVersion.meta;
+    const { acl, expiresAt } = update;
+    const metadata = update.metadata ?? user;
+    const md = encodeMetadata(type, this.writeId(), expiresAt, this.compact(acl), metadata);
+    return this.exec(
+      () =>
+        this.client.sreCacheWriteInfo(
+          this.valuePrefix + key,
+          this.metadataPrefix + key,
+          Date.now(),
+          ifVersion.md,
+          md,
+          expiresAt ?? '',
+        ),
+      (done) => this.wrote(key, done, acl, expiresAt, md, type, metadata),
+    );
+  }
+
+  /** After a conditional write: the state it made is remembered (`peekInfo`), or the stale one dropped. */
+  private wrote(
+    key: string,
+    done: unknown,
+    acl: ACL,
+    expiresAt: number | undefined,
+    md: string,
+    type: StoredMetadata['type'],
+    user: string,
+  ): boolean {
+    if (done !== 1) return this.recent.forget(key) ?? false;
+    this.recent.remember(key, { acl, expiresAt, version: { md, meta: { type, acl, expiresAt, user } } });
     return true;
   }
 
-  async writeInfo(key: string, update: CacheInfoUpdate, ifVersion: Version): Promise<boolean> {
-    if (!isRedisVersion(ifVersion)) return false;
-    const { meta } = ifVersion;
-    const user = update.metadata ?? meta.user;
-    const md = encodeMetadata(meta.type, this.writeId(), update.expiresAt, this.compact(update.acl), user);
-    const done = await this.exec((c) =>
-      c.sreCacheWriteInfo(...this.keys(key), Date.now(), ifVersion.md, md, update.expiresAt ?? ''),
-    );
-    if (done !== 1) return this.stale(key);
-    this.remember(key, { acl: update.acl, expiresAt: update.expiresAt, version: this.versionOf(md) });
-    return true;
-  }
-
-  async delete(key: string, ifVersion: Version): Promise<boolean> {
+  delete(key: string, ifVersion: Version): Promise<boolean> {
     const md = isRedisVersion(ifVersion) ? ifVersion.md : '\u0000none';
-    const done = (await this.exec((c) => c.sreCacheDelete(...this.keys(key), Date.now(), md))) === 1;
-    this.forget(key);
-    return done;
+    this.recent.forget(key);
+    return this.exec(
+      () => this.client.sreCacheDelete(this.valuePrefix + key, this.metadataPrefix + key, Date.now(), md),
+      (done) => done === 1,
+    );
   }
 
-  /** The info of a key from its metadata bytes; `pttl` (ms, -1 none) is the expiry of the original's keys. */
-  private infoOf(key: string, md: Buffer, pttl: number): CacheInfo {
-    const version = this.versionOf(md.toString('utf8'), key);
+  /**
+   * The info of a key from its metadata bytes; `pttl` (ms, -1 none) is the expiry of the original's
+   * keys. The same metadata text as last seen is the same state (every write makes a new one): the
+   * remembered info is reused, nothing parsed.
+   */
+  private infoOf(key: string, bytes: Buffer, pttl: number): CacheInfo {
+    const md = bytes.toString('utf8');
+    const known = this.recent.get(key);
+    if (known !== undefined && (known.version as RedisVersion).md === md && pttl < 0) return known;
+    const version = this.versionOf(md, key);
     const { meta } = version;
     // the original's keys carry no expiry of ours: Redis' TTL (-1: none) is theirs
     const expiresAt = meta.expiresAt === null ? (pttl > 0 ? Date.now() + pttl : undefined) : meta.expiresAt;
@@ -201,46 +267,36 @@ export class RedisCacheConnector implements CacheBackend {
     }
   }
 
-  /** Keeps the latest state seen of a key for `peekInfo` (bounded: the oldest goes first). */
-  private remember(key: string, info: CacheInfo): CacheInfo {
-    this.recent.delete(key);
-    if (this.recent.size >= RECENT_KEYS) this.recent.delete(this.recent.keys().next().value!);
-    this.recent.set(key, info);
-    return info;
+  /**
+   * `send()` once the connection is ready (at once, no extra tick, when it is), its reply handed to
+   * `next` and its failure explained: one promise per command on the hot path.
+   */
+  private exec<T, R>(send: () => Promise<T>, next: (reply: T) => MaybePromise<R>): Promise<R> {
+    const waiting = this.link.ready();
+    if (waiting === undefined) return send().then(next, this.fail);
+    return waiting.then(() => send().then(next, this.fail), this.fail);
   }
 
-  private forget(key: string): undefined {
-    this.recent.delete(key);
-    return undefined;
-  }
-
-  private stale(key: string): false {
-    this.recent.delete(key);
-    return false;
-  }
-
-  private exec<T>(fn: (client: ScriptClient) => Promise<T>): Promise<T> {
-    return this.link.run(() => fn(this.client), this.label);
-  }
-
-  private keys(key: string): [string, string] {
-    return [this.valuePrefix + key, this.metadataPrefix + key];
-  }
+  private readonly fail = (error: unknown): Promise<never> => Promise.reject(this.link.explain(error, this.label));
 
   private writeId(): string {
     return `${this.writePrefix}${(this.writes++).toString(36)}`;
   }
 
+  /** The compact text of an ACL, made once per ACL state (the service shares ACL instances between keys). */
   private compact(acl: ACL): string {
-    return acl.serialize();
+    const known = this.compacts.get(acl);
+    if (known !== undefined && known.version === acl.version) return known.text;
+    const text = acl.serialize();
+    this.compacts.set(acl, { version: acl.version, text });
+    return text;
   }
 
   /** A cache key shaped like an NKV entry of the same keyspace would overwrite another subsystem's data. */
-  private refuseNKVKey(key: string): void {
-    if (NKV_KEY.test(key))
-      throw new SreInvalidInputError(
-        `cache key '${key}': keys starting with 'team_<id>:' hold NKV data in this Redis layout`,
-        sourceOf(this.context),
-      );
+  private nkvKeyRefused(key: string): SreInvalidInputError {
+    return new SreInvalidInputError(
+      `cache key '${key}': keys starting with 'team_<id>:' hold NKV data in this Redis layout`,
+      sourceOf(this.context),
+    );
   }
 }

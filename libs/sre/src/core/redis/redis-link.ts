@@ -54,7 +54,10 @@ export class RedisLink {
       // how long a closing socket may take to end before it is destroyed (ioredis' default 2 s
       // keeps a closed application's process alive that long)
       disconnectTimeout: 500,
-      commandTimeout: settings.commandTimeoutMs ?? 5_000,
+      // a stalled Redis is detected per connection, not per command: one timer per read of the
+      // socket instead of one per command (ioredis' commandTimeout), then the socket is dropped
+      // and what waited on it fails
+      socketTimeout: settings.commandTimeoutMs ?? 5_000,
       connectTimeout: settings.connectTimeoutMs ?? 10_000,
       enableAutoPipelining: settings.autoPipelining ?? true,
       // before the first ready connection a failure goes to whoever connects (the boot, with the
@@ -191,7 +194,7 @@ export class RedisLink {
     const where = `${who}Redis (${this.description})`;
     if (/^(WRONGPASS|NOAUTH)/.test(message) || /invalid (username-)?password/i.test(message))
       return new SreConfigError([`${where} refused the credentials: ${message}`]);
-    if (message === 'Command timed out')
+    if (message === 'Command timed out' || message.startsWith('Socket timeout'))
       return new SreUnavailableError(
         `${where} did not answer within ${this.target.settings.commandTimeoutMs ?? 5_000} ms (commandTimeoutMs)`,
       );

@@ -43,6 +43,7 @@ function isEncoded(stored: string): boolean {
 }
 
 const MGET_BATCH = 500;
+const DONE = (): void => undefined;
 
 /**
  * NKV on Redis in the original's layout, `<prefix>:cache:team_<team>:<namespace>:<key>`, over the
@@ -88,25 +89,32 @@ export class RedisNKVConnector implements NKVBackend {
     return this.link.ping(this.label);
   }
 
-  async readEntry(team: string, namespace: string, key: string): Promise<string | undefined> {
+  readEntry(team: string, namespace: string, key: string): Promise<string | undefined> {
     const name = this.nameOf(team, namespace, key);
-    const stored = await this.run((client) => client.get(this.valuePrefix + name));
-    if (stored === null) return undefined;
-    return isEncoded(stored) ? stored : (await this.fromOriginal([name], [stored]))[0];
+    return this.exec(
+      (client) => client.get(this.valuePrefix + name),
+      (stored) => {
+        if (stored === null) return undefined;
+        return isEncoded(stored) ? stored : this.fromOriginal([name], [stored]).then(([value]) => value);
+      },
+    );
   }
 
-  async writeEntry(team: string, namespace: string, key: string, value: string): Promise<void> {
-    await this.run((client) => client.set(this.keyOf(team, namespace, key), value));
+  writeEntry(team: string, namespace: string, key: string, value: string): Promise<void> {
+    return this.exec((client) => client.set(this.keyOf(team, namespace, key), value), DONE);
   }
 
-  async deleteEntry(team: string, namespace: string, key: string): Promise<void> {
+  deleteEntry(team: string, namespace: string, key: string): Promise<void> {
     const name = this.nameOf(team, namespace, key);
     // the original kept an ACL beside each entry: it goes with it
-    await this.run((client) => client.del(this.valuePrefix + name, this.metadataPrefix + name));
+    return this.exec((client) => client.del(this.valuePrefix + name, this.metadataPrefix + name), DONE);
   }
 
-  async hasEntry(team: string, namespace: string, key: string): Promise<boolean> {
-    return (await this.run((client) => client.exists(this.keyOf(team, namespace, key)))) === 1;
+  hasEntry(team: string, namespace: string, key: string): Promise<boolean> {
+    return this.exec(
+      (client) => client.exists(this.keyOf(team, namespace, key)),
+      (count) => count === 1,
+    );
   }
 
   async listEntries(team: string, namespace: string): Promise<NKVStoredEntry[]> {
@@ -178,6 +186,15 @@ export class RedisNKVConnector implements NKVBackend {
   private run<T>(fn: (client: Redis) => Promise<T>): Promise<T> {
     return this.link.run(fn, this.label);
   }
+
+  /** `send` once the connection is ready (at once when it is), the reply to `next`: one promise per command. */
+  private exec<T, R>(send: (client: Redis) => Promise<T>, next: (reply: T) => R | Promise<R>): Promise<R> {
+    const waiting = this.link.ready();
+    if (waiting === undefined) return send(this.link.client).then(next, this.fail);
+    return waiting.then(() => send(this.link.client).then(next, this.fail), this.fail);
+  }
+
+  private readonly fail = (error: unknown): Promise<never> => Promise.reject(this.link.explain(error, this.label));
 
   private namespaceName(team: string, namespace: string): string {
     return `team_${escapeName(team)}:${escapeName(namespace)}`;
