@@ -169,6 +169,24 @@ describe('Redis through SreModule (real redis-server)', () => {
     // what failed during the outage was never applied, not even later
     expect(await kv.exists('ns', 'during-outage')).toBe(false);
   }, 60_000);
+
+  it('a Redis that stops answering (SIGSTOP): commands fail within commandTimeoutMs, never hang, and work again after', async () => {
+    const app = await boot(redisConfig(hosts, { prefix: 'stall', commandTimeoutMs: 800, offlineTimeoutMs: 500 }));
+    const kv = app.get(NKVService).requester(AccessCandidate.team('acme'));
+    await kv.set('ns', 'before', 1);
+    process.kill(peer.pid, 'SIGSTOP');
+    try {
+      const started = Date.now();
+      const error = await kv.get('ns', 'before').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(SreUnavailableError);
+      expect((error as Error).message).toMatch(/NKV\(Redis\): Redis \(127\.0\.0\.1:\d+\) did not answer within 800 ms/);
+      expect(Date.now() - started).toBeLessThan(3_000);
+    } finally {
+      process.kill(peer.pid, 'SIGCONT');
+    }
+    const { value } = await eventually(() => kv.get('ns', 'before'), 10_000);
+    expect(value).toBe(1);
+  }, 30_000);
 });
 
 describe('Redis Sentinel through SreModule (master, replica, three sentinels)', () => {
@@ -192,6 +210,7 @@ describe('Redis Sentinel through SreModule (master, replica, three sentinels)', 
       expect(newMaster).not.toBe(oldMaster);
       const { afterMs } = await eventually(() => kv.set('after', 'k', 'written'), 15_000);
       expect(afterMs).toBeLessThan(10_000);
+      if (process.env.SRE_REPORT_TIMINGS) process.stdout.write(`writes resumed ${afterMs} ms after the failover\n`);
       // the write landed on the new master
       const promoted = group.replica.port === newMaster ? group.replica : group.master;
       expect(await promoted.cli('GET', 'smyth:cache:team_acme:after:k')).toBe('j:"written"');

@@ -272,9 +272,11 @@ export class RedisCacheConnector implements CacheBackend {
    * `next` and its failure explained: one promise per command on the hot path.
    */
   private exec<T, R>(send: () => Promise<T>, next: (reply: T) => MaybePromise<R>): Promise<R> {
+    // a command the client could not send yet waits for the connection (see RedisLink.retryUnsent)
+    const unsent = (error: unknown) => this.link.retryUnsent(error, send).then(next, this.fail);
     const waiting = this.link.ready();
-    if (waiting === undefined) return send().then(next, this.fail);
-    return waiting.then(() => send().then(next, this.fail), this.fail);
+    if (waiting === undefined) return send().then(next, unsent);
+    return waiting.then(() => send().then(next, unsent), this.fail);
   }
 
   private readonly fail = (error: unknown): Promise<never> => Promise.reject(this.link.explain(error, this.label));

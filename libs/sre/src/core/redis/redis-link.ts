@@ -121,15 +121,33 @@ export class RedisLink {
   }
 
   /**
+   * After a command failed: when the client refused to send it (the connection had just dropped:
+   * it was not applied), it waits for the connection like a command issued while offline, and is
+   * sent once more; any other failure is passed on.
+   */
+  retryUnsent<T>(error: unknown, send: () => Promise<T>): Promise<T> {
+    if (!/Stream isn't writeable/.test(String((error as Error)?.message))) return Promise.reject(error);
+    return (this.ready(true) ?? Promise.resolve()).then(send);
+  }
+
+  /**
    * Nothing when the connection is ready (the hot path: no promise, no tick); otherwise a promise
    * that settles when it is, or rejects after `offlineTimeoutMs` with an "unreachable" error.
+   * `dropped`: a command just found the connection unwritable, so "ready" is stale until the next
+   * ready connection.
    */
-  ready(): Promise<void> | undefined {
-    if (this.client.status === 'ready') return undefined;
+  ready(dropped = false): Promise<void> | undefined {
+    if (this.client.status === 'ready' && !(dropped && this.client.stream?.writable === false)) return undefined;
+    if (dropped && this.client.status === 'ready') return this.nextReady();
     if (this.closing) return Promise.reject(this.closedError());
     // never connected, or the first attempt failed: this call connects
     if (!this.connecting) return this.connect();
     if (this.client.status === 'end') return Promise.reject(this.closedError());
+    return this.nextReady();
+  }
+
+  /** The next 'ready' of the client, or an "unreachable" error after `offlineTimeoutMs`. */
+  private nextReady(): Promise<void> {
     const timeout = this.target.settings.offlineTimeoutMs ?? 5_000;
     return new Promise<void>((resolve, reject) => {
       const wake = () => {
@@ -152,7 +170,8 @@ export class RedisLink {
    */
   run<T>(fn: (client: Redis) => Promise<T>, label?: string): Promise<T> {
     const fail = (error: unknown) => Promise.reject(this.explain(error, label));
-    const go = () => fn(this.client).catch(fail);
+    const send = () => fn(this.client);
+    const go = () => send().catch((error: unknown) => this.retryUnsent(error, send).catch(fail));
     const waiting = this.ready();
     return waiting ? waiting.then(go, fail) : go();
   }
@@ -194,11 +213,13 @@ export class RedisLink {
     const where = `${who}Redis (${this.description})`;
     if (/^(WRONGPASS|NOAUTH)/.test(message) || /invalid (username-)?password/i.test(message))
       return new SreConfigError([`${where} refused the credentials: ${message}`]);
-    if (message === 'Command timed out' || message.startsWith('Socket timeout'))
+    // a stalled socket is destroyed and what waited on it fails as "max retries" (maxRetriesPerRequest 0)
+    const stalled = /max retries per request/i.test(message) && this.lastError?.startsWith('Socket timeout');
+    if (message === 'Command timed out' || message.startsWith('Socket timeout') || stalled)
       return new SreUnavailableError(
         `${where} did not answer within ${this.target.settings.commandTimeoutMs ?? 5_000} ms (commandTimeoutMs)`,
       );
-    if (/Connection is closed|MaxRetriesPerRequest|Stream isn't writeable/.test(message))
+    if (/Connection is closed|max retries per request|Stream isn't writeable/i.test(message))
       return new SreUnavailableError(
         `${where}: the connection dropped before the reply (the command may or may not have been applied)`,
       );

@@ -189,9 +189,12 @@ export class RedisNKVConnector implements NKVBackend {
 
   /** `send` once the connection is ready (at once when it is), the reply to `next`: one promise per command. */
   private exec<T, R>(send: (client: Redis) => Promise<T>, next: (reply: T) => R | Promise<R>): Promise<R> {
+    const sendNow = () => send(this.link.client);
+    // a command the client could not send yet waits for the connection (see RedisLink.retryUnsent)
+    const unsent = (error: unknown) => this.link.retryUnsent(error, sendNow).then(next, this.fail);
     const waiting = this.link.ready();
-    if (waiting === undefined) return send(this.link.client).then(next, this.fail);
-    return waiting.then(() => send(this.link.client).then(next, this.fail), this.fail);
+    if (waiting === undefined) return sendNow().then(next, unsent);
+    return waiting.then(() => sendNow().then(next, unsent), this.fail);
   }
 
   private readonly fail = (error: unknown): Promise<never> => Promise.reject(this.link.explain(error, this.label));
