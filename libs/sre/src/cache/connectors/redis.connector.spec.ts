@@ -1,6 +1,6 @@
-import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
-import { startRedis, startSentinelGroup, type RedisPeer, type SentinelGroup } from '../../../../../test/peers/redis';
+import { startSentinelGroup, type SentinelGroup } from '../../../../../test/peers/redis';
+import { useRedisPeer } from '../../../../../test/peers/redis-jest';
 import { createConnectorContext } from '../../core/backend';
 import { SreInvalidInputError } from '../../core/errors';
 import { AccessCandidate } from '../../security/access-candidate';
@@ -13,21 +13,11 @@ import { RedisCacheConnector, type RedisCacheSettings } from './redis.connector'
 const context = () => createConnectorContext({ subsystem: 'Cache', connector: 'Redis' });
 const account: TeamResolver = { getCandidateTeam: async (candidate) => (candidate.id === 'bob' ? 'beta' : 'acme') };
 
-let peer: RedisPeer;
-let raw: Redis;
-beforeAll(async () => {
-  peer = await startRedis();
-  raw = new Redis({ host: peer.host, port: peer.port, lazyConnect: true });
-  await raw.connect();
-}, 60_000);
-afterAll(async () => {
-  raw?.disconnect();
-  await peer?.stop();
-});
+const redis = useRedisPeer();
 
 /** A connector on its own prefix: each test sees an empty keyspace. */
 const make = (more: Partial<RedisCacheSettings> = {}) =>
-  new RedisCacheConnector({ hosts: `${peer.host}:${peer.port}`, prefix: `t${randomUUID()}`, ...more }, context());
+  new RedisCacheConnector({ hosts: redis.hosts(), prefix: `t${randomUUID()}`, ...more }, context());
 
 describeCacheBackend('Redis', () => make(), { clock: 'real' });
 describeCacheBackend('Redis (fake clock: the client clock decides expiry)', () => make());
@@ -61,16 +51,16 @@ describe('Cache Redis: layout and compatibility with the original', () => {
     try {
       const agent = cache.requester(AccessCandidate.agent('a1'));
       await agent.set('greeting', 'hello', undefined, { lang: 'en' }, 60);
-      expect(await raw.get(`${prefix}:cache:greeting`)).toBe('hello');
-      const md = JSON.parse((await raw.get(`${prefix}:metadata:greeting`))!) as Record<string, unknown>;
+      expect(await redis.raw().get(`${prefix}:cache:greeting`)).toBe('hello');
+      const md = JSON.parse((await redis.raw().get(`${prefix}:metadata:greeting`))!) as Record<string, unknown>;
       expect(md.lang).toBe('en');
       expect(ACL.parse(md.acl as string).allowsDirectly(AccessCandidate.agent('a1'), 0b111)).toBe(true);
       expect(typeof md._sre).toBe('string');
-      const ttl = await raw.ttl(`${prefix}:cache:greeting`);
+      const ttl = await redis.raw().ttl(`${prefix}:cache:greeting`);
       expect(ttl).toBeGreaterThan(55);
-      expect(await raw.ttl(`${prefix}:metadata:greeting`)).toBe(ttl);
+      expect(await redis.raw().ttl(`${prefix}:metadata:greeting`)).toBe(ttl);
       await agent.set('blob', Buffer.from([0, 255, 1]));
-      expect([...(await raw.getBuffer(`${prefix}:cache:blob`))!]).toEqual([0, 255, 1]);
+      expect([...(await redis.raw().getBuffer(`${prefix}:cache:blob`))!]).toEqual([0, 255, 1]);
     } finally {
       await cache.disconnect();
     }
@@ -79,8 +69,8 @@ describe('Cache Redis: layout and compatibility with the original', () => {
   it("reads keys the original wrote: raw strings, metadata with a compact acl, Redis' own TTL", async () => {
     const prefix = `p${randomUUID()}`;
     const owner = new ACL().grant(AccessCandidate.agent('a1'), 'owner').serialize();
-    await raw.set(`${prefix}:cache:legacy`, 'from the original', 'EX', 120);
-    await raw.set(`${prefix}:metadata:legacy`, JSON.stringify({ note: 'kept', acl: owner }), 'EX', 120);
+    await redis.raw().set(`${prefix}:cache:legacy`, 'from the original', 'EX', 120);
+    await redis.raw().set(`${prefix}:metadata:legacy`, JSON.stringify({ note: 'kept', acl: owner }), 'EX', 120);
     const cache = await service(prefix);
     try {
       const agent = cache.requester(AccessCandidate.agent('a1'));

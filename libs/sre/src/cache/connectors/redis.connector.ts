@@ -3,14 +3,13 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import {
   createConnectorContext,
-  labelOf,
   sourceOf,
   type ConnectorContext,
   type MaybePromise,
   type Version,
 } from '../../core/backend';
 import { SreInvalidInputError } from '../../core/errors';
-import { redisLinkFor } from '../../core/redis/redis-connection';
+import { RedisConnectorLink } from '../../core/redis/redis-connection';
 import type { RedisLink } from '../../core/redis/redis-link';
 import { RedisConnectionSettings } from '../../core/redis/redis-settings';
 import type { ACL } from '../../security/acl';
@@ -73,8 +72,7 @@ export class RedisCacheConnector implements CacheBackend {
   static readonly connectorName = 'Redis';
   static readonly settingsClass = RedisCacheSettings;
 
-  readonly link: RedisLink;
-  private readonly owned: boolean;
+  private readonly redis: RedisConnectorLink;
   private readonly client: ScriptClient;
   private readonly valuePrefix: string;
   private readonly metadataPrefix: string;
@@ -84,7 +82,6 @@ export class RedisCacheConnector implements CacheBackend {
   private readonly compacts = new WeakMap<ACL, { version: number; text: string }>();
   /** Latest state seen per key, for `peekInfo`. */
   private readonly recent = new RecentStates<CacheInfo>(RECENT_KEYS);
-  private readonly label: string;
 
   constructor(
     settings: Partial<RedisCacheSettings> = {},
@@ -93,12 +90,11 @@ export class RedisCacheConnector implements CacheBackend {
       connector: 'Redis',
     }),
   ) {
-    ({ link: this.link, owned: this.owned } = redisLinkFor(Object.assign(new RedisCacheSettings(), settings), context));
-    this.label = labelOf(context);
+    this.redis = new RedisConnectorLink(Object.assign(new RedisCacheSettings(), settings), context);
     const prefix = settings.prefix ?? 'smyth';
     this.valuePrefix = `${prefix}:cache:`;
     this.metadataPrefix = `${prefix}:metadata:`;
-    this.client = this.link.client as ScriptClient;
+    this.client = this.redis.link.client as ScriptClient;
     for (const [name, lua] of Object.entries(REDIS_CACHE_SCRIPTS))
       if (typeof (this.client as unknown as Record<string, unknown>)[name] !== 'function')
         this.client.defineCommand(name, { lua, numberOfKeys: 2 });
@@ -109,20 +105,25 @@ export class RedisCacheConnector implements CacheBackend {
     return this.valuePrefix;
   }
 
-  connect(): Promise<void> {
-    return this.link.connect(this.label);
+  /** The client this connector sends through (shared with NKV `Redis` on one connection). */
+  get link(): RedisLink {
+    return this.redis.link;
   }
 
-  async disconnect(): Promise<void> {
-    if (this.owned) await this.link.close();
+  connect(): Promise<void> {
+    return this.redis.connect();
+  }
+
+  disconnect(): Promise<void> {
+    return this.redis.close();
   }
 
   ping(): Promise<void> {
-    return this.link.ping(this.label);
+    return this.redis.ping();
   }
 
   readInfo(key: string): Promise<CacheInfo | undefined> {
-    return this.exec(
+    return this.redis.exec(
       () => this.client.sreCacheReadBuffer(this.valuePrefix + key, this.metadataPrefix + key, Date.now(), '0'),
       (reply) => (reply ? this.recent.remember(key, this.infoOf(key, reply[0], reply[2])) : this.recent.forget(key)),
     );
@@ -134,7 +135,7 @@ export class RedisCacheConnector implements CacheBackend {
    */
   readEntry(key: string): Promise<{ info: CacheInfo; value: CacheData } | undefined> {
     const now = Date.now();
-    return this.exec(
+    return this.redis.exec(
       () => this.client.mgetBuffer(this.valuePrefix + key, this.metadataPrefix + key),
       ([value, md]): MaybePromise<{ info: CacheInfo; value: CacheData } | undefined> => {
         if (value === null) return this.recent.forget(key);
@@ -142,7 +143,7 @@ export class RedisCacheConnector implements CacheBackend {
         if (info.expiresAt !== undefined && info.expiresAt <= now) return this.recent.forget(key);
         const { type, expiresAt } = (info.version as RedisVersion).meta;
         if (expiresAt !== null) return { info: this.recent.remember(key, info), value: decodeValue(type, value) };
-        return this.exec(
+        return this.redis.exec(
           () => this.client.pttl(this.valuePrefix + key),
           (ttl) => ({
             info: this.recent.remember(key, this.infoOf(key, md ?? EMPTY, ttl)),
@@ -160,7 +161,7 @@ export class RedisCacheConnector implements CacheBackend {
 
   readValue(key: string, version: Version): Promise<CacheData | undefined> {
     if (!isRedisVersion(version)) return Promise.resolve(undefined);
-    return this.exec(
+    return this.redis.exec(
       () =>
         this.client.sreCacheAtBuffer(this.valuePrefix + key, this.metadataPrefix + key, Date.now(), version.md, '1'),
       (bytes) => (Buffer.isBuffer(bytes) ? decodeValue(version.meta.type, bytes) : undefined),
@@ -169,7 +170,7 @@ export class RedisCacheConnector implements CacheBackend {
 
   readMetadata(key: string, version: Version): Promise<string | undefined> {
     if (!isRedisVersion(version)) return Promise.resolve(undefined);
-    return this.exec(
+    return this.redis.exec(
       () => this.client.sreCacheAt(this.valuePrefix + key, this.metadataPrefix + key, Date.now(), version.md, '0'),
       (at) => (at === 1 ? version.meta.user : undefined),
     );
@@ -182,7 +183,7 @@ export class RedisCacheConnector implements CacheBackend {
     const { acl, expiresAt, metadata } = entry;
     const md = encodeMetadata(type, this.writeId(), expiresAt, this.compact(acl), metadata);
     const mode = ifVersion === undefined ? 'n' : 'v';
-    return this.exec(
+    return this.redis.exec(
       () =>
         this.client.sreCacheWrite(
           this.valuePrefix + key,
@@ -204,7 +205,7 @@ export class RedisCacheConnector implements CacheBackend {
     const { acl, expiresAt } = update;
     const metadata = update.metadata ?? user;
     const md = encodeMetadata(type, this.writeId(), expiresAt, this.compact(acl), metadata);
-    return this.exec(
+    return this.redis.exec(
       () =>
         this.client.sreCacheWriteInfo(
           this.valuePrefix + key,
@@ -236,7 +237,7 @@ export class RedisCacheConnector implements CacheBackend {
   delete(key: string, ifVersion: Version): Promise<boolean> {
     const md = isRedisVersion(ifVersion) ? ifVersion.md : '\u0000none';
     this.recent.forget(key);
-    return this.exec(
+    return this.redis.exec(
       () => this.client.sreCacheDelete(this.valuePrefix + key, this.metadataPrefix + key, Date.now(), md),
       (done) => done === 1,
     );
@@ -266,20 +267,6 @@ export class RedisCacheConnector implements CacheBackend {
       throw new SreInvalidInputError(`cache key '${key}': its metadata in Redis is not JSON`, sourceOf(this.context));
     }
   }
-
-  /**
-   * `send()` once the connection is ready (at once, no extra tick, when it is), its reply handed to
-   * `next` and its failure explained: one promise per command on the hot path.
-   */
-  private exec<T, R>(send: () => Promise<T>, next: (reply: T) => MaybePromise<R>): Promise<R> {
-    // a command the client could not send yet waits for the connection (see RedisLink.retryUnsent)
-    const unsent = (error: unknown) => this.link.retryUnsent(error, send).then(next, this.fail);
-    const waiting = this.link.ready();
-    if (waiting === undefined) return send().then(next, unsent);
-    return waiting.then(() => send().then(next, unsent), this.fail);
-  }
-
-  private readonly fail = (error: unknown): Promise<never> => Promise.reject(this.link.explain(error, this.label));
 
   private writeId(): string {
     return `${this.writePrefix}${(this.writes++).toString(36)}`;

@@ -1,4 +1,5 @@
 import type { Logger } from '@nestjs/common';
+import type { Redis } from 'ioredis';
 import type { ConnectorContext } from '../backend';
 import { labelOf } from '../backend';
 import { defineSharedConnection } from '../connection';
@@ -44,4 +45,47 @@ export function redisLinkFor(
   if (typeof target === 'string') throw new SreConfigError([target]);
   if (shared && shared.target.key === target.key) return { link: shared, owned: false };
   return { link: openLink(settings, label, context.logger), owned: true };
+}
+
+/**
+ * What a Redis connector holds: its link (shared or its own), its label for messages, the
+ * lifecycle calls, and `exec`, the hot path of every command.
+ */
+export class RedisConnectorLink {
+  readonly link: RedisLink;
+  private readonly owned: boolean;
+  private readonly label: string;
+
+  constructor(settings: RedisConnectionSettings, context: ConnectorContext<{ redis?: RedisLink }>) {
+    ({ link: this.link, owned: this.owned } = redisLinkFor(settings, context));
+    this.label = labelOf(context);
+  }
+
+  connect(): Promise<void> {
+    return this.link.connect(this.label);
+  }
+
+  /** Closes the link if it is this connector's own; a shared one is closed after all its users. */
+  async close(): Promise<void> {
+    if (this.owned) await this.link.close();
+  }
+
+  ping(): Promise<void> {
+    return this.link.ping(this.label);
+  }
+
+  /**
+   * `send` once the connection is ready (at once, no extra tick, when it is), its reply handed to
+   * `next`, its failure explained: one promise per command on the hot path. A command the client
+   * could not send yet waits for the connection (see `RedisLink.retryUnsent`).
+   */
+  exec<T, R = T>(send: (client: Redis) => Promise<T>, next?: (reply: T) => R | Promise<R>): Promise<R> {
+    const sendNow = () => send(this.link.client);
+    const unsent = (error: unknown) => this.link.retryUnsent(error, sendNow).then(next, this.fail);
+    const waiting = this.link.ready();
+    if (waiting === undefined) return sendNow().then(next, unsent) as Promise<R>;
+    return waiting.then(() => sendNow().then(next, unsent), this.fail) as Promise<R>;
+  }
+
+  private readonly fail = (error: unknown): Promise<never> => Promise.reject(this.link.explain(error, this.label));
 }

@@ -1,26 +1,16 @@
-import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
-import { startRedis, startSentinelGroup, type RedisPeer, type SentinelGroup } from '../../../../../test/peers/redis';
+import { startSentinelGroup, type SentinelGroup } from '../../../../../test/peers/redis';
+import { useRedisPeer } from '../../../../../test/peers/redis-jest';
 import { createConnectorContext } from '../../core/backend';
 import { describeNKVBackend } from '../../testing/nkv.contract';
 import { RedisNKVConnector, type RedisNKVSettings } from './redis.connector';
 
 const context = () => createConnectorContext({ subsystem: 'NKV', connector: 'Redis' });
 
-let peer: RedisPeer;
-let raw: Redis;
-beforeAll(async () => {
-  peer = await startRedis();
-  raw = new Redis({ host: peer.host, port: peer.port, lazyConnect: true });
-  await raw.connect();
-}, 60_000);
-afterAll(async () => {
-  raw?.disconnect();
-  await peer?.stop();
-});
+const redis = useRedisPeer();
 
 const make = (more: Partial<RedisNKVSettings> = {}) =>
-  new RedisNKVConnector({ hosts: `${peer.host}:${peer.port}`, prefix: `t${randomUUID()}`, ...more }, context());
+  new RedisNKVConnector({ hosts: redis.hosts(), prefix: `t${randomUUID()}`, ...more }, context());
 
 describeNKVBackend('Redis', () => make());
 // a SCAN step smaller than the namespaces listed: listing takes many steps
@@ -49,11 +39,11 @@ describe('NKV Redis: layout and compatibility with the original', () => {
 
   it('keeps the original key layout for plain names, and escapes : and % so names never alias (W31)', async () => {
     await nkv.writeEntry('acme', 'settings', 'theme', 'j:"dark"');
-    expect(await raw.get(`${prefix}:cache:team_acme:settings:theme`)).toBe('j:"dark"');
+    expect(await redis.raw().get(`${prefix}:cache:team_acme:settings:theme`)).toBe('j:"dark"');
     await nkv.writeEntry('acme', 'a:b', 'c', 'j:1');
     await nkv.writeEntry('acme', 'a', 'b:c', 'j:2');
-    expect(await raw.get(`${prefix}:cache:team_acme:a%3Ab:c`)).toBe('j:1');
-    expect(await raw.get(`${prefix}:cache:team_acme:a:b%3Ac`)).toBe('j:2');
+    expect(await redis.raw().get(`${prefix}:cache:team_acme:a%3Ab:c`)).toBe('j:1');
+    expect(await redis.raw().get(`${prefix}:cache:team_acme:a:b%3Ac`)).toBe('j:2');
     expect(await nkv.listEntries('acme', 'a')).toEqual([{ key: 'b:c', value: 'j:2' }]);
     expect(await nkv.listEntries('acme', 'a:b')).toEqual([{ key: 'c', value: 'j:1' }]);
   });
@@ -70,13 +60,13 @@ describe('NKV Redis: layout and compatibility with the original', () => {
 
   it('reads what the original wrote (raw strings) and removes its namespace marker and ACL keys', async () => {
     const team = `${prefix}:cache:team_acme:legacy`;
-    await raw.set(team, '');
-    await raw.set(`${prefix}:metadata:team_acme:legacy`, '{"ns":true}');
-    await raw.set(`${team}:greeting`, 'hello');
-    await raw.set(`${prefix}:metadata:team_acme:legacy:greeting`, '{"acl":"h:md5"}');
+    await redis.raw().set(team, '');
+    await redis.raw().set(`${prefix}:metadata:team_acme:legacy`, '{"ns":true}');
+    await redis.raw().set(`${team}:greeting`, 'hello');
+    await redis.raw().set(`${prefix}:metadata:team_acme:legacy:greeting`, '{"acl":"h:md5"}');
     expect(await nkv.readEntry('acme', 'legacy', 'greeting')).toBe('j:"hello"');
     expect(await nkv.listEntries('acme', 'legacy')).toEqual([{ key: 'greeting', value: 'j:"hello"' }]);
     await nkv.deleteNamespace('acme', 'legacy');
-    expect(await raw.keys(`${prefix}:*`)).toEqual([]);
+    expect(await redis.raw().keys(`${prefix}:*`)).toEqual([]);
   });
 });

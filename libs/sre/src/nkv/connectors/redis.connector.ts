@@ -1,7 +1,6 @@
 import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
-import type { Redis } from 'ioredis';
-import { createConnectorContext, labelOf, type ConnectorContext } from '../../core/backend';
-import { redisLinkFor } from '../../core/redis/redis-connection';
+import { createConnectorContext, type ConnectorContext } from '../../core/backend';
+import { RedisConnectorLink } from '../../core/redis/redis-connection';
 import type { RedisLink } from '../../core/redis/redis-link';
 import { RedisConnectionSettings } from '../../core/redis/redis-settings';
 import type { NKVBackend, NKVStoredEntry } from '../nkv.backend';
@@ -57,41 +56,43 @@ export class RedisNKVConnector implements NKVBackend {
   static readonly connectorName = 'Redis';
   static readonly settingsClass = RedisNKVSettings;
 
-  readonly link: RedisLink;
-  private readonly owned: boolean;
+  private readonly redis: RedisConnectorLink;
   private readonly valuePrefix: string;
   private readonly metadataPrefix: string;
   private readonly scanCount: number;
-  private readonly label: string;
 
   constructor(
     settings: Partial<RedisNKVSettings> = {},
     context: ConnectorContext<{ redis?: RedisLink }> = createConnectorContext({ subsystem: 'NKV', connector: 'Redis' }),
   ) {
-    ({ link: this.link, owned: this.owned } = redisLinkFor(Object.assign(new RedisNKVSettings(), settings), context));
-    this.label = labelOf(context);
+    this.redis = new RedisConnectorLink(Object.assign(new RedisNKVSettings(), settings), context);
     // on the Cache's link (SreModule), the Cache's prefix: the original's NKV used its Redis cache's
-    const prefix = settings.prefix ?? this.link.keyPrefix ?? 'smyth';
+    const prefix = settings.prefix ?? this.redis.link.keyPrefix ?? 'smyth';
     this.valuePrefix = `${prefix}:cache:`;
     this.metadataPrefix = `${prefix}:metadata:`;
     this.scanCount = settings.scanCount ?? 1_000;
   }
 
-  connect(): Promise<void> {
-    return this.link.connect(this.label);
+  /** The client this connector sends through (the Cache's, under SreModule). */
+  get link(): RedisLink {
+    return this.redis.link;
   }
 
-  async disconnect(): Promise<void> {
-    if (this.owned) await this.link.close();
+  connect(): Promise<void> {
+    return this.redis.connect();
+  }
+
+  disconnect(): Promise<void> {
+    return this.redis.close();
   }
 
   ping(): Promise<void> {
-    return this.link.ping(this.label);
+    return this.redis.ping();
   }
 
   readEntry(team: string, namespace: string, key: string): Promise<string | undefined> {
     const name = this.nameOf(team, namespace, key);
-    return this.exec(
+    return this.redis.exec(
       (client) => client.get(this.valuePrefix + name),
       (stored) => {
         if (stored === null) return undefined;
@@ -101,17 +102,17 @@ export class RedisNKVConnector implements NKVBackend {
   }
 
   writeEntry(team: string, namespace: string, key: string, value: string): Promise<void> {
-    return this.exec((client) => client.set(this.keyOf(team, namespace, key), value), DONE);
+    return this.redis.exec((client) => client.set(this.keyOf(team, namespace, key), value), DONE);
   }
 
   deleteEntry(team: string, namespace: string, key: string): Promise<void> {
     const name = this.nameOf(team, namespace, key);
     // the original kept an ACL beside each entry: it goes with it
-    return this.exec((client) => client.del(this.valuePrefix + name, this.metadataPrefix + name), DONE);
+    return this.redis.exec((client) => client.del(this.valuePrefix + name, this.metadataPrefix + name), DONE);
   }
 
   hasEntry(team: string, namespace: string, key: string): Promise<boolean> {
-    return this.exec(
+    return this.redis.exec(
       (client) => client.exists(this.keyOf(team, namespace, key)),
       (count) => count === 1,
     );
@@ -124,7 +125,7 @@ export class RedisNKVConnector implements NKVBackend {
     await this.scan(base, async (keys) => {
       for (let i = 0; i < keys.length; i += MGET_BATCH) {
         const batch = keys.slice(i, i + MGET_BATCH);
-        const values = await this.run((client) => client.mget(...batch));
+        const values = await this.redis.exec((client) => client.mget(...batch));
         const raw = batch.flatMap((full, j) => (values[j] === null || isEncoded(values[j]) ? [] : [j]));
         if (raw.length) {
           const names = raw.map((j) => batch[j].slice(this.valuePrefix.length));
@@ -151,10 +152,10 @@ export class RedisNKVConnector implements NKVBackend {
     const base = this.valuePrefix + name + ':';
     await this.scan(base, async (keys) => {
       const doomed = keys.flatMap((full) => [full, this.metadataPrefix + full.slice(this.valuePrefix.length)]);
-      await this.run((client) => client.unlink(...doomed));
+      await this.redis.exec((client) => client.unlink(...doomed));
     });
     // the original's namespace marker and its metadata
-    await this.run((client) => client.unlink(this.valuePrefix + name, this.metadataPrefix + name));
+    await this.redis.exec((client) => client.unlink(this.valuePrefix + name, this.metadataPrefix + name));
   }
 
   /**
@@ -163,7 +164,7 @@ export class RedisNKVConnector implements NKVBackend {
    * returned as found, and the service reports them as corrupt.
    */
   private async fromOriginal(names: string[], stored: string[]): Promise<string[]> {
-    const marks = await this.run((client) => client.mget(...names.map((name) => this.metadataPrefix + name)));
+    const marks = await this.redis.exec((client) => client.mget(...names.map((name) => this.metadataPrefix + name)));
     return stored.map((value, i) => (marks[i] === null ? value : `j:${JSON.stringify(value)}`));
   }
 
@@ -176,28 +177,14 @@ export class RedisNKVConnector implements NKVBackend {
     const pattern = `${globLiteral(base)}*`;
     let cursor = '0';
     do {
-      const [next, found] = await this.run((client) => client.scan(cursor, 'MATCH', pattern, 'COUNT', this.scanCount));
+      const [next, found] = await this.redis.exec((client) =>
+        client.scan(cursor, 'MATCH', pattern, 'COUNT', this.scanCount),
+      );
       cursor = next;
       const keys = found.filter((full) => !full.includes(':', base.length));
       if (keys.length) await each(keys);
     } while (cursor !== '0');
   }
-
-  private run<T>(fn: (client: Redis) => Promise<T>): Promise<T> {
-    return this.link.run(fn, this.label);
-  }
-
-  /** `send` once the connection is ready (at once when it is), the reply to `next`: one promise per command. */
-  private exec<T, R>(send: (client: Redis) => Promise<T>, next: (reply: T) => R | Promise<R>): Promise<R> {
-    const sendNow = () => send(this.link.client);
-    // a command the client could not send yet waits for the connection (see RedisLink.retryUnsent)
-    const unsent = (error: unknown) => this.link.retryUnsent(error, sendNow).then(next, this.fail);
-    const waiting = this.link.ready();
-    if (waiting === undefined) return sendNow().then(next, unsent);
-    return waiting.then(() => sendNow().then(next, unsent), this.fail);
-  }
-
-  private readonly fail = (error: unknown): Promise<never> => Promise.reject(this.link.explain(error, this.label));
 
   private namespaceName(team: string, namespace: string): string {
     return `team_${escapeName(team)}:${escapeName(namespace)}`;
