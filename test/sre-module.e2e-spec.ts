@@ -123,7 +123,9 @@ describe('SreModule (e2e)', () => {
         expect.stringMatching(/^Storge: unknown subsystem/),
         expect.stringMatching(/^Storage\(LocalStorage\)\.settings\.folder: must be a string/),
         expect.stringMatching(/^Storage\(LocalStorage\)\.settings\.nope: unknown setting/),
-        expect.stringMatching(/^Cache: unknown connector 'Memcached' \(valid connectors: RAM, Redis, LocalStorage\)/),
+        expect.stringMatching(
+          /^Cache: unknown connector 'Memcached' \(valid connectors: RAM, Redis, LocalStorage, S3\)/,
+        ),
         expect.stringMatching(/^Vault\(JSONFileVault\)\.settings\.file: must be a string/),
       ]),
     );
@@ -133,11 +135,9 @@ describe('SreModule (e2e)', () => {
   it('asking for a connector that is not available yet fails with a clear error', async () => {
     await expect(
       Test.createTestingModule({
-        imports: [SreModule.forRoot({ Storage: { Connector: 'S3', Settings: {} } })],
+        imports: [SreModule.forRoot({ Code: { Connector: 'AWSLambda', Settings: {} } })],
       }).compile(),
-    ).rejects.toThrow(
-      /Storage: connector 'S3' is not available in this version of nestjs-sre \(available: LocalStorage\)/,
-    );
+    ).rejects.toThrow(/Code: connector 'AWSLambda' is not available in this version of nestjs-sre/);
   });
 
   it('app.close() disconnects every connector exactly once, in reverse creation order', async () => {
@@ -248,7 +248,7 @@ describe('SreModule (e2e)', () => {
       );
     expect(error).toBeInstanceOf(SreConfigError);
     expect(error.message).toBe(
-      'Invalid SRE configuration: Cache: unknown connector (the name comes from an environment variable and is not repeated; valid connectors: RAM, Redis, LocalStorage)',
+      'Invalid SRE configuration: Cache: unknown connector (the name comes from an environment variable and is not repeated; valid connectors: RAM, Redis, LocalStorage, S3)',
     );
     expect(`${error.message}\n${error.stack}`).not.toContain('hunter2token');
   });

@@ -169,7 +169,7 @@ describe('resolveSreConfig', () => {
     };
     const problems = problemsOf(() => resolveSreConfig(loadSreConfig({ env }), {}, {}));
     expect(problems).toEqual([
-      'Cache: unknown connector (the name comes from an environment variable and is not repeated; valid connectors: RAM, Redis, LocalStorage)',
+      'Cache: unknown connector (the name comes from an environment variable and is not repeated; valid connectors: RAM, Redis, LocalStorage, S3)',
       'Storage[1]: a named instance whose Id comes from the environment must be declared in SreModule.forRootAsync({ instances: { Storage: [...] } })',
     ]);
     expect(problems.join('\n')).not.toMatch(/hunter2token|topsecretid/);
@@ -179,7 +179,7 @@ describe('resolveSreConfig', () => {
     const pasted = 'AKIA/3xs+secret==';
     const problems = problemsOf(() => resolveSreConfig({ Cache: { Connector: pasted } } as never));
     expect(problems).toEqual([
-      'Cache: unknown connector (the name given is not a connector name and is not repeated; valid connectors: RAM, Redis, LocalStorage)',
+      'Cache: unknown connector (the name given is not a connector name and is not repeated; valid connectors: RAM, Redis, LocalStorage, S3)',
     ]);
   });
 

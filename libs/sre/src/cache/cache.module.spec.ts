@@ -12,8 +12,8 @@ const account = fakeAccountModule(TEAMS);
 describe('CacheModule', () => {
   describeSubsystemModule(CACHE, CacheModule, InjectCache, {
     connector: RAMCacheConnector,
-    available: ['RAM', 'Redis', 'LocalStorage'],
-    planned: ['S3'],
+    available: ['RAM', 'Redis', 'LocalStorage', 'S3'],
+    planned: [],
     unknownName: 'Memcached',
     imports: [account],
   });

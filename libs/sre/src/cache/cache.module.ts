@@ -2,13 +2,15 @@
 import { Module } from '@nestjs/common';
 import { ACCOUNT } from '../account/account.module';
 import { RedisConnection } from '../core/redis/redis-connection';
-import { connector, planned } from '../core/registry';
+import { AwsClientConnection } from '../core/aws-client';
+import { connector } from '../core/registry';
 import { defineSubsystem } from '../core/subsystem';
 import { CACHE_OPERATIONS } from './cache.backend';
 import { CacheService } from './cache.service';
 import type { LocalStorageCacheSettings } from './connectors/local-storage.connector';
 import type { RAMCacheSettings } from './connectors/ram.connector';
 import type { RedisCacheSettings } from './connectors/redis.connector';
+import type { S3CacheSettings } from './connectors/s3.connector';
 
 /** The Cache subsystem, declared once: registry, tokens, `InjectCache` and `CacheModule` derive from it. */
 export const CACHE = defineSubsystem({
@@ -26,7 +28,10 @@ export const CACHE = defineSubsystem({
     LocalStorage: connector<LocalStorageCacheSettings>(
       () => require('./connectors/local-storage.connector').LocalStorageCacheConnector,
     ),
-    S3: planned({ sdk: [{ package: '@aws-sdk/client-s3', range: '^3' }] }),
+    S3: connector<S3CacheSettings>(() => require('./connectors/s3.connector').S3CacheConnector, {
+      sdk: [{ package: '@aws-sdk/client-s3', range: '^3' }],
+      uses: { aws: AwsClientConnection.dependency(true) },
+    }),
   },
 });
 

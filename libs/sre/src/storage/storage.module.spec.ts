@@ -29,14 +29,14 @@ describe('StorageModule', () => {
     InjectStorage,
     {
       connector: MemoryStorageBackend,
-      planned: ['S3'],
+      planned: [],
       unknownName: 'GoogleCloudStorage',
-      available: ['LocalStorage'],
+      available: ['LocalStorage', 'S3'],
       imports: [fakeAccountModule(TEAMS)],
     },
   );
 
-  it('exports the registry and token of its declaration, and plans S3 with its SDK', () => {
+  it('exports the registry and token of its declaration, and registers S3 with its SDK', () => {
     expect(STORAGE_CONNECTORS).toBe(STORAGE.registry);
     expect(getStorageToken('x')).toBe('SreStorage:x');
     expect(STORAGE.registry.entry('S3')?.sdk).toEqual([{ package: '@aws-sdk/client-s3', range: '^3' }]);

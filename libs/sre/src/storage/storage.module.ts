@@ -1,10 +1,12 @@
 /* eslint-disable @typescript-eslint/no-require-imports -- connectors load on first use (CommonJS) */
 import { Module } from '@nestjs/common';
 import { ACCOUNT } from '../account/account.module';
-import { connector, planned } from '../core/registry';
+import { AwsClientConnection } from '../core/aws-client';
+import { connector } from '../core/registry';
 import { defineSubsystem } from '../core/subsystem';
 import { ROUTER } from '../router/router.module';
 import type { LocalStorageSettings } from './connectors/local-storage.connector';
+import type { S3StorageSettings } from './connectors/s3.connector';
 import { STORAGE_OPERATIONS } from './storage.backend';
 import { StorageService } from './storage.service';
 
@@ -19,7 +21,11 @@ export const STORAGE = defineSubsystem({
     LocalStorage: connector<LocalStorageSettings>(
       () => require('./connectors/local-storage.connector').LocalStorageConnector,
     ),
-    S3: planned({ sdk: [{ package: '@aws-sdk/client-s3', range: '^3' }] }),
+    S3: connector<S3StorageSettings>(() => require('./connectors/s3.connector').S3StorageConnector, {
+      sdk: [{ package: '@aws-sdk/client-s3', range: '^3' }],
+      // the application's shared AWS client configuration when its own settings name none
+      uses: { aws: AwsClientConnection.dependency(true) },
+    }),
   },
 });
 

@@ -1,0 +1,121 @@
+import { Readable } from 'node:stream';
+import { chunkToBuffer, isByteStream, toBuffer, type ByteSource } from '../../core/fs/bytes';
+import type { S3Objects } from './s3-objects';
+
+/** Bytes staged for a commit: in memory (small), or as a private object uploaded in parts. */
+export type StagedBytes = { readonly body: Buffer } | { readonly key: string; readonly size: number };
+
+export interface UploadLimits {
+  thresholdBytes: number;
+  partBytes: number;
+  concurrency: number;
+}
+
+/** The largest object one CopyObject can publish (larger ones would need UploadPartCopy). */
+const MAX_COPY_BYTES = 5 * 1024 ** 3;
+
+/**
+ * Takes `data` without publishing it. Up to `thresholdBytes` it stays in memory (committed with one
+ * PutObject); beyond, it streams into a multipart upload under a staging key, `partBytes` at a
+ * time with at most `concurrency` parts in flight (the source is read only when a slot is free,
+ * so memory stays at about `partBytes * (concurrency + 1)` whatever the size). Each part is a
+ * Buffer, so the SDK retries a failed part on its own. If the source or a part fails, the upload
+ * is aborted and the error rethrown: nothing is left behind but what S3 still holds of an
+ * aborted upload (see the bucket's AbortIncompleteMultipartUpload rule in docs).
+ */
+export async function stageBytes(objects: S3Objects, data: ByteSource, limits: UploadLimits): Promise<StagedBytes> {
+  const whole = toBuffer(data);
+  if (whole && whole.length <= limits.thresholdBytes) return { body: Buffer.from(whole) };
+  const source: AsyncIterable<unknown> = whole ? Readable.from([whole]) : (data as AsyncIterable<unknown>);
+  if (!whole && !isByteStream(data)) throw new TypeError('not a byte source');
+  const iterator = source[Symbol.asyncIterator]();
+  const head: Buffer[] = [];
+  let headBytes = 0;
+  // small streams end up in memory like small buffers
+  while (headBytes <= limits.thresholdBytes) {
+    const next = await iterator.next();
+    if (next.done) return { body: Buffer.concat(head, headBytes) };
+    const chunk = chunkToBuffer(next.value);
+    head.push(chunk);
+    headBytes += chunk.length;
+  }
+  return uploadParts(objects, head, iterator, limits);
+}
+
+async function uploadParts(
+  objects: S3Objects,
+  head: Buffer[],
+  rest: AsyncIterator<unknown>,
+  limits: UploadLimits,
+): Promise<StagedBytes> {
+  const { sdk, bucket } = objects;
+  const key = objects.stagingKey();
+  const created = await objects
+    .send('CreateMultipartUpload', key, new sdk.CreateMultipartUploadCommand({ Bucket: bucket, Key: key }))
+    .catch((error: unknown) => {
+      throw objects.wrap(error, 'CreateMultipartUpload', key);
+    });
+  const uploadId = created.UploadId as string;
+  const parts: { PartNumber: number; ETag: string }[] = [];
+  const inFlight = new Set<Promise<void>>();
+  let failure: unknown;
+  let size = 0;
+  const sendPart = (body: Buffer) => {
+    const PartNumber = parts.length + inFlight.size + 1;
+    size += body.length;
+    const command = new sdk.UploadPartCommand({
+      Bucket: bucket,
+      Key: key,
+      UploadId: uploadId,
+      PartNumber,
+      Body: body,
+      ContentLength: body.length,
+    });
+    const sent: Promise<void> = objects
+      .send('UploadPart', key, command)
+      .then((out: { ETag?: string }) => void parts.push({ PartNumber, ETag: out.ETag ?? '' }))
+      .catch((error: unknown) => void (failure ??= objects.wrap(error, 'UploadPart', key)))
+      .finally(() => inFlight.delete(sent));
+    inFlight.add(sent);
+  };
+  try {
+    let pending = head;
+    let pendingBytes = head.reduce((n, b) => n + b.length, 0);
+    for (;;) {
+      while (pendingBytes >= limits.partBytes) {
+        const all = Buffer.concat(pending, pendingBytes);
+        sendPart(all.subarray(0, limits.partBytes));
+        pending = [all.subarray(limits.partBytes)];
+        pendingBytes -= limits.partBytes;
+        while (inFlight.size >= limits.concurrency) await Promise.race(inFlight);
+        if (failure) throw failure;
+      }
+      const next = await rest.next();
+      if (next.done) break;
+      const chunk = chunkToBuffer(next.value);
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+    }
+    if (pendingBytes > 0) sendPart(Buffer.concat(pending, pendingBytes));
+    await Promise.all(inFlight);
+    if (failure) throw failure;
+    if (size > MAX_COPY_BYTES) throw new RangeError(`objects above ${MAX_COPY_BYTES} bytes are not supported`);
+    parts.sort((a, b) => a.PartNumber - b.PartNumber);
+    const complete = new sdk.CompleteMultipartUploadCommand({
+      Bucket: bucket,
+      Key: key,
+      UploadId: uploadId,
+      MultipartUpload: { Parts: parts },
+    });
+    await objects.send('CompleteMultipartUpload', key, complete).catch((error: unknown) => {
+      throw objects.wrap(error, 'CompleteMultipartUpload', key);
+    });
+    return { key, size };
+  } catch (error) {
+    await Promise.allSettled(inFlight);
+    await rest.return?.().catch(() => undefined);
+    const abort = new sdk.AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId });
+    await objects.send('AbortMultipartUpload', key, abort).catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,107 @@
+import { randomBytes } from 'node:crypto';
+import { SreBackendError } from '../../core/errors';
+import { ACL } from '../../security/acl';
+import { describeStorageBackend } from '../../testing/storage.contract';
+import { startS3Peer, type S3Peer } from '../../../../../test/peers/s3';
+import { S3StorageConnector } from './s3.connector';
+
+jest.setTimeout(60_000);
+
+let peer: S3Peer;
+beforeAll(async () => {
+  peer = await startS3Peer(['storage']);
+});
+afterAll(() => peer?.stop());
+
+let runs = 0;
+const MiB = 1024 * 1024;
+
+describeStorageBackend(
+  'S3',
+  () =>
+    new S3StorageConnector({
+      ...peer.settings(),
+      bucket: 'storage',
+      // every test in its own prefix: the suite needs a fresh store each time
+      prefix: `run-${++runs}/`,
+      multipartThresholdBytes: 5 * MiB,
+      partSizeBytes: 5 * MiB,
+    }),
+);
+
+describe('S3 storage under faults (fault proxy between the SDK and s3rver)', () => {
+  const alice = new ACL().addAccess('user', 'alice', 'owner');
+  let store: S3StorageConnector;
+  beforeEach(async () => {
+    store = new S3StorageConnector({
+      ...peer.settings(),
+      bucket: 'storage',
+      prefix: `faults-${++runs}/`,
+      maxAttempts: 3,
+      requestTimeoutMs: 500,
+      multipartThresholdBytes: 5 * MiB,
+      partSizeBytes: 5 * MiB,
+    });
+    await store.connect();
+  });
+  afterEach(async () => {
+    peer.proxy.inject({ kind: 'slowdown', count: 0 });
+    await store.disconnect();
+  });
+
+  async function put(id: string, data: Buffer | string, ifVersion?: unknown): Promise<boolean> {
+    const staged = await store.stage(id, data);
+    try {
+      return await staged.commit({ acl: alice, metadata: { ContentType: 'text/plain' } }, ifVersion);
+    } finally {
+      await staged.discard();
+    }
+  }
+
+  it.each(['slowdown', 'drop', 'stall'] as const)(
+    'retries through %s on the first two requests and succeeds',
+    async (kind) => {
+      const before = peer.proxy.faulted;
+      peer.proxy.inject({ kind, count: 2, when: (r) => r.method === 'PUT' });
+      expect(await put('doc.txt', `written through ${kind}`)).toBe(true);
+      expect(peer.proxy.faulted - before).toBe(2);
+      expect((await store.read('doc.txt'))?.data.toString()).toBe(`written through ${kind}`);
+    },
+  );
+
+  it('retries a failed part of a multipart upload', async () => {
+    const bytes = randomBytes(11 * MiB);
+    peer.proxy.inject({ kind: 'slowdown', count: 2, when: (r) => r.url.includes('partNumber=2') });
+    expect(await put('big.bin', bytes)).toBe(true);
+    expect((await store.read('big.bin'))?.data.equals(bytes)).toBe(true);
+  });
+
+  it('past the retry budget fails with a typed error naming the connector, and the previous object stays', async () => {
+    expect(await put('kept.txt', 'version 1')).toBe(true);
+    const v1 = (await store.stat('kept.txt'))!.version;
+    peer.proxy.inject({
+      kind: 'slowdown',
+      count: 100,
+      when: (r) => r.method === 'PUT' && !r.url.includes('sre-lease'),
+    });
+    const failed = put('kept.txt', 'version 2', v1);
+    await expect(failed).rejects.toThrow(SreBackendError);
+    await expect(failed).rejects.toThrow(/Storage\(S3\): PutObject of 'kept\.txt' failed: SlowDown \(HTTP 503\)/);
+    peer.proxy.inject({ kind: 'slowdown', count: 0 });
+    expect((await store.read('kept.txt'))?.data.toString()).toBe('version 1');
+    expect((await store.stat('kept.txt'))?.version).toBe(v1);
+  });
+
+  it('a stalled peer past the budget fails within the time box', async () => {
+    peer.proxy.inject({ kind: 'stall', count: 100 });
+    const started = Date.now();
+    await expect(store.stat('anything')).rejects.toThrow(/Storage\(S3\): HeadObject of 'anything' failed/);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('a missing bucket fails at connect with a configuration error, not a raw SDK error', async () => {
+    const lost = new S3StorageConnector({ ...peer.settings(), bucket: 'no-such-bucket' });
+    await expect(lost.connect()).rejects.toThrow(/settings\.bucket names a bucket that does not exist/);
+    await lost.disconnect();
+  });
+});

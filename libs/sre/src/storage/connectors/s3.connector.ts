@@ -1,0 +1,177 @@
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { AwsClientConfig } from '../../core/aws-client';
+import { createConnectorContext, labelOf, type ConnectorContext, type Version } from '../../core/backend';
+import { SreConfigError } from '../../core/errors';
+import { isExpired } from '../../core/fs/expiry';
+import type { StagedWrite, StorageBackend, StorageData, StorageEntry, StorageHeader } from '../storage.backend';
+import { encodeS3Header } from './s3-metadata';
+import { isLive, S3Objects, statusOf, type ObjectState, type WriteCondition } from './s3-objects';
+import { S3StorageSettings } from './s3-settings';
+import { stageBytes, type StagedBytes } from './s3-upload';
+
+export { S3StorageSettings } from './s3-settings';
+
+/**
+ * Blobs in an S3 bucket (or MinIO, R2, s3rver through `endpoint`), in the original's layout: key =
+ * `<prefix><resource id>`, the ACL in `x-amz-meta-acl` (compact form), other metadata as
+ * `x-amz-meta-<key>` (see `s3-metadata`), the content type as Content-Type. Objects the original
+ * wrote read as they are; its legacy `agentid`/`teamid`/`userid` keys become owners.
+ *
+ * Reads are one GET: headers and body of one version, streamed. Writes stage first (in memory up
+ * to `multipartThresholdBytes`, else a multipart upload to a private staging key) and publish on
+ * commit with one PutObject, or a server-side CopyObject from the staging key.
+ *
+ * Concurrency: a create is `If-None-Match: *`, which S3 applies atomically. A change of an
+ * existing object (replace, header, delete) holds the key's lease (see `S3Objects.withLease`),
+ * compares the whole version (ETag and `x-amz-meta-sre-rev`) and writes with `If-Match` on the
+ * ETag, so writers through this connector never lose an update, and a writer that bypasses the
+ * lease (the original, a console) is still fenced whenever it changes the bytes.
+ *
+ * Expiry: `x-amz-meta-expiresat` (epoch ms). An expired object reads as missing at once and is
+ * deleted when next touched. S3 lifecycle rules cannot match a metadata value, so this connector
+ * installs none (W24); what a bucket may add for cleanup is in docs/storage.md.
+ */
+export class S3StorageConnector implements StorageBackend {
+  static readonly connectorName = 'S3';
+  static readonly settingsClass = S3StorageSettings;
+
+  readonly objects: S3Objects;
+
+  constructor(
+    private readonly settings: S3StorageSettings,
+    private readonly context: ConnectorContext<{ aws?: AwsClientConfig }> = createConnectorContext({
+      subsystem: 'Storage',
+      connector: 'S3',
+    }),
+  ) {
+    this.objects = new S3Objects(settings, settings.bucket, context);
+  }
+
+  async connect(): Promise<void> {
+    try {
+      await this.ping();
+    } catch (error) {
+      if (statusOf((error as { cause?: unknown }).cause) === 404)
+        throw new SreConfigError([`${labelOf(this.context)}: settings.bucket names a bucket that does not exist`]);
+      throw error;
+    }
+  }
+
+  async disconnect(): Promise<void> {
+    this.objects.close();
+  }
+
+  async ping(): Promise<void> {
+    const { sdk, bucket } = this.objects;
+    await this.objects.send('HeadBucket', '', new sdk.HeadBucketCommand({ Bucket: bucket })).catch((error: unknown) => {
+      throw this.objects.wrap(error, 'HeadBucket', '');
+    });
+  }
+
+  async stat(id: string): Promise<StorageEntry | undefined> {
+    return this.live(id, await this.objects.head(this.objects.keyOf(id)));
+  }
+
+  async read(id: string): Promise<{ entry: StorageEntry; data: Buffer } | undefined> {
+    const found = await this.readStream(id);
+    if (!found) return undefined;
+    const chunks: Buffer[] = [];
+    try {
+      for await (const chunk of found.stream) chunks.push(chunk as Buffer);
+    } catch (error) {
+      throw this.objects.wrap(error, 'GetObject', this.objects.keyOf(id));
+    }
+    return { entry: found.entry, data: Buffer.concat(chunks) };
+  }
+
+  async readStream(id: string): Promise<{ entry: StorageEntry; stream: Readable } | undefined> {
+    const found = await this.objects.get(this.objects.keyOf(id));
+    const entry = found && (await this.live(id, found.state));
+    if (!entry) found?.body.destroy();
+    return entry && { entry, stream: found!.body };
+  }
+
+  async stage(id: string, data: StorageData): Promise<StagedWrite> {
+    const staged = await stageBytes(this.objects, data, {
+      thresholdBytes: this.settings.multipartThresholdBytes ?? 16 * 1024 * 1024,
+      partBytes: this.settings.partSizeBytes ?? 8 * 1024 * 1024,
+      concurrency: this.settings.uploadConcurrency ?? 4,
+    });
+    let dropped = false;
+    return {
+      commit: (header, ifVersion) => this.commit(id, staged, header, ifVersion),
+      discard: async () => {
+        if (dropped || !('key' in staged)) return;
+        dropped = true;
+        await this.objects.remove(staged.key).catch((error: unknown) => {
+          this.context.logger.warn(`could not remove a staged upload: ${(error as Error)?.message}`);
+        });
+      },
+    };
+  }
+
+  async writeHeader(id: string, header: StorageHeader, ifVersion: Version): Promise<boolean> {
+    const key = this.objects.keyOf(id);
+    // metadata changes never re-upload: S3 copies the object onto itself with the new header
+    return this.changeAt(key, ifVersion, false, (current) =>
+      this.objects.copy(key, key, encodeS3Header(header, randomUUID()), { ifMatch: current.etag }, current.etag),
+    );
+  }
+
+  async delete(id: string, ifVersion: Version): Promise<boolean> {
+    const key = this.objects.keyOf(id);
+    const current = await this.objects.head(key);
+    if (!current) return true;
+    if (!isLive(current)) return (await this.reap(key, current), true);
+    if (current.version !== ifVersion) return false;
+    return this.changeAt(key, ifVersion, false, (state) => this.objects.remove(key, state.etag));
+  }
+
+  private async commit(id: string, staged: StagedBytes, header: StorageHeader, ifVersion: Version): Promise<boolean> {
+    const key = this.objects.keyOf(id);
+    const s3Header = encodeS3Header(header, randomUUID());
+    const publish = (condition: WriteCondition) =>
+      'body' in staged
+        ? this.objects.put(key, staged.body, s3Header, condition)
+        : this.objects.copy(staged.key, key, s3Header, condition);
+    if (ifVersion !== undefined)
+      return this.changeAt(key, ifVersion, false, (current) => publish({ ifMatch: current.etag }));
+    if (await publish({ ifNoneMatch: '*' })) return true;
+    // an expired object still holds the key: it counts as missing, so it is replaced
+    const existing = await this.objects.head(key);
+    if (!existing || isLive(existing)) return false;
+    return this.changeAt(key, existing.version, true, (current) => publish({ ifMatch: current.etag }));
+  }
+
+  /** Applies `change` under the key's lease iff the object is still at `version` (and live unless `expired`). */
+  private changeAt(
+    key: string,
+    version: Version,
+    expired: boolean,
+    change: (current: ObjectState) => Promise<boolean>,
+  ): Promise<boolean> {
+    return this.objects.withLease(key, async () => {
+      const current = await this.objects.head(key);
+      if (!current || current.version !== version || isLive(current) === expired) return false;
+      return change(current);
+    });
+  }
+
+  /** The entry of a live state; an expired one is deleted (best effort) and reads as missing. */
+  private async live(id: string, state: ObjectState | undefined): Promise<StorageEntry | undefined> {
+    if (!state) return undefined;
+    if (isExpired(state.header.expiresAt)) {
+      await this.reap(this.objects.keyOf(id), state);
+      return undefined;
+    }
+    const { acl, metadata, expiresAt } = state.header;
+    return { acl, metadata, expiresAt, size: state.size, version: state.version };
+  }
+
+  private async reap(key: string, state: ObjectState): Promise<void> {
+    await this.changeAt(key, state.version, true, (current) => this.objects.remove(key, current.etag)).catch(
+      (error: unknown) => this.context.logger.warn(`could not delete an expired object: ${(error as Error)?.message}`),
+    );
+  }
+}
