@@ -4,8 +4,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
+  CodeService,
   LLMService,
-  SreConfigError,
   SreHealthService,
   SreModule,
   SreUnavailableError,
@@ -16,15 +16,11 @@ import { SreHealthModule } from 'nestjs-sre/health';
 
 /**
  * The seed's "Development Environment" configuration (docs/README.md of the original SRE) against
- * this version. What is real today:
- *
- * - every entry except VectorDB has a real connector that boots and reports `up` under the seed's
- *   connector name (Code's `DummyConnector` is real: it pings up and refuses every operation);
- * - VectorDB `RAMVec` is planned, not available: naming it explicitly fails the boot with one
- *   problem (docs/configuration.md: "Asking explicitly for a connector that is not in this version
- *   fails the boot"); left out, VectorDB resolves to the unavailable stand-in, which is not tracked
- *   by the lifecycle host and so not in the health output;
- * - LLM is not in the seed's table and has no default: the unavailable stand-in as well.
+ * this version: every entry has a real connector that boots and reports `up` under the seed's
+ * connector name (Code's `DummyConnector` is real: it pings up and refuses every operation;
+ * VectorDB `RAMVec` boots without a key and embeds through OpenAI when asked). LLM is not in the
+ * seed's table and has no default: it resolves to the unavailable stand-in, which is not tracked by
+ * the lifecycle host and so not in the health output.
  *
  * `isUnavailableConnector` is not exported from 'nestjs-sre', so the stand-in is recognised by its
  * documented behaviour: `unavailable: true` and `SreUnavailableError` on first use.
@@ -44,9 +40,10 @@ const REAL_TODAY: Record<string, string> = {
   Router: 'NullRouter',
   AgentData: 'NullAgentData',
   ManagedVault: 'NullManagedVault',
+  VectorDB: 'RAMVec',
 };
-/** Subsystems that resolve to the unavailable stand-in with the seed's config (minus VectorDB). */
-const STAND_IN_TODAY = ['VectorDB', 'LLM'];
+/** Subsystems that resolve to the unavailable stand-in with the seed's config. */
+const STAND_IN_TODAY = ['LLM'];
 
 function isStandIn(value: unknown): boolean {
   return typeof value === 'object' && value !== null && (value as { unavailable?: unknown }).unavailable === true;
@@ -76,9 +73,9 @@ describe("the seed's Development Environment configuration (e2e)", () => {
     expect([...Object.keys(REAL_TODAY), ...STAND_IN_TODAY].sort()).toEqual([...SUBSYSTEMS].sort());
   });
 
-  it('verbatim: type-checks as SreConfig, and boot fails with exactly one problem, VectorDB RAMVec', async () => {
+  it('verbatim: type-checks as SreConfig, boots, and every subsystem of it is a real connector, up, under the seed name', async () => {
     // A fresh object literal passed directly: excess-property and connector-name checks apply.
-    const attempt = Test.createTestingModule({
+    const moduleRef = await Test.createTestingModule({
       imports: [
         SreModule.forRoot({
           Vault: {
@@ -99,41 +96,6 @@ describe("the seed's Development Environment configuration (e2e)", () => {
               },
             },
           },
-          Component: { Connector: 'LocalComponent' },
-          ModelsProvider: { Connector: 'JSONModelsProvider' },
-          Log: { Connector: 'ConsoleLog' },
-          Router: { Connector: 'NullRouter' },
-          AgentData: { Connector: 'NullAgentData' },
-          ManagedVault: { Connector: 'NullManagedVault' },
-        }),
-      ],
-    }).compile();
-    const error = await attempt.then(
-      async (moduleRef) => {
-        await moduleRef.close();
-        throw new Error('compile() should have failed: RAMVec is planned, not available');
-      },
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(SreConfigError);
-    expect((error as SreConfigError).problems).toEqual([
-      "VectorDB: connector 'RAMVec' is not available in this version of nestjs-sre (available: none yet)",
-    ]);
-  });
-
-  it('without its VectorDB entry: every other subsystem is a real connector, up, under the seed name', async () => {
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        SreModule.forRoot({
-          Vault: {
-            Connector: 'JSONFileVault',
-            Settings: { shared: 'development' },
-          },
-          Account: { Connector: 'DummyAccount' },
-          Cache: { Connector: 'RAM' },
-          Storage: { Connector: 'LocalStorage' },
-          Code: { Connector: 'DummyConnector' },
-          NKV: { Connector: 'LocalStorage' },
           Component: { Connector: 'LocalComponent' },
           ModelsProvider: { Connector: 'JSONModelsProvider' },
           Log: { Connector: 'ConsoleLog' },
@@ -164,18 +126,33 @@ describe("the seed's Development Environment configuration (e2e)", () => {
       ),
     );
 
-    // the stand-ins: never tracked, never pinged, and every call says why
-    for (const [subsystem, token] of [
-      ['VectorDB', VectorDBService],
-      ['LLM', LLMService],
-    ] as const) {
-      expect(STAND_IN_TODAY).toContain(subsystem);
-      const service = app.get<object>(token);
-      expect(isStandIn(service)).toBe(true);
-      expect((service as { subsystem?: unknown }).subsystem).toBe(subsystem);
-    }
-    const vectors = app.get(VectorDBService);
-    expect(() => vectors.team('acme')).toThrow(SreUnavailableError);
-    expect(() => vectors.team('acme')).toThrow(/^VectorDB is not available: /);
+    // RAMVec works without a key until it has to embed: a namespace, then a clear error
+    const vectors = app.get(VectorDBService).team('acme');
+    await vectors.createNamespace('docs');
+    delete process.env.OPENAI_API_KEY;
+    await expect(vectors.search('docs', 'anything')).rejects.toThrow(/no OpenAI API key to embed/);
+
+    // the stand-in: never tracked, never pinged, and every call says why
+    const llm = app.get<object>(LLMService);
+    expect(isStandIn(llm)).toBe(true);
+    expect((llm as { subsystem?: unknown }).subsystem).toBe('LLM');
+  });
+
+  it('left out entirely (SreModule.forRoot({})): the same real connectors but Code, which has no default (W01)', async () => {
+    const moduleRef = await Test.createTestingModule({ imports: [SreModule.forRoot({}), SreHealthModule] }).compile();
+    app = moduleRef.createNestApplication();
+    await app.init();
+    const health = await app.get(SreHealthService).check();
+    expect(
+      Object.fromEntries(health.map(({ subsystem, connector, status }) => [subsystem, `${connector}:${status}`])),
+    ).toEqual(
+      Object.fromEntries(
+        Object.entries(REAL_TODAY)
+          .filter(([subsystem]) => subsystem !== 'Code')
+          .map(([subsystem, connector]) => [subsystem, `${connector}:up`]),
+      ),
+    );
+    expect(() => app!.get(LLMService).team('acme')).toThrow(SreUnavailableError);
+    expect(() => app!.get(CodeService).team('acme')).toThrow(SreUnavailableError);
   });
 });

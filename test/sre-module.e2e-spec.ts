@@ -18,6 +18,7 @@ import {
   SreStorageModule,
   getStorageToken,
   InjectStorage,
+  LLMService,
   SreConfigError,
   SreLifecycleHost,
   SreModule,
@@ -135,9 +136,9 @@ describe('SreModule (e2e)', () => {
   it('asking for a connector that is not available yet fails with a clear error', async () => {
     await expect(
       Test.createTestingModule({
-        imports: [SreModule.forRoot({ Code: { Connector: 'AWSLambda', Settings: {} } })],
+        imports: [SreModule.forRoot({ VectorDB: { Connector: 'Pinecone', Settings: {} } })],
       }).compile(),
-    ).rejects.toThrow(/Code: connector 'AWSLambda' is not available in this version of nestjs-sre/);
+    ).rejects.toThrow(/VectorDB: connector 'Pinecone' is not available in this version of nestjs-sre/);
   });
 
   it('app.close() disconnects every connector exactly once, in reverse creation order', async () => {
@@ -161,12 +162,11 @@ describe('SreModule (e2e)', () => {
     expect(host.list().every((entry) => entry.ref.state === 'closed')).toBe(true);
   });
 
-  it('subsystems whose default connector is not available yet are stand-ins that throw a clear error', async () => {
+  it('subsystems without a default connector are stand-ins that throw a clear error', async () => {
     const moduleRef = await Test.createTestingModule({ imports: [SreModule.forRoot()] }).compile();
-    const vectors = moduleRef.get(VectorDBService) as unknown as { requester: () => unknown };
-    expect(() => vectors.requester()).toThrow(
-      /VectorDB is not available: not configured, and its default connector 'RAMVec' is not available/,
-    );
+    const llm = moduleRef.get(LLMService) as unknown as { requester: () => unknown };
+    expect(() => llm.requester()).toThrow(/LLM is not available: not configured/);
+    expect(moduleRef.get(VectorDBService).team('acme')).toBeDefined();
     await moduleRef.close();
   });
 

@@ -140,6 +140,10 @@ export { RedisNKVConnector, RedisNKVSettings } from './nkv/connectors/redis.conn
 export * from './vectordb/vectordb.backend';
 export * from './vectordb/vectordb.service';
 export * from './vectordb/vectordb.module';
+export { RAMVecConnector, RAMVecSettings } from './vectordb/connectors/ramvec.connector';
+export { EmbeddingsSettings, OpenAIEmbedder } from './vectordb/embeddings/embedder';
+export type { Embedder } from './vectordb/embeddings/embedder';
+export { chunkText } from './vectordb/embeddings/chunker';
 
 // llm
 export * from './llm/llm.backend';

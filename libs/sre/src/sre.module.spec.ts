@@ -46,12 +46,9 @@ describe('resolveSreConfig', () => {
     expect((configured.get('Vault') as ResolvedConnectorOptions).implicit).toBeUndefined();
   });
 
-  it('marks subsystems without an available default as unavailable, saying why', () => {
+  it('marks subsystems without a default as unavailable, saying why', () => {
     const resolved = resolveSreConfig({});
-    expect(resolved.get('VectorDB')).toMatchObject({
-      kind: 'unavailable',
-      reason: expect.stringContaining("default connector 'RAMVec' is not available"),
-    });
+    expect(resolved.get('VectorDB')).toMatchObject({ kind: 'connector', connectorName: 'RAMVec', implicit: true });
     expect(resolved.get('Code')).toMatchObject({
       kind: 'unavailable',
       reason: expect.stringContaining('not configured'),

@@ -14,7 +14,8 @@ describe('VectorDBModule', () => {
     InjectVectorDB,
     {
       connector: MemoryVectorDBBackend,
-      planned: ['RAMVec', 'Pinecone', 'Milvus'],
+      planned: ['Pinecone', 'Milvus'],
+      available: ['RAMVec'],
       unknownName: 'Qdrant',
       imports: [fakeAccountModule(TEAMS)],
     },

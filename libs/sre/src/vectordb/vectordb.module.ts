@@ -1,10 +1,12 @@
+/* eslint-disable @typescript-eslint/no-require-imports -- connectors load on first use (CommonJS) */
 import { Module } from '@nestjs/common';
 import { ACCOUNT } from '../account/account.module';
 import { CACHE } from '../cache/cache.module';
-import { planned } from '../core/registry';
+import { connector, planned } from '../core/registry';
 import { defineSubsystem } from '../core/subsystem';
 import { NKV } from '../nkv/nkv.module';
 import { VAULT } from '../vault/vault.module';
+import type { RAMVecSettings } from './connectors/ramvec.connector';
 import { VECTORDB_OPERATIONS } from './vectordb.backend';
 import { VectorDBService } from './vectordb.service';
 
@@ -21,7 +23,10 @@ export const VECTORDB = defineSubsystem({
   // team-owned namespaces admit the team's members: deciding that needs the caller's team
   uses: { account: ACCOUNT.dependency('team resolution') },
   connectors: {
-    RAMVec: planned({ uses: { vault: embeddingKeys } }),
+    // the embeddings SDK (openai) loads when a text is first embedded, not at boot
+    RAMVec: connector<RAMVecSettings>(() => require('./connectors/ramvec.connector').RAMVecConnector, {
+      uses: { vault: embeddingKeys },
+    }),
     // the hosted indexes keep no datasource records and no namespace ACLs of their own: NKV holds
     // the records (Milvus can fall back to scanning its collection) and Cache the ACLs
     Pinecone: planned({

@@ -1,0 +1,126 @@
+import { createHash } from 'node:crypto';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** What the peer saw of one request: the key it was made with and what it asked. */
+export interface OpenAIPeerRequest {
+  path: string;
+  apiKey: string;
+  body: Record<string, unknown>;
+}
+
+export interface OpenAIPeer {
+  /** `http://127.0.0.1:<port>/v1`: the SDK's `baseURL`. */
+  readonly baseURL: string;
+  readonly requests: OpenAIPeerRequest[];
+  /** The next `count` requests answer `status` (with `retry-after` seconds for a 429). */
+  failNext(count: number, status: number, retryAfterSeconds?: number): void;
+  stop(): Promise<void>;
+}
+
+const MODEL_DIMENSIONS: Record<string, number> = {
+  'text-embedding-3-large': 3072,
+  'text-embedding-3-small': 1536,
+  'text-embedding-ada-002': 1536,
+};
+
+/**
+ * A deterministic embedding: character trigrams hashed into `dimensions` buckets, L2-normalised.
+ * The same text always gives the same vector; texts sharing words land near each other.
+ */
+export function trigramEmbedding(text: string, dimensions: number): number[] {
+  const vector = new Array<number>(dimensions).fill(0);
+  const padded = `  ${text.toLowerCase()}  `;
+  for (let i = 0; i + 3 <= padded.length; i++) {
+    const digest = createHash('md5')
+      .update(padded.slice(i, i + 3))
+      .digest();
+    vector[digest.readUInt32LE(0) % dimensions] += digest[4] & 1 ? 1 : -1;
+  }
+  const norm = Math.sqrt(vector.reduce((sum, value) => sum + value * value, 0));
+  return norm > 0 ? vector.map((value) => value / norm) : vector;
+}
+
+function send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+function error(res: http.ServerResponse, status: number, type: string, message: string, code?: string) {
+  send(res, status, { error: { message, type, param: null, code: code ?? null } });
+}
+
+/**
+ * A wire-compatible OpenAI API on a free port of 127.0.0.1, for the official SDK: the embeddings
+ * endpoint as the SDK calls it (bearer key checked, `dimensions` honoured, base64 or float
+ * encoding), OpenAI's error body, and injectable 429/5xx answers.
+ */
+export async function startOpenAIPeer(options: { apiKeys: string[] }): Promise<OpenAIPeer> {
+  const requests: OpenAIPeerRequest[] = [];
+  const failures: { status: number; retryAfter?: number }[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const apiKey = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
+      let body: Record<string, unknown> = {};
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
+      } catch {
+        return error(res, 400, 'invalid_request_error', 'We could not parse the JSON body of your request.');
+      }
+      const path = (req.url ?? '').split('?')[0];
+      requests.push({ path, apiKey, body });
+      const failure = failures.shift();
+      if (failure) {
+        const headers: Record<string, string> =
+          failure.retryAfter === undefined ? {} : { 'retry-after': String(failure.retryAfter) };
+        return send(
+          res,
+          failure.status,
+          { error: { message: 'injected failure', type: 'server_error', code: null } },
+          headers,
+        );
+      }
+      if (!options.apiKeys.includes(apiKey))
+        return error(res, 401, 'invalid_request_error', 'Incorrect API key provided.', 'invalid_api_key');
+      if (req.method !== 'POST' || path !== '/v1/embeddings')
+        return error(res, 404, 'invalid_request_error', `Unknown request URL: ${req.method} ${path}.`);
+      const model = typeof body.model === 'string' ? body.model : '';
+      if (!(model in MODEL_DIMENSIONS))
+        return error(res, 404, 'invalid_request_error', `The model \`${model}\` does not exist`, 'model_not_found');
+      const inputs = typeof body.input === 'string' ? [body.input] : body.input;
+      if (
+        !Array.isArray(inputs) ||
+        inputs.length === 0 ||
+        inputs.some((input) => typeof input !== 'string' || input === '')
+      )
+        return error(res, 400, 'invalid_request_error', "'$.input' is invalid.");
+      if (body.dimensions !== undefined && model === 'text-embedding-ada-002')
+        return error(res, 400, 'invalid_request_error', 'This model does not support specifying dimensions.');
+      const dimensions = typeof body.dimensions === 'number' ? body.dimensions : MODEL_DIMENSIONS[model];
+      const data = (inputs as string[]).map((input, index) => {
+        const values = trigramEmbedding(input, dimensions);
+        const embedding =
+          body.encoding_format === 'base64' ? Buffer.from(new Float32Array(values).buffer).toString('base64') : values;
+        return { object: 'embedding', index, embedding };
+      });
+      const tokens = (inputs as string[]).reduce((sum, input) => sum + Math.ceil(input.length / 4), 0);
+      send(res, 200, { object: 'list', data, model, usage: { prompt_tokens: tokens, total_tokens: tokens } });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseURL: `http://127.0.0.1:${port}/v1`,
+    requests,
+    failNext(count, status, retryAfterSeconds) {
+      for (let i = 0; i < count; i++) failures.push({ status, retryAfter: retryAfterSeconds });
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
