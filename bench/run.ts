@@ -1,6 +1,8 @@
 import { runCacheBench } from './cache.bench';
 import { runNKVBench } from './nkv.bench';
+import { runRAMVecBench } from './ramvec.bench';
 import { runRedisBench } from './redis.bench';
+import { runS3Bench } from './s3.bench';
 import { runStorageBench } from './storage.bench';
 
 /**
@@ -14,6 +16,8 @@ async function main(): Promise<void> {
   if (!only || only === 'storage') await runStorageBench();
   if (!only || only === 'nkv') await runNKVBench();
   if (!only || only === 'redis') await runRedisBench();
+  if (!only || only === 'ramvec') await runRAMVecBench();
+  if (!only || only === 's3') await runS3Bench();
 }
 
 main().catch((error) => {

@@ -13,6 +13,7 @@ export interface UploadLimits {
 
 /** The largest object one CopyObject can publish (larger ones would need UploadPartCopy). */
 const MAX_COPY_BYTES = 5 * 1024 ** 3;
+const EMPTY = Buffer.alloc(0);
 
 /**
  * Takes `data` without publishing it. Up to `thresholdBytes` it stays in memory (committed with one
@@ -60,8 +61,10 @@ async function uploadParts(
   const inFlight = new Set<Promise<void>>();
   let failure: unknown;
   let size = 0;
+  let nextPart = 1;
+  const spare: Buffer[] = [];
   const sendPart = (body: Buffer) => {
-    const PartNumber = parts.length + inFlight.size + 1;
+    const PartNumber = nextPart++;
     size += body.length;
     const command = new sdk.UploadPartCommand({
       Bucket: bucket,
@@ -73,30 +76,49 @@ async function uploadParts(
     });
     const sent: Promise<void> = objects
       .send('UploadPart', key, command)
-      .then((out: { ETag?: string }) => void parts.push({ PartNumber, ETag: out.ETag ?? '' }))
+      .then((out: { ETag?: string }) => {
+        parts.push({ PartNumber, ETag: out.ETag ?? '' });
+        // S3 answered, so it has every byte: the buffer may hold the next part (no garbage to wait
+        // for: V8 frees external buffers late, tens of MB of spent parts would pile up)
+        if (body.length === limits.partBytes) spare.push(body);
+      })
       .catch((error: unknown) => void (failure ??= objects.wrap(error, 'UploadPart', key)))
       .finally(() => inFlight.delete(sent));
     inFlight.add(sent);
   };
+  // Chunks are copied straight into the part being filled (one copy, no concat of concats), and a
+  // new part is allocated only once a slot is free: so at most `concurrency + 1` parts are alive.
+  let part: Buffer | undefined;
+  let filled = 0;
+  const take = async (chunk: Buffer) => {
+    for (let offset = 0; offset < chunk.length;) {
+      part ??= spare.pop() ?? Buffer.allocUnsafeSlow(limits.partBytes);
+      const copied = chunk.copy(part, filled, offset);
+      filled += copied;
+      offset += copied;
+      if (filled < limits.partBytes) continue;
+      sendPart(part);
+      part = undefined;
+      filled = 0;
+      while (inFlight.size >= limits.concurrency) await Promise.race(inFlight);
+      if (failure) throw failure;
+    }
+  };
   try {
-    let pending = head;
-    let pendingBytes = head.reduce((n, b) => n + b.length, 0);
+    // the head's chunks are dropped as they are copied, not held until the upload ends
+    for (let i = 0; i < head.length; i++) {
+      const chunk = head[i];
+      head[i] = EMPTY;
+      await take(chunk);
+    }
+    head.length = 0;
     for (;;) {
-      while (pendingBytes >= limits.partBytes) {
-        const all = Buffer.concat(pending, pendingBytes);
-        sendPart(all.subarray(0, limits.partBytes));
-        pending = [all.subarray(limits.partBytes)];
-        pendingBytes -= limits.partBytes;
-        while (inFlight.size >= limits.concurrency) await Promise.race(inFlight);
-        if (failure) throw failure;
-      }
       const next = await rest.next();
       if (next.done) break;
-      const chunk = chunkToBuffer(next.value);
-      pending.push(chunk);
-      pendingBytes += chunk.length;
+      await take(chunkToBuffer(next.value));
     }
-    if (pendingBytes > 0) sendPart(Buffer.concat(pending, pendingBytes));
+    if (part && filled > 0) sendPart(part.subarray(0, filled));
+    part = undefined;
     await Promise.all(inFlight);
     if (failure) throw failure;
     if (size > MAX_COPY_BYTES) throw new RangeError(`objects above ${MAX_COPY_BYTES} bytes are not supported`);
