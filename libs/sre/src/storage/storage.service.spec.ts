@@ -73,15 +73,24 @@ describe('StorageService', () => {
     );
   });
 
-  it('decides a read on a stat first: a denied caller never makes the backend load the bytes', async () => {
+  it('decides a read on a stat first, and a stream before one byte of it is read: a denied caller loads nothing', async () => {
     const { storage, backend } = build();
     await storage.requester(alice).write('private', 'secret');
     const read = jest.spyOn(backend, 'read');
-    const readStream = jest.spyOn(backend, 'readStream');
+    const opened: Readable[] = [];
+    const readStream = backend.readStream.bind(backend);
+    jest.spyOn(backend, 'readStream').mockImplementation(async (id) => {
+      const found = await readStream(id);
+      if (found) opened.push(found.stream);
+      return found;
+    });
     await expect(storage.requester(eve).read('private')).rejects.toMatchObject({ name: 'ACLAccessDeniedError' });
-    await expect(storage.requester(eve).readStream('private')).rejects.toMatchObject({ name: 'ACLAccessDeniedError' });
     expect(read).not.toHaveBeenCalled();
-    expect(readStream).not.toHaveBeenCalled();
+    await expect(storage.requester(eve).readStream('private')).rejects.toMatchObject({ name: 'ACLAccessDeniedError' });
+    // one call for a stream (no stat first: a remote backend saves a round trip), destroyed unread
+    expect(opened).toHaveLength(1);
+    expect(opened[0].destroyed).toBe(true);
+    expect(opened[0].readableDidRead).toBe(false);
   });
 
   it('decides a read again on the version it returns, and closes a stream it may not hand out', async () => {

@@ -366,18 +366,21 @@ export class StorageService extends SecureService<StorageBackend> {
     });
   }
 
-  /** A stream of one version, decided on that version's ACL. */
+  /**
+   * A stream of one version, decided on that version's ACL: one backend call (the stream is opened,
+   * not read, before the decision; a denied caller's stream is destroyed unread), where a stat
+   * first would cost a remote backend a second round trip.
+   */
   private async opened(
     candidate: AccessCandidate,
     id: string,
   ): Promise<{ entry: StorageEntry; stream: Readable } | undefined> {
-    if (!(await this.entry(candidate, READ, id))) return undefined;
-    const found = await this.step(`reading '${id}'`, () => this.backend.readStream(id));
-    if (!found) return undefined;
+    assertResourceId(id, 'resource id', this.source());
+    const found = await this.call(`reading '${id}'`, () => this.backend.readStream(id));
     try {
-      await this.authorize(candidate, READ, id, found.entry.acl);
+      await this.authorize(candidate, READ, id, found?.entry.acl);
     } catch (error) {
-      found.stream.destroy();
+      found?.stream.destroy();
       throw error;
     }
     return found;
