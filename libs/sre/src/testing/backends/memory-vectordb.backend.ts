@@ -1,6 +1,6 @@
 import { SreInvalidInputError } from '../../core/errors';
 import type { AccessCandidate } from '../../security/access-candidate';
-import { ACL } from '../../security/acl';
+import { NamespaceTable } from '../../vectordb/namespace-table';
 import type {
   DatasourceInput,
   NamespaceRecord,
@@ -36,8 +36,6 @@ interface DatasourceSlot {
 }
 
 interface NamespaceSlot {
-  /** The record with its ACL in compact form: what a real backend stores. */
-  record: Omit<NamespaceRecord, 'acl'> & { acl: string };
   datasources: Map<string, DatasourceSlot>;
 }
 
@@ -74,7 +72,7 @@ export class MemoryVectorDBBackend implements VectorDBBackend {
   readonly dimensions: number;
   private readonly chunkSize: number;
   private readonly embedder: (text: string) => number[];
-  private readonly namespaces = new Map<string, NamespaceSlot>();
+  private readonly namespaces = new NamespaceTable<NamespaceSlot>();
 
   constructor(options: MemoryVectorDBOptions = {}) {
     this.dimensions = options.dimensions ?? 8;
@@ -96,25 +94,19 @@ export class MemoryVectorDBBackend implements VectorDBBackend {
   }
 
   async readNamespace(key: string): Promise<NamespaceRecord | undefined> {
-    const slot = this.namespaces.get(key);
-    return slot && copyRecord(slot.record);
+    return this.namespaces.read(key);
   }
 
   async listNamespaceRecords(owner: AccessCandidate): Promise<NamespaceRecord[]> {
-    return [...this.namespaces.values()]
-      .filter(({ record }) => record.candidateId === owner.id && record.candidateRole === owner.role)
-      .map(({ record }) => copyRecord(record));
+    return this.namespaces.listOf(owner);
   }
 
   async createNamespace(namespace: VectorNamespace, record: NamespaceRecord): Promise<boolean> {
-    if (this.namespaces.has(namespace.key)) return false;
-    const stored = { ...record, metadata: structuredClone(record.metadata), acl: record.acl.serialize() };
-    this.namespaces.set(namespace.key, { record: stored, datasources: new Map() });
-    return true;
+    return this.namespaces.create(namespace.key, record, { datasources: new Map() });
   }
 
   async dropNamespace(namespace: VectorNamespace): Promise<void> {
-    this.namespaces.delete(namespace.key);
+    this.namespaces.drop(namespace.key);
   }
 
   async searchVectors(
@@ -125,7 +117,7 @@ export class MemoryVectorDBBackend implements VectorDBBackend {
     if (Array.isArray(query) && query.length !== this.dimensions)
       throw new SreInvalidInputError(`query vector must have ${this.dimensions} dimensions`);
     const target = typeof query === 'string' ? this.embed(query) : query;
-    const slot = this.namespaces.get(namespace.key);
+    const slot = this.namespaces.slot(namespace.key);
     if (!slot) return undefined;
     // every vector, unsorted: ordering and the topK cut are the service's
     return [...slot.datasources.values()].flatMap(({ vectors, metadata }) =>
@@ -143,7 +135,7 @@ export class MemoryVectorDBBackend implements VectorDBBackend {
     namespace: VectorNamespace,
     datasource: DatasourceInput,
   ): Promise<StoredDatasource | undefined> {
-    const slot = this.namespaces.get(namespace.key);
+    const slot = this.namespaces.slot(namespace.key);
     if (!slot) return undefined;
     const size = datasource.chunkSize ?? this.chunkSize;
     const overlap = datasource.chunkOverlap ?? 0;
@@ -179,39 +171,35 @@ export class MemoryVectorDBBackend implements VectorDBBackend {
   }
 
   async readDatasource(namespace: VectorNamespace, datasourceId: string): Promise<StoredDatasource | undefined> {
-    const found = this.namespaces.get(namespace.key)?.datasources.get(datasourceId);
+    const found = this.namespaces.slot(namespace.key)?.datasources.get(datasourceId);
     return found && structuredClone(found.record);
   }
 
   async listDatasourceRecords(namespace: VectorNamespace): Promise<StoredDatasource[]> {
-    return [...(this.namespaces.get(namespace.key)?.datasources.values() ?? [])].map(({ record }) =>
+    return [...(this.namespaces.slot(namespace.key)?.datasources.values() ?? [])].map(({ record }) =>
       structuredClone(record),
     );
   }
 
   async dropDatasource(namespace: VectorNamespace, datasourceId: string): Promise<boolean> {
-    return this.namespaces.get(namespace.key)?.datasources.delete(datasourceId) ?? false;
+    return this.namespaces.slot(namespace.key)?.datasources.delete(datasourceId) ?? false;
   }
 
   /** How many vectors are stored across every namespace. */
   get vectorCount(): number {
     let count = 0;
-    for (const { datasources } of this.namespaces.values())
+    for (const { datasources } of this.namespaces.all())
       for (const { vectors } of datasources.values()) count += vectors.length;
     return count;
   }
 
   /** Storage names of every namespace. */
   namespaceKeys(): string[] {
-    return [...this.namespaces.keys()];
+    return this.namespaces.keys();
   }
 
   /** Forgets everything. */
   clear(): void {
     this.namespaces.clear();
   }
-}
-
-function copyRecord(record: NamespaceSlot['record']): NamespaceRecord {
-  return { ...record, metadata: structuredClone(record.metadata), acl: ACL.parse(record.acl) };
 }

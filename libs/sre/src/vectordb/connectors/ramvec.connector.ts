@@ -16,6 +16,7 @@ import type {
   VectorResult,
   VectorSearchOptions,
 } from '../vectordb.backend';
+import { NamespaceTable } from '../namespace-table';
 import { VectorRows } from './ramvec-rows';
 
 export class RAMVecSettings {
@@ -46,7 +47,6 @@ interface Chunk {
 }
 
 interface Namespace {
-  record: NamespaceRecord;
   rows: VectorRows<Chunk>;
   /** Records by datasource id, with the user metadata as an object for search results. */
   datasources: Map<string, { stored: StoredDatasource; metadata: Record<string, unknown> }>;
@@ -62,7 +62,7 @@ export class RAMVecConnector implements VectorDBBackend {
   static readonly connectorName = 'RAMVec';
   static readonly settingsClass = RAMVecSettings;
 
-  private readonly namespaces = new Map<string, Namespace>();
+  private readonly namespaces = new NamespaceTable<Namespace>();
   private readonly embedder: Embedder;
   private readonly source: SreErrorSource;
 
@@ -88,34 +88,26 @@ export class RAMVecConnector implements VectorDBBackend {
 
   /** Vectors held in every namespace. */
   get size(): number {
-    let total = 0;
-    for (const namespace of this.namespaces.values()) total += namespace.rows.size;
-    return total;
+    return this.namespaces.all().reduce((total, namespace) => total + namespace.rows.size, 0);
   }
 
   async readNamespace(key: string): Promise<NamespaceRecord | undefined> {
-    const found = this.namespaces.get(key);
-    return found && copyRecord(found.record);
+    return this.namespaces.read(key);
   }
 
   async listNamespaceRecords(owner: AccessCandidate): Promise<NamespaceRecord[]> {
-    return [...this.namespaces.values()]
-      .filter(({ record }) => record.candidateId === owner.id && record.candidateRole === owner.role)
-      .map(({ record }) => copyRecord(record));
+    return this.namespaces.listOf(owner);
   }
 
   async createNamespace(namespace: VectorNamespace, record: NamespaceRecord): Promise<boolean> {
-    if (this.namespaces.has(namespace.key)) return false;
-    this.namespaces.set(namespace.key, {
-      record: copyRecord(record),
+    return this.namespaces.create(namespace.key, record, {
       rows: new VectorRows<Chunk>(this.embedder.dimensions, this.source),
       datasources: new Map(),
     });
-    return true;
   }
 
   async dropNamespace(namespace: VectorNamespace): Promise<void> {
-    this.namespaces.delete(namespace.key);
+    this.namespaces.drop(namespace.key);
   }
 
   async searchVectors(
@@ -123,11 +115,11 @@ export class RAMVecConnector implements VectorDBBackend {
     query: string | number[],
     options: Required<VectorSearchOptions>,
   ): Promise<VectorResult[] | undefined> {
-    let found = this.namespaces.get(namespace.key);
+    let found = this.namespaces.slot(namespace.key);
     if (!found) return undefined;
     const vector = typeof query === 'string' ? (await this.embedder.embed([query], namespace.owner))[0] : query;
     // embedding took a while: the namespace may be gone (or dropped and created again) meanwhile
-    found = this.namespaces.get(namespace.key);
+    found = this.namespaces.slot(namespace.key);
     if (!found) return undefined;
     const { rows, datasources } = found;
     return rows.nearest(vector, options.topK).map(({ row, score }) => {
@@ -142,14 +134,14 @@ export class RAMVecConnector implements VectorDBBackend {
     namespace: VectorNamespace,
     datasource: DatasourceInput,
   ): Promise<StoredDatasource | undefined> {
-    if (!this.namespaces.has(namespace.key)) return undefined;
+    if (!this.namespaces.slot(namespace.key)) return undefined;
     const chunkSize = datasource.chunkSize ?? this.settings.chunkSize ?? 512;
     const overlap = datasource.chunkOverlap ?? Math.min(this.settings.chunkOverlap ?? 100, chunkSize - 1);
     const texts = chunkText(datasource.text, chunkSize, overlap, this.source);
     if (texts.length === 0) throw new SreInvalidInputError('the datasource text has nothing to embed', this.source);
     // embedded before anything changes: a failure leaves the namespace as it was
     const vectors = await this.embedder.embed(texts, namespace.owner);
-    const found = this.namespaces.get(namespace.key);
+    const found = this.namespaces.slot(namespace.key);
     if (!found) return undefined;
     const chunks = texts.map((text, i) => ({
       id: `${datasource.id}_${randomUUID()}`,
@@ -184,26 +176,22 @@ export class RAMVecConnector implements VectorDBBackend {
   }
 
   async readDatasource(namespace: VectorNamespace, datasourceId: string): Promise<StoredDatasource | undefined> {
-    const found = this.namespaces.get(namespace.key)?.datasources.get(datasourceId);
+    const found = this.namespaces.slot(namespace.key)?.datasources.get(datasourceId);
     return found && copyDatasource(found.stored);
   }
 
   async listDatasourceRecords(namespace: VectorNamespace): Promise<StoredDatasource[]> {
-    return [...(this.namespaces.get(namespace.key)?.datasources.values() ?? [])].map(({ stored }) =>
+    return [...(this.namespaces.slot(namespace.key)?.datasources.values() ?? [])].map(({ stored }) =>
       copyDatasource(stored),
     );
   }
 
   async dropDatasource(namespace: VectorNamespace, datasourceId: string): Promise<boolean> {
-    const found = this.namespaces.get(namespace.key);
+    const found = this.namespaces.slot(namespace.key);
     if (!found?.datasources.delete(datasourceId)) return false;
     found.rows.removeWhere((chunk) => chunk.datasourceId === datasourceId);
     return true;
   }
-}
-
-function copyRecord(record: NamespaceRecord): NamespaceRecord {
-  return { ...record, metadata: structuredClone(record.metadata), acl: record.acl.clone() };
 }
 
 function copyDatasource(stored: StoredDatasource): StoredDatasource {
