@@ -13,7 +13,8 @@ import {
   SreUnavailableError,
   type SreConfig,
 } from 'nestjs-sre';
-import { startRedis, startSentinelGroup, stopAllRedisPeers, type RedisPeer } from './peers/redis';
+import { execFileSync } from 'node:child_process';
+import { freePort, startRedis, startSentinelGroup, stopAllRedisPeers, type RedisPeer } from './peers/redis';
 
 const PASSWORD = 'redis-e2e-password';
 const dataDirs: string[] = [];
@@ -187,6 +188,89 @@ describe('Redis through SreModule (real redis-server)', () => {
     const { value } = await eventually(() => kv.get('ns', 'before'), 10_000);
     expect(value).toBe(1);
   }, 30_000);
+});
+
+describe('Redis over TLS (redis-server with tls-port, a private CA)', () => {
+  it('connects with the CA given in settings.tls, and refuses a server it cannot verify', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sre-redis-tls-'));
+    dataDirs.push(dir);
+    const file = (name: string) => path.join(dir, name);
+    const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
+    openssl(
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=sre-test-ca',
+      '-keyout',
+      file('ca.key'),
+      '-out',
+      file('ca.crt'),
+    );
+    openssl(
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-subj',
+      '/CN=localhost',
+      '-keyout',
+      file('server.key'),
+      '-out',
+      file('server.csr'),
+    );
+    fs.writeFileSync(file('ext.cnf'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      file('server.csr'),
+      '-CA',
+      file('ca.crt'),
+      '-CAkey',
+      file('ca.key'),
+      '-CAcreateserial',
+      '-days',
+      '1',
+      '-extfile',
+      file('ext.cnf'),
+      '-out',
+      file('server.crt'),
+    );
+    const tlsPort = await freePort();
+    const peer = await startRedis({
+      extraConfig: [
+        `tls-port ${tlsPort}`,
+        `tls-cert-file ${file('server.crt')}`,
+        `tls-key-file ${file('server.key')}`,
+        `tls-ca-cert-file ${file('ca.crt')}`,
+        'tls-auth-clients no',
+      ],
+    });
+    try {
+      const ca = fs.readFileSync(file('ca.crt'), 'utf8');
+      const app = await boot({
+        Cache: { Connector: 'Redis', Settings: { hosts: `127.0.0.1:${tlsPort}`, tls: { ca }, prefix: 'tls' } },
+        NKV: { Connector: 'Redis' },
+      });
+      const kv = app.get(NKVService).requester(AccessCandidate.team('acme'));
+      await kv.set('ns', 'k', 'over tls');
+      expect(await kv.get('ns', 'k')).toBe('over tls');
+      expect(await peer.cli('GET', 'tls:cache:team_acme:ns:k')).toBe('j:"over tls"');
+      // without the CA the server's certificate is not trusted: the boot fails, saying why
+      const untrusted = await boot({
+        Cache: { Connector: 'Redis', Settings: { hosts: `127.0.0.1:${tlsPort}`, tls: true } },
+      }).catch((e: unknown) => e);
+      expect((untrusted as Error).message).toMatch(/Cache\(Redis\).*(self[- ]signed|unable to verify|certificate)/i);
+    } finally {
+      await closeAll();
+      await peer.stop();
+    }
+  }, 60_000);
 });
 
 describe('Redis Sentinel through SreModule (master, replica, three sentinels)', () => {

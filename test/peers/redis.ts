@@ -181,7 +181,7 @@ function fieldMap(reply: Reply): Record<string, string> {
 const handedOutPorts = new Set<number>();
 
 /** A port nobody listens on now (bind port 0, read it, close); never the same one twice in this process. */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const port = await new Promise<number>((resolve, reject) => {
       const server = net.createServer();
