@@ -108,6 +108,30 @@ describe('Redis through SreModule (real redis-server)', () => {
     expect((none as Error).message).toMatch(/Cache\(Redis\).*(NOAUTH|refused the credentials)/s);
   });
 
+  it('a Redis ACL user (username + password) works, and only within its key pattern', async () => {
+    await peer.cli('ACL', 'SETUSER', 'sre-app', 'on', '>sre-app-password', '~acl-user:*', '+@all');
+    const app = await boot({
+      Cache: {
+        Connector: 'Redis',
+        Settings: { hosts, username: 'sre-app', password: 'sre-app-password', prefix: 'acl-user' },
+      },
+      NKV: { Connector: 'Redis' },
+    });
+    const kv = app.get(NKVService).requester(AccessCandidate.team('acme'));
+    await kv.set('ns', 'k', 1);
+    expect(await kv.get('ns', 'k')).toBe(1);
+    // a prefix outside the user's pattern: Redis refuses every key, and the error says so
+    const outside = await boot({
+      Cache: {
+        Connector: 'Redis',
+        Settings: { hosts, username: 'sre-app', password: 'sre-app-password', prefix: 'elsewhere' },
+      },
+    });
+    await expect(outside.get(CacheService).requester(AccessCandidate.agent('a')).set('k', 'v')).rejects.toThrow(
+      /Cache\(Redis\).*NOPERM/,
+    );
+  });
+
   it('a Redis that is not there fails the boot naming the subsystem, the connector and the address', async () => {
     const closed = await startRedis();
     const address = `${closed.host}:${closed.port}`;
