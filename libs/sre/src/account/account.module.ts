@@ -1,9 +1,11 @@
 /* eslint-disable @typescript-eslint/no-require-imports -- connectors load on first use (CommonJS) */
 import { Module } from '@nestjs/common';
+import { AwsClientConnection } from '../core/aws-client';
 import { connector, planned } from '../core/registry';
 import { defineSubsystem } from '../core/subsystem';
 import { ACCOUNT_OPERATIONS } from './account.backend';
 import { AccountService } from './account.service';
+import type { AWSAccountSettings } from './connectors/aws-account.connector';
 import type { DummyAccountSettings } from './connectors/dummy-account.connector';
 import type { JSONFileAccountSettings } from './connectors/json-file-account.connector';
 
@@ -19,7 +21,11 @@ export const ACCOUNT = defineSubsystem({
     JSONFileAccount: connector<JSONFileAccountSettings>(
       () => require('./connectors/json-file-account.connector').JSONFileAccountConnector,
     ),
-    AWSAccount: planned({ sdk: [{ package: '@aws-sdk/client-cognito-identity-provider', range: '^3' }] }),
+    // users, teams (groups) and settings (attributes) in an Amazon Cognito user pool
+    AWSAccount: connector<AWSAccountSettings>(() => require('./connectors/aws-account.connector').AWSAccountConnector, {
+      sdk: [{ package: '@aws-sdk/client-cognito-identity-provider', range: '^3' }],
+      uses: { aws: AwsClientConnection.dependency(true) },
+    }),
     MySQLAccount: planned(),
   },
 });

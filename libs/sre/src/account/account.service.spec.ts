@@ -232,9 +232,12 @@ describe('DummyAccount settings validation', () => {
     expect(problems.join('\n')).not.toContain('SECRET-VALUE-123');
   });
 
-  it('registers DummyAccount and names the planned connectors', () => {
+  it('registers DummyAccount and AWSAccount, and names the planned connectors', () => {
     expect(ACCOUNT_CONNECTORS.get('DummyAccount')).toBe(DummyAccountConnector);
-    for (const name of ['AWSAccount', 'MySQLAccount']) {
+    expect(ACCOUNT_CONNECTORS.entry('AWSAccount')?.sdk).toEqual([
+      { package: '@aws-sdk/client-cognito-identity-provider', range: '^3' },
+    ]);
+    for (const name of ['MySQLAccount']) {
       expect(ACCOUNT_CONNECTORS.describeMissing(name)).toContain('not available in this version');
     }
   });

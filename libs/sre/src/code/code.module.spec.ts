@@ -12,13 +12,13 @@ const ADD = 'async function main({ a, b }) { return a + b; }';
 describe('CodeModule', () => {
   const { useConnector } = describeSubsystemModule<MemoryCodeBackend, CodeService>(CODE, CodeModule, InjectCode, {
     connector: MemoryCodeBackend,
-    planned: ['AWSLambda'],
-    available: ['ECMASandbox', 'DummyConnector'],
+    planned: [],
+    available: ['AWSLambda', 'ECMASandbox', 'DummyConnector'],
     unknownName: 'Lambda',
     imports: [fakeAccountModule(TEAMS)],
   });
 
-  it('names the SDK the planned AWSLambda connector will need', () => {
+  it('loads AWSLambda on first use and names its SDK', () => {
     expect(CODE_CONNECTORS.entry('AWSLambda')?.sdk).toEqual([{ package: '@aws-sdk/client-lambda', range: '^3' }]);
   });
 

@@ -1,10 +1,14 @@
 /* eslint-disable @typescript-eslint/no-require-imports -- connectors load on first use (CommonJS) */
 import { Module } from '@nestjs/common';
 import { ACCOUNT } from '../account/account.module';
-import { connector, planned } from '../core/registry';
+import { CACHE } from '../cache/cache.module';
+import { AwsClientConnection } from '../core/aws-client';
+import { connector } from '../core/registry';
 import { defineSubsystem } from '../core/subsystem';
 import { CODE_OPERATIONS } from './code.backend';
 import { CodeService } from './code.service';
+import { VAULT } from '../vault/vault.module';
+import type { AWSLambdaSettings } from './connectors/aws-lambda.connector';
 import type { ECMASandboxSettings } from './connectors/ecma-sandbox.connector';
 
 /** The Code subsystem, declared once: registry, tokens, `InjectCode` and `CodeModule` derive from it. */
@@ -15,7 +19,15 @@ export const CODE = defineSubsystem({
   // every code unit belongs to a candidate inside its team
   uses: { account: ACCOUNT.dependency('team resolution') },
   connectors: {
-    AWSLambda: planned({ sdk: [{ package: '@aws-sdk/client-lambda', range: '^3' }] }),
+    // one Lambda function per code unit; deployment hashes in the Cache, secrets from the Vault
+    AWSLambda: connector<AWSLambdaSettings>(() => require('./connectors/aws-lambda.connector').AWSLambdaConnector, {
+      sdk: [{ package: '@aws-sdk/client-lambda', range: '^3' }],
+      uses: {
+        aws: AwsClientConnection.dependency(true),
+        cache: CACHE.dependency('deployment hashes', true),
+        vault: VAULT.dependency('the secrets {{KEY(...)}} names', true),
+      },
+    }),
     // each run in a sandboxed child process of this host: time, memory, no fs/env/network
     ECMASandbox: connector<ECMASandboxSettings>(
       () => require('./connectors/ecma-sandbox.connector').ECMASandboxConnector,

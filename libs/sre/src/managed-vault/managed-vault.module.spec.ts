@@ -8,6 +8,7 @@ import {
   MANAGED_VAULT_CONNECTORS,
   ManagedVaultModule,
 } from './managed-vault.module';
+import { SecretManagerManagedVaultConnector } from './connectors/secret-manager-managed-vault.connector';
 import { ManagedVaultService } from './managed-vault.service';
 
 const TEAMS: Record<string, string> = { a1: 'team-a', b1: 'team-b' };
@@ -19,8 +20,8 @@ describe('ManagedVaultModule', () => {
     InjectManagedVault,
     {
       connector: MemoryManagedVaultBackend,
-      planned: ['SecretManagerManagedVault'],
-      available: ['NullManagedVault'],
+      planned: [],
+      available: ['SecretManagerManagedVault', 'NullManagedVault'],
       unknownName: 'Vaulty',
       imports: [fakeAccountModule(TEAMS)],
     },
@@ -37,7 +38,8 @@ describe('ManagedVaultModule', () => {
     });
   });
 
-  it('plans SecretManagerManagedVault with its SDK', () => {
+  it('loads SecretManagerManagedVault on first use, with its SDK', () => {
+    expect(MANAGED_VAULT_CONNECTORS.get('SecretManagerManagedVault')).toBe(SecretManagerManagedVaultConnector);
     expect(MANAGED_VAULT_CONNECTORS.entry('SecretManagerManagedVault')?.sdk).toEqual([
       { package: '@aws-sdk/client-secrets-manager', range: '^3' },
     ]);

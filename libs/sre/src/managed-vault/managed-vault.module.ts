@@ -1,15 +1,17 @@
 /* eslint-disable @typescript-eslint/no-require-imports -- connectors load on first use (CommonJS) */
 import { Module } from '@nestjs/common';
 import { ACCOUNT } from '../account/account.module';
-import { connector, planned } from '../core/registry';
+import { AwsClientConnection } from '../core/aws-client';
+import { connector } from '../core/registry';
 import { defineSubsystem } from '../core/subsystem';
 import { MANAGED_VAULT_OPERATIONS } from './managed-vault.backend';
+import type { SecretManagerManagedVaultSettings } from './connectors/secret-manager-managed-vault.connector';
 import { ManagedVaultService } from './managed-vault.service';
 
 /**
  * The ManagedVault subsystem, declared once: registry, tokens, `InjectManagedVault` and
- * `ManagedVaultModule` derive from it. NullManagedVault keeps nothing;
- * SecretManagerManagedVault arrives in a later version.
+ * `ManagedVaultModule` derive from it. NullManagedVault keeps nothing; SecretManagerManagedVault
+ * keeps secrets in AWS Secrets Manager.
  */
 export const MANAGED_VAULT = defineSubsystem({
   subsystem: 'ManagedVault',
@@ -18,7 +20,13 @@ export const MANAGED_VAULT = defineSubsystem({
   // the team whose namespace every call uses
   uses: { account: ACCOUNT.dependency('team resolution') },
   connectors: {
-    SecretManagerManagedVault: planned({ sdk: [{ package: '@aws-sdk/client-secrets-manager', range: '^3' }] }),
+    SecretManagerManagedVault: connector<SecretManagerManagedVaultSettings>(
+      () => require('./connectors/secret-manager-managed-vault.connector').SecretManagerManagedVaultConnector,
+      {
+        sdk: [{ package: '@aws-sdk/client-secrets-manager', range: '^3' }],
+        uses: { aws: AwsClientConnection.dependency(true) },
+      },
+    ),
     NullManagedVault: connector(() => require('./connectors/null-managed-vault.connector').NullManagedVaultConnector),
   },
 });

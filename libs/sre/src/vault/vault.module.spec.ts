@@ -10,6 +10,7 @@ import { MemoryVaultBackend } from '../testing/backends/memory-vault.backend';
 import { backendOf, describeSubsystemModule, fakeAccountModule } from '../testing/subsystem-module.testkit';
 import { JSONFileVaultConnector } from './connectors/json-file-vault.connector';
 import { NullVaultConnector } from './connectors/null-vault.connector';
+import { SecretsManagerVaultConnector } from './connectors/secrets-manager.connector';
 import { getVaultToken, InjectVault, VAULT, VAULT_CONNECTORS, VaultModule } from './vault.module';
 import { VaultService } from './vault.service';
 
@@ -21,9 +22,9 @@ const ACCOUNT_DATA = {
 describe('VaultModule', () => {
   const { useConnector } = describeSubsystemModule<MemoryVaultBackend, VaultService>(VAULT, VaultModule, InjectVault, {
     connector: MemoryVaultBackend,
-    planned: ['SecretsManager', 'HashicorpVault'],
+    planned: ['HashicorpVault'],
     unknownName: 'Vaulty',
-    available: ['JSONFileVault', 'NullVault'],
+    available: ['JSONFileVault', 'NullVault', 'SecretsManager'],
     imports: [fakeAccountModule({ alice: 'acme' })],
   });
 
@@ -37,9 +38,10 @@ describe('VaultModule', () => {
     });
   });
 
-  it('loads JSONFileVault and NullVault on first use and plans SecretsManager with its SDK', () => {
+  it('loads JSONFileVault, NullVault and SecretsManager (with its SDK) on first use', () => {
     expect(VAULT_CONNECTORS.get('JSONFileVault')).toBe(JSONFileVaultConnector);
     expect(VAULT_CONNECTORS.get('NullVault')).toBe(NullVaultConnector);
+    expect(VAULT_CONNECTORS.get('SecretsManager')).toBe(SecretsManagerVaultConnector);
     expect(VAULT_CONNECTORS.entry('SecretsManager')?.sdk).toEqual([
       { package: '@aws-sdk/client-secrets-manager', range: '^3' },
     ]);
@@ -54,6 +56,16 @@ describe('VaultModule', () => {
     [{ master: 'x' }, 'settings.master: unknown setting'],
   ])('reports bad JSONFileVault settings %j', (settings, expected) => {
     const { problems } = checkConnectorOptions(VAULT, { connector: 'JSONFileVault', settings });
+    expect(problems.join('\n')).toContain(expected);
+  });
+
+  it.each([
+    [{ prefix: '/lead' }, 'settings.prefix: must be empty or secret-name characters'],
+    [{ cacheTtlSeconds: -1 }, 'settings.cacheTtlSeconds'],
+    [{ endpoint: 'nope' }, 'settings.endpoint'],
+    [{ awsSecretAccessKey: '' }, 'settings.awsSecretAccessKey'],
+  ])('reports bad SecretsManager settings %j, never a value', (settings, expected) => {
+    const { problems } = checkConnectorOptions(VAULT, { connector: 'SecretsManager', settings });
     expect(problems.join('\n')).toContain(expected);
   });
 

@@ -1,9 +1,11 @@
 /* eslint-disable @typescript-eslint/no-require-imports -- connectors load on first use (CommonJS) */
 import { Module } from '@nestjs/common';
 import { ACCOUNT } from '../account/account.module';
+import { AwsClientConnection } from '../core/aws-client';
 import { connector, planned } from '../core/registry';
 import { defineSubsystem } from '../core/subsystem';
 import type { JSONFileVaultSettings } from './connectors/json-file-vault.connector';
+import type { SecretsManagerVaultSettings } from './connectors/secrets-manager.connector';
 import { VAULT_OPERATIONS } from './vault.backend';
 import { VaultService } from './vault.service';
 
@@ -19,7 +21,13 @@ export const VAULT = defineSubsystem({
       () => require('./connectors/json-file-vault.connector').JSONFileVaultConnector,
     ),
     NullVault: connector(() => require('./connectors/null-vault.connector').NullVaultConnector),
-    SecretsManager: planned({ sdk: [{ package: '@aws-sdk/client-secrets-manager', range: '^3' }] }),
+    SecretsManager: connector<SecretsManagerVaultSettings>(
+      () => require('./connectors/secrets-manager.connector').SecretsManagerVaultConnector,
+      {
+        sdk: [{ package: '@aws-sdk/client-secrets-manager', range: '^3' }],
+        uses: { aws: AwsClientConnection.dependency(true) },
+      },
+    ),
     HashicorpVault: planned(),
   },
 });
