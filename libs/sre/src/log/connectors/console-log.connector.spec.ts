@@ -76,6 +76,28 @@ describe('ConsoleLogConnector', () => {
     }
   });
 
+  it("skips a line the application's log levels drop, before redacting or serialising the entry", async () => {
+    const { connector, logger } = consoleLog();
+    let read = 0;
+    const entry = {
+      get input() {
+        read++;
+        return 'x';
+      },
+    };
+    Logger.overrideLogger(['log', 'warn', 'error']);
+    try {
+      await connector.agent('a1').log(entry);
+      await connector.agent('a1').logTask(1, false);
+      expect([read, logger.lines]).toEqual([0, []]);
+      Logger.overrideLogger(['debug', 'log', 'warn', 'error']);
+      await connector.agent('a1').log(entry);
+      expect([read > 0, logger.lines.length]).toEqual([true, 1]);
+    } finally {
+      Logger.overrideLogger(['verbose', 'debug', 'log', 'warn', 'error', 'fatal']);
+    }
+  });
+
   it('redacts entries before writing them (W49)', async () => {
     const { connector, logger } = consoleLog({ maxFieldLength: 32, redactKeys: ['ssn'] });
     await connector.agent('a1').log({

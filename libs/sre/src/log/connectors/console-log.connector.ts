@@ -1,5 +1,5 @@
 import { ArrayMaxSize, IsArray, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Max, Min } from 'class-validator';
-import type { Logger } from '@nestjs/common';
+import { Logger, type LogLevel } from '@nestjs/common';
 import { createConnectorContext, redactWith, type ConnectorContext } from '../../core/backend';
 import type { AgentCallLog, LogBackend } from '../log.backend';
 import { LogRedactor } from '../log.redactor';
@@ -59,14 +59,27 @@ export class ConsoleLogConnector implements LogBackend {
   }
 
   writeLog(agentId: string, entry: AgentCallLog, callId: string | undefined): void {
+    // redaction walks the whole entry: not for a line the logger would drop anyway
+    if (!this.enabled()) return;
     const call = callId === undefined ? '' : ` (call ${this.callLabel(callId)})`;
     this.write(`Log for agent ${agentId}${call}: ${JSON.stringify(this.redactor.redact(entry))}`);
   }
 
   writeTasks(agentId: string, tasks: number, isUsingTestDomain: boolean): void {
+    if (!this.enabled()) return;
     this.write(
       `${tasks} Task(s) Consumed by agent ${agentId}: Using ${isUsingTestDomain ? 'Test' : 'Production'} Domain`,
     );
+  }
+
+  /**
+   * Whether the application's log levels (`NestFactory.create(..., { logger: [...] })`,
+   * `Logger.overrideLogger`) let this connector's level through; with no levels set (a custom
+   * logger decides) everything is written.
+   */
+  private enabled(): boolean {
+    const levels = (Logger as unknown as { logLevels?: LogLevel[] }).logLevels;
+    return levels === undefined || Logger.isLevelEnabled(this.level);
   }
 
   private write(message: string): void {
