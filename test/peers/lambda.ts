@@ -156,7 +156,8 @@ export async function startLambdaPeer(): Promise<LambdaPeer> {
         child.kill('SIGKILL');
       }, config.Timeout * 1000);
       child.on('message', (m: typeof message) => (message ??= m));
-      child.on('exit', (code) => {
+      // 'close', not 'exit': the result message may still be in flight on the IPC channel at exit
+      child.on('close', (code) => {
         clearTimeout(timer);
         children.delete(child);
         const outcome = message ?? {
