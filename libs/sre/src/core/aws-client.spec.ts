@@ -19,6 +19,16 @@ function settings(raw: object): AwsClientSettings {
 describe('toAwsClientConfig', () => {
   const noEnv: NodeJS.ProcessEnv = {};
 
+  it("takes an empty endpoint (an unset '${VAR:-}') as none: AWS's own endpoint", () => {
+    expect(toAwsClientConfig(settings({ region: 'eu-west-1', endpoint: '' }), noEnv)).toEqual<AwsClientConfig>({
+      region: 'eu-west-1',
+      maxAttempts: 3,
+    });
+    expect(validateSettings(AwsClientSettings, { endpoint: 'not a url' }, 'Aws.settings').problems).toEqual([
+      'Aws.settings.endpoint: must be a URL address',
+    ]);
+  });
+
   it('honours explicit credentials, with the session token when there is one', () => {
     expect(
       toAwsClientConfig(settings({ region: 'eu-west-1', accessKeyId: KEY_ID, secretAccessKey: SECRET_KEY }), noEnv),

@@ -1,4 +1,4 @@
-import { IsBoolean, IsInt, IsNotEmpty, IsOptional, IsString, IsUrl, Max, Min } from 'class-validator';
+import { IsBoolean, IsInt, IsNotEmpty, IsOptional, IsString, IsUrl, Max, Min, ValidateIf } from 'class-validator';
 import { defineSharedConnection } from './connection';
 import { SecretSetting } from './secrets';
 
@@ -44,8 +44,11 @@ export class AwsClientSettings {
   @SecretSetting()
   sessionToken?: string;
 
-  /** An S3-compatible or local endpoint (MinIO, R2, s3rver, a wire-compatible test peer). */
-  @IsOptional()
+  /**
+   * An S3-compatible or local endpoint (MinIO, R2, s3rver, a wire-compatible test peer). Empty is
+   * the same as absent, so that one config file serves both: `"endpoint": "${S3_ENDPOINT:-}"`.
+   */
+  @ValidateIf((_, value) => value !== undefined && value !== null && value !== '')
   @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
   endpoint?: string;
 

@@ -31,7 +31,11 @@ export function awsServiceConfig(
   shared: AwsClientConfig | undefined,
 ): AwsClientConfig & { retryMode: 'standard'; requestHandler: { connectionTimeout: number; socketTimeout: number } } {
   const own =
-    settings.region ?? settings.endpoint ?? settings.accessKeyId ?? settings.awsAccessKeyId ?? settings.sessionToken;
+    settings.region ??
+    (settings.endpoint || undefined) ??
+    settings.accessKeyId ??
+    settings.awsAccessKeyId ??
+    settings.sessionToken;
   const base = own === undefined && shared ? shared : toAwsClientConfig(settings);
   const idle = settings.requestTimeoutMs ?? 10_000;
   return {

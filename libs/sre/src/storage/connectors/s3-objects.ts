@@ -55,7 +55,7 @@ export class S3Objects {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- the SDK loads only when S3 is configured
     this.sdk = require('@aws-sdk/client-s3') as Sdk;
     this.prefix = settings.prefix ?? '';
-    const own = settings.region ?? settings.endpoint ?? settings.accessKeyId ?? settings.awsAccessKeyId;
+    const own = settings.region ?? (settings.endpoint || undefined) ?? settings.accessKeyId ?? settings.awsAccessKeyId;
     const base = own === undefined && context.deps.aws ? context.deps.aws : toAwsClientConfig(settings);
     const checksums = settings.checksums ?? 'WHEN_SUPPORTED';
     this.client = new this.sdk.S3Client({
