@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { loadSreConfig, SreModule, type SreConfig } from 'nestjs-sre';
 import { SreHealthModule } from 'nestjs-sre/health';
 import { CacheController } from './cache.controller';
+import { ChatController } from './chat.controller';
 import { CodeController } from './code.controller';
 import { ComponentsController } from './components.controller';
 import { EchoComponent } from './echo.component';
@@ -12,7 +13,8 @@ import { ModelsController } from './models.controller';
 
 /**
  * The seed's config (the JSON named by SRE_CONFIG or SRE_CONFIG_JSON, else every default) with
- * Code on the local `ECMASandbox` (Code has no default connector) and the Router on this app's own
+ * Code on the local `ECMASandbox` (Code has no default connector), LLM on the `ProviderRouter`
+ * (LLM has none either) and the Router on this app's own
  * HTTP server (for the temporary file URLs of `POST /files/<path>?share=`), unless that config
  * names its own.
  * A config that cannot be read leaves `forRoot()` to read it again and report it at boot.
@@ -22,6 +24,8 @@ function exampleConfig(): SreConfig | undefined {
     return {
       Code: { Connector: 'ECMASandbox', Settings: { timeoutMs: 2000, memoryLimitMB: 64 } },
       Router: { Connector: 'ExpressRouter' },
+      // every provider from one LLMService, each model to its provider's connector; `echo` needs no key
+      LLM: { Connector: 'ProviderRouter' },
       ...loadSreConfig(),
     } as SreConfig;
   } catch {
@@ -37,6 +41,7 @@ function exampleConfig(): SreConfig | undefined {
     CacheController,
     KvController,
     ModelsController,
+    ChatController,
     CodeController,
     ComponentsController,
     HealthController,

@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { chatCompletions } from './openai-chat';
+import { responses } from './openai-responses';
+import { LLMScript, type ScriptedReply } from './llm-script';
+
+export type { ScriptedReply } from './llm-script';
 
 /** What the peer saw of one request: the key it was made with and what it asked. */
 export interface OpenAIPeerRequest {
@@ -15,6 +20,10 @@ export interface OpenAIPeer {
   readonly requests: OpenAIPeerRequest[];
   /** The next `count` requests answer `status` (with `retry-after` seconds for a 429). */
   failNext(count: number, status: number, retryAfterSeconds?: number): void;
+  /** Scripts the next chat replies (text, tool calls, an error, a stream cut in the middle). */
+  enqueue(...replies: ScriptedReply[]): void;
+  /** Chat requests whose client closed the connection before the answer was complete. */
+  readonly clientClosed: number;
   stop(): Promise<void>;
 }
 
@@ -53,11 +62,13 @@ function error(res: http.ServerResponse, status: number, type: string, message: 
 /**
  * A wire-compatible OpenAI API on a free port of 127.0.0.1, for the official SDK: the embeddings
  * endpoint as the SDK calls it (bearer key checked, `dimensions` honoured, base64 or float
- * encoding), OpenAI's error body, and injectable 429/5xx answers.
+ * encoding), Chat Completions (JSON or SSE, tools, scripted replies), OpenAI's error body, and
+ * injectable 429/5xx answers. `apiKeys: ['*']` accepts any key, a missing one too (Ollama).
  */
 export async function startOpenAIPeer(options: { apiKeys: string[] }): Promise<OpenAIPeer> {
   const requests: OpenAIPeerRequest[] = [];
   const failures: { status: number; retryAfter?: number }[] = [];
+  const script = new LLMScript();
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -82,8 +93,34 @@ export async function startOpenAIPeer(options: { apiKeys: string[] }): Promise<O
           headers,
         );
       }
-      if (!options.apiKeys.includes(apiKey))
+      if (!options.apiKeys.includes(apiKey) && !options.apiKeys.includes('*'))
         return error(res, 401, 'invalid_request_error', 'Incorrect API key provided.', 'invalid_api_key');
+      if (req.method === 'POST' && (path === '/v1/chat/completions' || path === '/v1/responses')) {
+        const scripted = script.next();
+        if (scripted?.error) {
+          const headers: Record<string, string> =
+            scripted.error.retryAfterSeconds === undefined
+              ? {}
+              : { 'retry-after': String(scripted.error.retryAfterSeconds) };
+          return send(
+            res,
+            scripted.error.status,
+            { error: { message: scripted.error.message ?? 'scripted failure', type: 'server_error', code: null } },
+            headers,
+          );
+        }
+        if (scripted) script.enqueueFirst(scripted);
+        if (path === '/v1/responses') {
+          if (typeof body.model !== 'string' || body.input === undefined)
+            return error(res, 400, 'invalid_request_error', "'model' and 'input' are required");
+          void responses(body, res, script);
+          return;
+        }
+        if (typeof body.model !== 'string' || !Array.isArray(body.messages) || body.messages.length === 0)
+          return error(res, 400, 'invalid_request_error', "'model' and 'messages' are required");
+        void chatCompletions(body, res, script);
+        return;
+      }
       if (req.method !== 'POST' || path !== '/v1/embeddings')
         return error(res, 404, 'invalid_request_error', `Unknown request URL: ${req.method} ${path}.`);
       const model = typeof body.model === 'string' ? body.model : '';
@@ -116,6 +153,10 @@ export async function startOpenAIPeer(options: { apiKeys: string[] }): Promise<O
     requests,
     failNext(count, status, retryAfterSeconds) {
       for (let i = 0; i < count; i++) failures.push({ status, retryAfter: retryAfterSeconds });
+    },
+    enqueue: (...replies) => script.enqueue(...replies),
+    get clientClosed() {
+      return script.clientClosed;
     },
     stop: () =>
       new Promise<void>((resolve) => {

@@ -150,6 +150,14 @@ export * from './llm/llm.backend';
 export * from './llm/llm-credentials';
 export * from './llm/llm.service';
 export * from './llm/llm.module';
+export { EchoConnector } from './llm/connectors/echo.connector';
+export { ProviderRouterConnector, ProviderRouterSettings } from './llm/connectors/provider-router.connector';
+export { OPENAI_PRESETS, type OpenAIPreset, type OpenAIPresetInfo } from './llm/connectors/openai-presets';
+export { providerError, requireApiKey, retryAfterMsOf, statusOf, isRetryable } from './llm/llm-errors';
+export { toEmitter, toObservable } from './llm/llm-stream';
+export { checkStructured, structuredInstruction, usageEventOf } from './llm/llm-usage';
+export { extractJson, schemaProblems } from './llm/json-schema';
+export { DEFAULT_LLM_RETRY, type RetryOptions as LLMRetryOptions } from './llm/llm-call';
 
 // models-provider
 export * from './models-provider/models-provider.backend';

@@ -52,3 +52,33 @@ export class SreUnavailableError extends SreError {}
 
 /** The backend (SDK, file system, network) failed; the original error is kept as `cause`. */
 export class SreBackendError extends SreError {}
+
+/**
+ * The provider refused the call for its rate limit (HTTP 429): `retryAfterMs` is the delay it
+ * advertised (`retry-after` / `retry-after-ms`), when it gave one.
+ */
+export class SreRateLimitError extends SreError {
+  constructor(
+    message: string,
+    source: SreErrorSource = {},
+    readonly retryAfterMs?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, source, options);
+  }
+}
+
+/**
+ * No credentials for the call, or the provider refused them (HTTP 401/403). `vaultKey` names where
+ * the key is looked up; the key's value is never part of the error.
+ */
+export class SreAuthError extends SreError {
+  constructor(
+    message: string,
+    source: SreErrorSource = {},
+    readonly vaultKey?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, source, options);
+  }
+}

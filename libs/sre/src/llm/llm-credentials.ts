@@ -85,7 +85,8 @@ export async function resolveLLMCredentials(
         break;
       }
       case 'vault': {
-        const apiKey = await read(provider);
+        // the docs spell the key `openai:apiKey` where the code reads `openai` (§19): both are honoured
+        const apiKey = (await read(provider)) || (provider ? await read(`${provider}:apiKey`) : '');
         if (apiKey) return { apiKey, isUserKey: true };
         break;
       }
@@ -123,6 +124,39 @@ export async function resolveLLMCredentials(
     }
   }
   return {};
+}
+
+/**
+ * Where the key of a model is looked up, for messages (`vault key 'openai' (or 'openai:apiKey')
+ * or OPENAI_API_KEY`): names only, never a value.
+ */
+export function keyHintOf(model: ModelEntry): string {
+  const provider = String(model.provider ?? model.llm ?? '').toLowerCase();
+  const modes = Array.isArray(model.credentials) ? model.credentials : [model.credentials ?? 'internal'];
+  const settings = isPlainObject(model.settings) ? model.settings : {};
+  const places = modes.map((mode) => {
+    if (isPlainObject(mode)) {
+      const names = [...JSON.stringify(mode).matchAll(KEY_TEMPLATE)].map((match) => `'${match[1]}'`);
+      return names.length ? `vault key ${names.join(', ')}` : 'the model entry credentials';
+    }
+    if (mode === 'vault') return `vault key '${provider}' (or '${provider}:apiKey')`;
+    if (mode === 'internal')
+      return Object.hasOwn(INTERNAL_KEY_VARIABLES, provider)
+        ? `environment variable ${INTERNAL_KEY_VARIABLES[provider]}`
+        : `no environment variable (provider '${provider}' has none)`;
+    if (mode === 'bedrock_vault')
+      return `vault keys '${String(settings.keyIDName)}' and '${String(settings.secretKeyName)}'`;
+    if (mode === 'vertexai_vault') return `vault key '${String(settings.jsonCredentialsName)}'`;
+    return `credentials mode '${String(mode)}'`;
+  });
+  return places.join(', then ');
+}
+
+/** The vault key of a model's `vault` mode (the lower-cased provider name), if it has one. */
+export function vaultKeyOf(model: ModelEntry): string | undefined {
+  const modes = Array.isArray(model.credentials) ? model.credentials : [model.credentials ?? 'internal'];
+  const provider = String(model.provider ?? model.llm ?? '').toLowerCase();
+  return modes.includes('vault') && provider ? provider : undefined;
 }
 
 /**

@@ -70,7 +70,9 @@ function collect(stream: EventEmitter, listenForError = true): Promise<[string, 
 }
 
 describe('LLMModule', () => {
-  const PLANNED = [
+  // in the registry's order
+  const AVAILABLE = [
+    'ProviderRouter',
     'Echo',
     'OpenAI',
     'DeepSeek',
@@ -79,22 +81,24 @@ describe('LLMModule', () => {
     'Groq',
     'TogetherAI',
     'Bedrock',
-    'VertexAI',
     'xAI',
     'Perplexity',
     'Ollama',
   ];
+  const PLANNED = ['VertexAI'];
   const { useConnector } = describeSubsystemModule<EchoLLM, LLMService>(LLM, LLMModule, InjectLLM, {
     connector: EchoLLM,
     // the three subsystems LLM requires, beside every boot of the shared suite
     imports: [deps],
     planned: PLANNED,
+    available: AVAILABLE,
     unknownName: 'Mistral',
   });
 
   it('plans each provider with the SDK it will need', () => {
     const sdkOf = (name: string) => LLM_CONNECTORS.entry(name)?.sdk?.map((sdk) => `${sdk.package}@${sdk.range}`);
-    expect(Object.fromEntries(PLANNED.map((name) => [name, sdkOf(name)]))).toEqual({
+    expect(Object.fromEntries([...AVAILABLE, ...PLANNED].map((name) => [name, sdkOf(name)]))).toEqual({
+      ProviderRouter: undefined,
       Echo: undefined,
       OpenAI: ['openai@^6'],
       DeepSeek: ['openai@^6'],
@@ -143,9 +147,10 @@ describe('LLMModule', () => {
     });
 
     it('treats an unknown name as its own model id, and finds no key for it', async () => {
-      expect(await llm().agent('a1').request({ model: 'anything', prompt: 'hi' })).toEqual({
+      expect(await llm().agent('a1').request({ model: 'anything', prompt: 'hi' })).toMatchObject({
         content: 'hi',
         finishReason: 'stop',
+        toolsData: [],
       });
       expect(seen().at(-1)!.context).toMatchObject({
         modelEntryName: 'anything',
@@ -194,8 +199,8 @@ describe('LLMModule', () => {
     it('streams, and turns failures and aborts into streams that end once', async () => {
       expect(await collect(await llm().agent('a1').streamRequest({ model: 'echo', prompt: 'one two' }))).toEqual([
         ['content', ['one']],
-        ['content', ['two']],
-        ['end', [[], [], 'stop']],
+        ['content', [' two']],
+        ['end', [[], [{ inputTokens: 2, outputTokens: 2 }], 'stop']],
       ]);
       const failed = await collect(await llm().agent('a1').streamRequest({ model: 'echo', prompt: 'fail' }));
       expect(failed.map(([name]) => name)).toEqual(['error', 'end']);

@@ -1,4 +1,5 @@
-import { EventEmitter } from 'node:events';
+import type { EventEmitter } from 'node:events';
+import { Observable, Subject } from 'rxjs';
 import type { ConnectorContext } from '../core/backend';
 import { SreInvalidInputError, SreUnavailableError } from '../core/errors';
 import type { ModelInfo, ModelReference } from '../models-provider/models-provider.backend';
@@ -9,15 +10,38 @@ import {
 } from '../models-provider/models-provider.service';
 import { AccessCandidate } from '../security/access-candidate';
 import { SecureService, type SecureServiceDeps } from '../security/secure-service';
-import { resolveLLMCredentials, type SecretReader } from './llm-credentials';
-import type { ChatResponse, LLMBackend, LLMMessage, LLMProviderRequest } from './llm.backend';
+import { CallSignal, DEFAULT_LLM_RETRY, withRetries } from './llm-call';
+import { keyHintOf, resolveLLMCredentials, type SecretReader } from './llm-credentials';
+import { toEmitter, toObservable, toToolData } from './llm-stream';
+import { checkStructured, type LLMUsageEvent, usageEventOf } from './llm-usage';
+import type {
+  ChatResponse,
+  FinishReason,
+  LLMBackend,
+  LLMChatResult,
+  LLMMessage,
+  LLMProviderRequest,
+  LLMResponseFormat,
+  LLMStreamEvent,
+  LLMTool,
+  LLMToolCall,
+  LLMToolChoice,
+  LLMUsage,
+} from './llm.backend';
 
 export type {
   ChatResponse,
   FinishReason,
   LLMBackend,
+  LLMChatResult,
   LLMCredentials,
   LLMEvent,
+  LLMResponseFormat,
+  LLMStreamEvent,
+  LLMTool,
+  LLMToolCall,
+  LLMToolChoice,
+  LLMUsage,
   LLMMessage,
   LLMPreparedParams,
   LLMProviderRequest,
@@ -25,6 +49,7 @@ export type {
   ToolData,
 } from './llm.backend';
 export { ClientsByCredential, INTERNAL_KEY_VARIABLES, resolveLLMCredentials } from './llm-credentials';
+export { LLMStructuredOutputError, type LLMUsageEvent } from './llm-usage';
 export type { SecretReader } from './llm-credentials';
 
 /** What a caller asks. Unknown parameters pass through to the provider connector. */
@@ -44,9 +69,37 @@ export interface LLMParams {
   [extra: string]: unknown;
 }
 
+/** One chat call: the same for every provider. */
+export interface LLMChatParams {
+  /** An entry name of the ModelsProvider (its `provider` picks the connector), or an entry with its `modelId`. */
+  model: ModelReference;
+  messages?: LLMMessage[];
+  /** A single user message, when there is no conversation. */
+  prompt?: string;
+  tools?: LLMTool[];
+  toolChoice?: LLMToolChoice;
+  /** `{ type: 'json_schema', schema }`: the result's `parsed` is the answer, checked against `schema`. */
+  responseFormat?: LLMResponseFormat;
+  /** Sampling and limits (`maxTokens`, `temperature`, `topP`, `stopSequences`, provider extras). */
+  params?: Record<string, unknown>;
+  signal?: AbortSignal;
+  /** Gives up (an error, not an abort) after this long, retries included. */
+  timeoutMs?: number;
+  /** Further attempts on 429 / 5xx (default 2), waiting the provider's `retry-after`. */
+  maxRetries?: number;
+  files?: unknown[];
+}
+
 /** The operations of one candidate; model, credentials and limits are resolved for it on every call. */
 export interface LLMRequester {
   readonly candidate: AccessCandidate;
+  /** One completion: content, tool calls, finish reason and usage in one shape for every provider. */
+  chat(params: LLMChatParams): Promise<LLMChatResult>;
+  /** Typed events, ending with exactly one `finish` (also on abort and on error); never throws. */
+  stream(params: LLMChatParams): AsyncIterable<LLMStreamEvent>;
+  /** `stream` as an Observable for `@Sse()` controllers; unsubscribing stops the upstream request. */
+  stream$(params: LLMChatParams): Observable<LLMStreamEvent>;
+  /** The original's call: `chat` with its parameters at the top level and its response shape. */
   request(params: LLMParams): Promise<ChatResponse>;
   /**
    * Never rejects: a failure before or during the call comes back as a stream that emits `error`
@@ -99,6 +152,18 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+function timeoutOf(params: unknown): number | undefined {
+  const value = isPlainObject(params) ? params.timeoutMs : undefined;
+  return typeof value === 'number' && value > 0 ? value : undefined;
+}
+
+function retriesOf(params: unknown): number {
+  const value = isPlainObject(params) ? params.maxRetries : undefined;
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0
+    ? Math.min(value, 10)
+    : DEFAULT_LLM_RETRY.retries;
+}
+
 /**
  * One LLM provider (OpenAI, Anthropic, Echo, ...): what you inject. Not access controlled in the
  * original and without settings of its own: what a call needs comes from the model entry
@@ -109,6 +174,12 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 export class LLMService extends SecureService<LLMBackend> {
   private readonly vault: SecretReader;
   private readonly models: LLMModelResolver;
+  private readonly usageEvents = new Subject<LLMUsageEvent>();
+  /**
+   * One `USAGE:LLM` event per call that reached the provider (spec §10.1's shape), for billing:
+   * `llm.usage$.subscribe(...)`, or forward it to `@nestjs/event-emitter` with `onUsage`.
+   */
+  readonly usage$: Observable<LLMUsageEvent> = this.usageEvents.asObservable();
 
   constructor(backend: LLMBackend, context: ConnectorContext | undefined, deps: LLMServiceDeps) {
     super(backend, context, deps);
@@ -116,37 +187,61 @@ export class LLMService extends SecureService<LLMBackend> {
     this.models = deps.modelsProvider;
   }
 
+  /** Calls `listener` with every usage event (e.g. `(e) => emitter.emit('USAGE:LLM', e)`); returns the unsubscriber. */
+  onUsage(listener: (event: LLMUsageEvent) => void): () => void {
+    const subscription = this.usage$.subscribe(listener);
+    return () => subscription.unsubscribe();
+  }
+
   requester(candidate: AccessCandidate): LLMRequester {
+    const legacy = (params: LLMParams): LLMChatParams => {
+      if (!isPlainObject(params)) return params as never;
+      const { abortSignal, model, messages, prompt, files, tools, toolChoice, responseFormat, ...rest } = params;
+      return {
+        model,
+        messages,
+        prompt,
+        files,
+        signal: abortSignal,
+        tools: tools as LLMTool[] | undefined,
+        toolChoice: toolChoice as LLMToolChoice | undefined,
+        responseFormat: responseFormat as LLMResponseFormat | undefined,
+        params: rest,
+      };
+    };
+    const stream = (params: LLMChatParams) => this.streamFor(candidate, params);
     return {
       candidate,
+      chat: (params) => this.chatFor(candidate, params),
+      stream,
+      stream$: (params) =>
+        toObservable((signal) =>
+          stream({
+            ...params,
+            signal: params.signal ? AbortSignal.any([params.signal, signal]) : signal,
+          }),
+        ),
       request: async (params) => {
-        const request = await this.prepare(candidate, params);
-        return this.call('chat request', () => this.backend.chatRequest(request));
+        const result = await this.chatFor(candidate, legacy(params));
+        const toolsData = toToolData(result.toolCalls);
+        return {
+          content: result.content,
+          finishReason: result.finishReason,
+          ...(result.thinking ? { thinkingContent: result.thinking } : {}),
+          usage: { ...result.usage },
+          useTool: toolsData.length > 0,
+          toolsData,
+        };
       },
-      streamRequest: async (params) => {
-        let request: LLMProviderRequest | undefined;
-        try {
-          request = await this.prepare(candidate, params);
-          const prepared = request;
-          if (prepared.abortSignal?.aborted) return this.failedStream('abort', prepared.abortSignal.reason);
-          return await this.call('stream request', () => this.backend.streamChatRequest(prepared));
-        } catch (error) {
-          const signal =
-            request?.abortSignal ??
-            (isPlainObject(params) ? (params.abortSignal as AbortSignal | undefined) : undefined);
-          return signal?.aborted
-            ? this.failedStream('abort', signal.reason ?? error)
-            : this.failedStream('error', error);
-        }
-      },
+      streamRequest: async (params) => toEmitter(stream(legacy(params)), this.logger),
       imageGenRequest: async (params) => {
-        const request = await this.prepare(candidate, params);
+        const request = await this.prepare(candidate, legacy(params));
         const generate = this.backend.imageGenerationRequest?.bind(this.backend);
         if (!generate) throw new SreUnavailableError(`${this.label()} does not generate images`, this.source());
         return this.call('image generation', () => generate(request));
       },
       imageEditRequest: async (params) => {
-        const request = await this.prepare(candidate, params);
+        const request = await this.prepare(candidate, legacy(params));
         const edit = this.backend.imageEditingRequest?.bind(this.backend);
         if (!edit) throw new SreUnavailableError(`${this.label()} does not edit images`, this.source());
         return this.call('image editing', () => edit(request));
@@ -166,6 +261,102 @@ export class LLMService extends SecureService<LLMBackend> {
     return this.requester(AccessCandidate.team(id));
   }
 
+  private async chatFor(candidate: AccessCandidate, params: LLMChatParams): Promise<LLMChatResult> {
+    const call = new CallSignal(isPlainObject(params) ? params.signal : undefined, timeoutOf(params));
+    try {
+      const request = await this.prepare(candidate, params, call.signal);
+      const result = await withRetries(async () => this.call('chat', () => this.backend.chat(request)), {
+        ...DEFAULT_LLM_RETRY,
+        retries: retriesOf(params),
+        signal: call.signal,
+        onRetry: (error, wait, attempt) =>
+          this.logger.warn(`retry ${attempt} in ${wait} ms: ${(error as Error)?.message ?? String(error)}`),
+      });
+      this.reportUsage(request, result.usage);
+      const parsed = checkStructured(request.params.responseFormat, result.content, result.parsed, this.source());
+      return parsed === undefined ? result : { ...result, parsed };
+    } catch (error) {
+      if (call.timedOut()) throw call.timeoutError(this.source());
+      throw this.wrap(error, 'chat');
+    } finally {
+      call.dispose();
+    }
+  }
+
+  /**
+   * The stream of one call. Whatever happens (a refused request, a provider failure, the caller's
+   * abort, the timeout, a consumer that stops reading) it ends with one `finish` event, and a
+   * consumer that leaves early aborts the upstream request.
+   */
+  private async *streamFor(candidate: AccessCandidate, params: LLMChatParams): AsyncGenerator<LLMStreamEvent> {
+    const call = new CallSignal(isPlainObject(params) ? params.signal : undefined, timeoutOf(params));
+    const calls: LLMToolCall[] = [];
+    let text = '';
+    let usage: LLMUsage | undefined;
+    let finish: Extract<LLMStreamEvent, { type: 'finish' }> | undefined;
+    let request: LLMProviderRequest | undefined;
+    const failed = (error: unknown): Extract<LLMStreamEvent, { type: 'finish' }> => {
+      if (call.signal.aborted && !call.timedOut()) return { type: 'finish', finishReason: 'abort', toolCalls: calls };
+      const reported = call.timedOut() ? call.timeoutError(this.source()) : this.wrap(error, 'stream');
+      return { type: 'finish', finishReason: 'error', toolCalls: calls, error: reported };
+    };
+    try {
+      request = await this.prepare(candidate, params, call.signal);
+      if (call.signal.aborted) throw call.signal.reason;
+      const prepared = request;
+      const source = await withRetries(
+        async () => {
+          await this.ensureReady();
+          const iterator = this.backend.stream(prepared)[Symbol.asyncIterator]();
+          // a failure before the first event may be retried; after it, the caller has seen output
+          const first = await iterator.next();
+          return { iterator, first };
+        },
+        { ...DEFAULT_LLM_RETRY, retries: retriesOf(params), signal: call.signal },
+      );
+      let step = source.first;
+      try {
+        while (!step.done) {
+          const event = step.value;
+          if (call.signal.aborted) throw call.signal.reason;
+          if (event.type === 'finish') {
+            finish = event;
+            break;
+          }
+          if (event.type === 'text') text += event.delta;
+          if (event.type === 'usage') usage = event.usage;
+          yield event;
+          step = await source.iterator.next();
+        }
+      } finally {
+        await source.iterator.return?.().catch(() => undefined);
+      }
+      if (call.signal.aborted) throw call.signal.reason;
+      const reason: FinishReason = finish?.finishReason ?? 'stop';
+      calls.push(...(finish?.toolCalls ?? []));
+      usage = finish?.usage ?? usage;
+      const parsed = checkStructured(prepared.params.responseFormat, text, finish?.parsed, this.source());
+      finish = { type: 'finish', finishReason: reason, toolCalls: calls, ...(usage ? { usage } : {}) };
+      if (parsed !== undefined) finish.parsed = parsed;
+    } catch (error) {
+      finish = failed(error);
+    } finally {
+      call.abort();
+      call.dispose();
+    }
+    if (request && usage) this.reportUsage(request, usage);
+    yield finish;
+  }
+
+  private reportUsage(request: LLMProviderRequest, usage: LLMUsage | undefined): void {
+    if (!usage) return;
+    try {
+      this.usageEvents.next(usageEventOf(request, usage));
+    } catch (error) {
+      this.logger.warn(`a usage listener failed: ${(error as Error)?.message ?? String(error)}`);
+    }
+  }
+
   /**
    * The shared preparation of every call: parameters copied (files and the abort signal kept by
    * reference) and normalised, the caller's team resolved (and checked against the id grammar), the
@@ -173,10 +364,19 @@ export class LLMService extends SecureService<LLMBackend> {
    * this caller, and `maxTokens` clamped to the model's limits (its `keyOptions` limits when the
    * key is the caller's own).
    */
-  protected async prepare(candidate: AccessCandidate, params: LLMParams): Promise<LLMProviderRequest> {
+  protected async prepare(
+    candidate: AccessCandidate,
+    chat: LLMChatParams,
+    signal?: AbortSignal,
+  ): Promise<LLMProviderRequest> {
     await this.ensureReady();
-    if (!isPlainObject(params)) throw this.invalid('LLM parameters must be an object');
-    const { files, abortSignal, ...rest } = params;
+    if (!isPlainObject(chat)) throw this.invalid('LLM parameters must be an object');
+    if (chat.params !== undefined && !isPlainObject(chat.params)) throw this.invalid('params must be an object');
+    // the call's own fields win over same-named entries of `params`
+    const { files, signal: callerSignal, params: extra, timeoutMs: _t, maxRetries: _r, ...own } = chat;
+    const rest: Record<string, unknown> = { ...(extra ?? {}) };
+    for (const [key, value] of Object.entries(own)) if (value !== undefined) rest[key] = value;
+    const abortSignal = signal ?? callerSignal;
     let copied: Record<string, unknown>;
     try {
       copied = JSON.parse(JSON.stringify(rest)) as Record<string, unknown>;
@@ -199,6 +399,7 @@ export class LLMService extends SecureService<LLMBackend> {
     const credentials = await this.consult('reading credentials', () =>
       resolveLLMCredentials(candidate, modelInfo, this.vault, process.env, this.source()),
     );
+    this.checkProvider(modelInfo, model);
     const isUserKey = credentials.isUserKey === true;
     if (isUserKey) modelInfo = await resolve(true);
     const maxTokens =
@@ -230,24 +431,21 @@ export class LLMService extends SecureService<LLMBackend> {
         hasFiles: Array.isArray(files) && files.length > 0,
         modelInfo,
         credentials,
+        keyHint: keyHintOf(modelInfo),
       },
     };
   }
 
-  /** A stream that only reports a failure, once listeners had a chance to attach. */
-  protected failedStream(reason: 'error' | 'abort', error: unknown): EventEmitter {
-    const stream = new EventEmitter();
-    setImmediate(() => {
-      if (reason === 'abort')
-        stream.emit('abort', error ?? new DOMException('This operation was aborted', 'AbortError'));
-      else if (stream.listenerCount('error') > 0) stream.emit('error', error);
-      else
-        this.logger.warn(
-          `stream failed with nobody listening for 'error': ${this.redact(error instanceof Error ? error.message : String(error))}`,
-        );
-      stream.emit('end', [], [], reason);
-    });
-    return stream;
+  /** A connector that serves named providers never gets another provider's model. */
+  private checkProvider(modelInfo: ModelInfo, model: ModelReference): void {
+    const served = this.backend.providers;
+    const provider = modelInfo.provider ?? modelInfo.llm;
+    if (!served || typeof provider !== 'string') return;
+    if (served.some((name) => name.toLowerCase() === provider.toLowerCase())) return;
+    const name = typeof model === 'string' ? model : model.modelId;
+    throw this.invalid(
+      `model '${name}' belongs to provider '${provider}'; ${this.label()} serves ${served.join(', ')} (configure the ProviderRouter connector to route by provider)`,
+    );
   }
 
   /**

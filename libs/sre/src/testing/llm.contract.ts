@@ -8,9 +8,10 @@ import type {
   LLMCredentials,
   LLMPreparedParams,
   LLMProviderRequest,
+  LLMStreamEvent,
 } from '../llm/llm.backend';
 import { LLMService } from '../llm/llm.service';
-import type { ModelMap } from '../models-provider/models-provider.backend';
+import type { ModelInfo, ModelMap } from '../models-provider/models-provider.backend';
 import { ModelsProviderService } from '../models-provider/models-provider.service';
 import { AccessCandidate } from '../security/access-candidate';
 import type { TeamResolver } from '../security/team-resolver';
@@ -26,6 +27,10 @@ export interface LLMContractOptions {
   echoes?: boolean;
   /** Per-test timeout in milliseconds (default Jest's). */
   timeout?: number;
+  /** The model entry the backend operations see (default `{ modelId: model }`): a router needs its provider. */
+  modelInfo?: ModelInfo;
+  /** The provider's endpoint (a model entry's `baseURL`), read when each test runs (a peer's port). */
+  baseURL?: () => string;
 }
 
 const FINISH_REASONS: readonly FinishReason[] = [
@@ -55,6 +60,17 @@ function collect(stream: EventEmitter, names = ['content', 'data', 'abort', 'err
 }
 
 const namesOf = (events: Event[]) => events.map(([name]) => name);
+
+const EVENT_TYPES = ['text', 'thinking', 'tool-call', 'usage', 'finish'];
+
+async function drain(stream: AsyncIterable<LLMStreamEvent>): Promise<LLMStreamEvent[]> {
+  const events: LLMStreamEvent[] = [];
+  for await (const event of stream) events.push(event);
+  return events;
+}
+
+const textOfEvents = (events: LLMStreamEvent[]) =>
+  events.map((event) => (event.type === 'text' ? event.delta : '')).join('');
 const endOf = (events: Event[]) => events.find(([name]) => name === 'end')![1];
 
 // what the teams of the callers hold in their vaults
@@ -102,6 +118,7 @@ export function describeLLMBackend(
       modelEntryName: model,
       maxTokens: 256,
       capabilities: { search: false, reasoning: false, imageGeneration: false },
+      ...(options.baseURL ? { baseURL: options.baseURL() } : {}),
       ...params,
     },
     context: {
@@ -110,7 +127,7 @@ export function describeLLMBackend(
       teamId: 'contract-team',
       isUserKey: false,
       hasFiles: false,
-      modelInfo: { modelId: model },
+      modelInfo: options.modelInfo ?? { modelId: model },
       credentials,
     },
   });
@@ -143,10 +160,10 @@ export function describeLLMBackend(
 
     describe('backend operations', () => {
       it(
-        'answers a prompt and a conversation with text and a finish reason',
+        'answers a prompt and a conversation with text, a finish reason and usage',
         async () => {
-          const byPrompt = await backend().chatRequest(requestOf({ prompt: 'Say hello' }));
-          const byMessages = await backend().chatRequest(
+          const byPrompt = await backend().chat(requestOf({ prompt: 'Say hello' }));
+          const byMessages = await backend().chat(
             requestOf({
               messages: [
                 { role: 'system', content: 'Be brief' },
@@ -157,6 +174,9 @@ export function describeLLMBackend(
           for (const response of [byPrompt, byMessages]) {
             expect(typeof response.content).toBe('string');
             expect(FINISH_REASONS).toContain(response.finishReason);
+            expect(Array.isArray(response.toolCalls)).toBe(true);
+            expect(typeof response.usage.inputTokens).toBe('number');
+            expect(typeof response.usage.outputTokens).toBe('number');
           }
           if (echoes) expect([byPrompt.content, byMessages.content]).toEqual(['Say hello', 'Say hello']);
         },
@@ -164,37 +184,39 @@ export function describeLLMBackend(
       );
 
       it(
-        'streams events and ends exactly once, last, with tools, usage and a finish reason',
+        'streams typed deltas whose text is the answer, then one finish event, last',
         async () => {
-          const events = await collect(await backend().streamChatRequest(requestOf({ prompt: 'one two three' })));
-          expect(namesOf(events).at(-1)).toBe('end');
-          const [tools, , reason] = endOf(events);
-          expect(Array.isArray(tools)).toBe(true);
-          expect(FINISH_REASONS).toContain(reason);
-          expect(reason).not.toBe('error');
-          if (echoes)
-            expect(events).toEqual([
-              ['content', ['one']],
-              ['content', ['two']],
-              ['content', ['three']],
-              ['end', [[], [], 'stop']],
-            ]);
+          const events = await drain(backend().stream(requestOf({ prompt: 'one two three' })));
+          const finishes = events.filter((event) => event.type === 'finish');
+          expect(finishes.length).toBeLessThanOrEqual(1);
+          if (finishes.length) expect(events.at(-1)!.type).toBe('finish');
+          for (const event of events) expect(EVENT_TYPES).toContain(event.type);
+          const finish = finishes[0] as Extract<LLMStreamEvent, { type: 'finish' }> | undefined;
+          if (finish) {
+            expect(FINISH_REASONS).toContain(finish.finishReason);
+            expect(finish.finishReason).not.toBe('error');
+          }
+          if (echoes) expect(textOfEvents(events)).toBe('one two three');
         },
         timeout,
       );
 
       it(
-        'ends an aborted stream once, with the abort reason',
+        'stops an aborted stream: it ends or throws soon after the abort',
         async () => {
           const controller = new AbortController();
           const words = Array.from({ length: 200 }, (_, i) => `w${i}`).join(' ');
-          const stream = await backend().streamChatRequest(requestOf({ prompt: words }, controller.signal));
-          stream.once('content', () => controller.abort());
-          stream.once('data', () => controller.abort());
-          const events = await collect(stream);
-          expect(namesOf(events).at(-1)).toBe('end');
-          expect(endOf(events)[2]).toBe('abort');
-          expect(namesOf(events)).toContain('abort');
+          const seenAfterAbort: LLMStreamEvent[] = [];
+          const outcome = await (async () => {
+            for await (const event of backend().stream(requestOf({ prompt: words }, controller.signal))) {
+              if (controller.signal.aborted) seenAfterAbort.push(event);
+              if (event.type === 'text') controller.abort();
+            }
+            return 'ended';
+          })().catch(() => 'threw');
+          expect(['ended', 'threw']).toContain(outcome);
+          // a few buffered events may still arrive, never the rest of the answer
+          expect(seenAfterAbort.filter((event) => event.type === 'text').length).toBeLessThan(50);
         },
         timeout,
       );
@@ -204,13 +226,11 @@ export function describeLLMBackend(
         async () => {
           const controller = new AbortController();
           controller.abort();
-          const outcome = await backend()
-            .streamChatRequest(requestOf({ prompt: 'never' }, controller.signal))
-            .then(
-              async (stream) => endOf(await collect(stream))[2],
-              (error: unknown) => (error instanceof Error ? 'rejected' : 'not an Error'),
-            );
-          expect(['abort', 'rejected']).toContain(outcome);
+          const outcome = await drain(backend().stream(requestOf({ prompt: 'never' }, controller.signal))).then(
+            (events) => (events.some((event) => event.type === 'text') ? 'streamed' : 'ended'),
+            (error: unknown) => (error !== undefined ? 'rejected' : 'not an Error'),
+          );
+          expect(['ended', 'rejected']).toContain(outcome);
         },
         timeout,
       );
@@ -219,7 +239,7 @@ export function describeLLMBackend(
         'keeps concurrent calls apart',
         async () => {
           const prompts = Array.from({ length: 10 }, (_, i) => `prompt number ${i}`);
-          const answers = await Promise.all(prompts.map((prompt) => backend().chatRequest(requestOf({ prompt }))));
+          const answers = await Promise.all(prompts.map((prompt) => backend().chat(requestOf({ prompt }))));
           for (const answer of answers) expect(typeof answer.content).toBe('string');
           if (echoes) expect(answers.map((answer) => answer.content)).toEqual(prompts);
         },
@@ -230,7 +250,7 @@ export function describeLLMBackend(
         'takes a large prompt',
         async () => {
           const prompt = 'x'.repeat(100_000);
-          const answer = await backend().chatRequest(requestOf({ prompt, maxTokens: 16 }));
+          const answer = await backend().chat(requestOf({ prompt, maxTokens: 16 }));
           expect(typeof answer.content).toBe('string');
           if (echoes) expect(answer.content).toBe(prompt);
         },
@@ -241,7 +261,7 @@ export function describeLLMBackend(
         'answers or rejects with an Error a request with nothing to answer, never hangs',
         async () => {
           const outcome = await backend()
-            .chatRequest(requestOf({}))
+            .chat(requestOf({}))
             .then(
               (answer) => typeof answer.content,
               (error: unknown) => (error instanceof Error ? 'rejected' : 'not an Error'),
@@ -279,14 +299,25 @@ export function describeLLMBackend(
 
       /** The service over the backend without its lifecycle, every prepared request recorded. */
       const serviceOver = (overrides: Partial<LLMBackend> = {}) => {
-        const view: LLMBackend = {
-          chatRequest: (request) => {
-            seen.push(request);
-            return backend().chatRequest(request);
+        // the backend answers with what it can take (the provider's model, endpoint and a key it
+        // accepts); `seen` keeps what the service prepared, which is what these tests check
+        const answerable = (request: LLMProviderRequest): LLMProviderRequest => ({
+          ...request,
+          params: { ...request.params, model, ...(options.baseURL ? { baseURL: options.baseURL() } : {}) },
+          context: {
+            ...request.context,
+            credentials,
+            ...(options.modelInfo ? { modelInfo: { ...request.context.modelInfo, ...options.modelInfo } } : {}),
           },
-          streamChatRequest: (request) => {
+        });
+        const view: LLMBackend = {
+          chat: (request) => {
             seen.push(request);
-            return backend().streamChatRequest(request);
+            return backend().chat(answerable(request));
+          },
+          stream: (request) => {
+            seen.push(request);
+            return backend().stream(answerable(request));
           },
           ...(backend().imageGenerationRequest
             ? { imageGenerationRequest: (request) => backend().imageGenerationRequest!(request) }
@@ -473,7 +504,7 @@ export function describeLLMBackend(
       );
 
       it(
-        'converts only numeric parameters, keeps the abort signal by reference and refuses bad parameters',
+        'converts only numeric parameters, passes the abort on to the backend and refuses bad parameters',
         async () => {
           const { service } = serviceOver();
           const controller = new AbortController();
@@ -485,8 +516,18 @@ export function describeLLMBackend(
             abortSignal: controller.signal,
           });
           expect(seen[0].params).toMatchObject({ prompt: '2024', topP: 0.5, seed: 'abc' });
-          expect(seen[0].abortSignal).toBe(controller.signal);
           expect(seen[0].params).not.toHaveProperty('abortSignal');
+          // the backend gets the call's signal: the caller's abort reaches it while the call runs
+          const during: boolean[] = [];
+          const watching = serviceOver({
+            chat: async (request) => {
+              controller.abort();
+              during.push(request.abortSignal?.aborted === true);
+              return { content: '', toolCalls: [], finishReason: 'stop', usage: { inputTokens: 0, outputTokens: 0 } };
+            },
+          }).service;
+          await watching.agent('a1').request({ model: 'contract-free', prompt: 'x', abortSignal: controller.signal });
+          expect(during).toEqual([true]);
           const bad = [
             { model: { provider: 'x' } },
             { model: '' },
@@ -511,7 +552,9 @@ export function describeLLMBackend(
           expect(namesOf(ok).at(-1)).toBe('end');
           expect(endOf(ok)[2]).not.toBe('error');
           const failing = serviceOver({
-            streamChatRequest: () => Promise.reject(new Error('provider failed')),
+            stream: () => ({
+              [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(new Error('provider failed')) }),
+            }),
           }).service;
           const failed = await collect(
             await failing.agent('a1').streamRequest({ model: 'contract-free', prompt: 'x' }),
@@ -541,7 +584,7 @@ export function describeLLMBackend(
       it(
         'wraps backend failures as errors naming the subsystem and connector',
         async () => {
-          const { service } = serviceOver({ chatRequest: () => Promise.reject(new Error('provider failed')) });
+          const { service } = serviceOver({ chat: () => Promise.reject(new Error('provider failed')) });
           const error = await service
             .agent('a1')
             .request({ model: 'contract-free', prompt: 'x' })

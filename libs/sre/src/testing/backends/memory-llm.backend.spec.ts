@@ -26,7 +26,7 @@ describe('MemoryLLMBackend', () => {
   it('echoes the last message, else the prompt, and records every request', async () => {
     const backend = new MemoryLLMBackend();
     expect(
-      await backend.chatRequest(
+      await backend.chat(
         request({
           prompt: 'ignored',
           messages: [
@@ -35,9 +35,9 @@ describe('MemoryLLMBackend', () => {
           ],
         }),
       ),
-    ).toEqual({ content: 'last', finishReason: 'stop' });
-    expect(await backend.chatRequest(request({ prompt: 'p' }))).toEqual({ content: 'p', finishReason: 'stop' });
-    expect(await backend.chatRequest(request({ messages: [{ role: 'user', content: [{ type: 'text' }] }] }))).toEqual({
+    ).toMatchObject({ content: 'last', finishReason: 'stop', toolCalls: [] });
+    expect(await backend.chat(request({ prompt: 'p' }))).toMatchObject({ content: 'p', finishReason: 'stop' });
+    expect(await backend.chat(request({ messages: [{ role: 'user', content: [{ type: 'text' }] }] }))).toMatchObject({
       content: '',
       finishReason: 'stop',
     });
@@ -46,8 +46,11 @@ describe('MemoryLLMBackend', () => {
 
   it('fails on the text it was told to fail on, in both call kinds', async () => {
     const backend = new MemoryLLMBackend({ failOn: 'fail' });
-    await expect(backend.chatRequest(request({ prompt: 'fail' }))).rejects.toThrow('provider failed');
-    await expect(backend.streamChatRequest(request({ prompt: 'fail' }))).rejects.toThrow('provider failed');
-    await expect(backend.chatRequest(request({ prompt: 'fine' }))).resolves.toMatchObject({ content: 'fine' });
+    await expect(backend.chat(request({ prompt: 'fail' }))).rejects.toThrow('provider failed');
+    const drain = async () => {
+      for await (const event of backend.stream(request({ prompt: 'fail' }))) void event;
+    };
+    await expect(drain()).rejects.toThrow('provider failed');
+    await expect(backend.chat(request({ prompt: 'fine' }))).resolves.toMatchObject({ content: 'fine' });
   });
 });

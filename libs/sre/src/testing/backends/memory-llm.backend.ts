@@ -1,5 +1,4 @@
-import { EventEmitter } from 'node:events';
-import type { ChatResponse, LLMBackend, LLMProviderRequest } from '../../llm/llm.backend';
+import type { LLMBackend, LLMChatResult, LLMProviderRequest, LLMStreamEvent } from '../../llm/llm.backend';
 
 export interface MemoryLLMOptions {
   /** A text (last message or prompt) that makes the call fail with `provider failed`. */
@@ -8,7 +7,7 @@ export interface MemoryLLMOptions {
 
 /**
  * An LLM backend that echoes: the answer is the last message's text (or the prompt), streamed one
- * word per tick so that listeners and aborts interleave like with a real provider. Records every
+ * word per tick so that consumers and aborts interleave like with a real provider. Records every
  * request it is given, so that tests can see what the service prepared.
  */
 export class MemoryLLMBackend implements LLMBackend {
@@ -25,28 +24,20 @@ export class MemoryLLMBackend implements LLMBackend {
 
   async disconnect(): Promise<void> {}
 
-  async chatRequest(request: LLMProviderRequest): Promise<ChatResponse> {
+  async chat(request: LLMProviderRequest): Promise<LLMChatResult> {
     const text = this.answer(request);
-    return { content: text, finishReason: 'stop' };
+    return { content: text, toolCalls: [], finishReason: 'stop', usage: usageOf(text) };
   }
 
-  async streamChatRequest(request: LLMProviderRequest): Promise<EventEmitter> {
-    const words = this.answer(request).split(' ').filter(Boolean);
-    const stream = new EventEmitter();
+  async *stream(request: LLMProviderRequest): AsyncIterable<LLMStreamEvent> {
+    const text = this.answer(request);
     const signal = request.abortSignal;
-    const next = (index: number) => {
-      if (signal?.aborted) {
-        stream.emit('abort', signal.reason);
-        stream.emit('end', [], [], 'abort');
-      } else if (index === words.length) {
-        stream.emit('end', [], [], 'stop');
-      } else {
-        stream.emit('content', words[index]);
-        setImmediate(next, index + 1);
-      }
-    };
-    setImmediate(next, 0);
-    return stream;
+    for (const [index, word] of text.split(' ').filter(Boolean).entries()) {
+      await new Promise((resolve) => setImmediate(resolve));
+      if (signal?.aborted) throw signal.reason;
+      yield { type: 'text', delta: index === 0 ? word : ` ${word}` };
+    }
+    yield { type: 'finish', finishReason: 'stop', toolCalls: [], usage: usageOf(text) };
   }
 
   private answer(request: LLMProviderRequest): string {
@@ -56,4 +47,8 @@ export class MemoryLLMBackend implements LLMBackend {
     if (this.failOn !== undefined && text === this.failOn) throw new Error('provider failed');
     return String(text);
   }
+}
+
+function usageOf(text: string) {
+  return { inputTokens: Math.ceil(text.length / 4), outputTokens: Math.ceil(text.length / 4) };
 }

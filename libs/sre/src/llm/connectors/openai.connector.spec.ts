@@ -1,0 +1,254 @@
+import { startOpenAIPeer, type OpenAIPeer } from '../../../../../test/peers/openai';
+import {
+  drain,
+  eventually,
+  finishOf,
+  llmServiceOver,
+  PERSON_SCHEMA,
+  textOf,
+  WEATHER_TOOL,
+} from '../../../../../test/support/llm-chat-harness';
+import { createConnectorContext } from '../../core/backend';
+import { SreAuthError, SreInvalidInputError, SreRateLimitError } from '../../core/errors';
+import { describeLLMBackend } from '../../testing/llm.contract';
+import type { LLMUsageEvent } from '../llm-usage';
+import { LLMStructuredOutputError } from '../llm-usage';
+import { OpenAIConnector } from './openai.connector';
+
+const ctx = (connector = 'OpenAI') => createConnectorContext({ subsystem: 'LLM', connector });
+let peer: OpenAIPeer;
+beforeAll(async () => {
+  peer = await startOpenAIPeer({ apiKeys: ['sk-a', 'sk-b', 'sk-env'] });
+});
+afterAll(() => peer.stop());
+
+describeLLMBackend('OpenAI', () => new OpenAIConnector({}, ctx()), {
+  model: 'gpt-test',
+  credentials: { apiKey: 'sk-a' },
+  echoes: true,
+  baseURL: () => peer.baseURL,
+});
+
+describe('OpenAI connector over the wire', () => {
+  const models = () => ({
+    gpt: {
+      modelId: 'gpt-test',
+      provider: 'OpenAI',
+      credentials: 'vault' as const,
+      baseURL: peer.baseURL,
+      completionTokens: 500,
+    },
+    'gpt-responses': {
+      modelId: 'gpt-test',
+      provider: 'OpenAI',
+      credentials: 'vault' as const,
+      baseURL: peer.baseURL,
+      interface: 'responses' as const,
+    },
+    claude: { modelId: 'claude-test', provider: 'Anthropic', credentials: 'vault' as const },
+  });
+  const setup = () =>
+    llmServiceOver(
+      new OpenAIConnector({}, ctx()),
+      models(),
+      { a: { openai: 'sk-a' }, b: { 'openai:apiKey': 'sk-b' }, bad: { openai: 'sk-wrong-value' } },
+      'OpenAI',
+    );
+
+  it('chats, with content, finish reason and usage in one shape, and reports USAGE:LLM', async () => {
+    const { service } = setup();
+    const usage: LLMUsageEvent[] = [];
+    service.onUsage((event) => usage.push(event));
+    const result = await service.team('a').chat({ model: 'gpt', messages: [{ role: 'user', content: 'hello there' }] });
+    expect(result).toMatchObject({ content: 'hello there', finishReason: 'stop', toolCalls: [] });
+    expect(result.usage.outputTokens).toBeGreaterThan(0);
+    expect(peer.requests.at(-1)).toMatchObject({ path: '/v1/chat/completions', apiKey: 'sk-a' });
+    expect(peer.requests.at(-1)!.body).toMatchObject({ model: 'gpt-test', max_completion_tokens: 500 });
+    expect(usage).toEqual([
+      expect.objectContaining({ sourceId: 'llm:gpt', keySource: 'user-managed', agentId: 'a', teamId: 'a' }),
+    ]);
+  });
+
+  it("uses each team's own key, the docs' 'openai:apiKey' spelling too (W38)", async () => {
+    const { service } = setup();
+    await service.team('b').chat({ model: 'gpt', prompt: 'x' });
+    await service.team('a').chat({ model: 'gpt', prompt: 'y' });
+    expect(peer.requests.slice(-2).map((request) => request.apiKey)).toEqual(['sk-b', 'sk-a']);
+  });
+
+  it('names the vault key, never a value, when the key is missing or refused', async () => {
+    const { service } = setup();
+    const missing = await service
+      .team('nobody')
+      .chat({ model: 'gpt', prompt: 'x' })
+      .catch((error: unknown) => error);
+    expect(missing).toBeInstanceOf(SreAuthError);
+    expect(missing).toMatchObject({ vaultKey: 'openai' });
+    expect((missing as Error).message).toContain("vault key 'openai'");
+    const refused = await service
+      .team('bad')
+      .chat({ model: 'gpt', prompt: 'x' })
+      .catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(SreAuthError);
+    expect((refused as Error).message).toContain('401');
+    expect((refused as Error).message).not.toContain('sk-wrong-value');
+  });
+
+  it("never sends another provider's model to this connector", async () => {
+    const { service } = setup();
+    const before = peer.requests.length;
+    await expect(service.team('a').chat({ model: 'claude', prompt: 'x' })).rejects.toBeInstanceOf(SreInvalidInputError);
+    expect(peer.requests.length).toBe(before);
+  });
+
+  it('streams typed events ending with one finish, also as an Observable', async () => {
+    const { service } = setup();
+    const events = await drain(service.team('a').stream({ model: 'gpt', prompt: 'one two three' }));
+    expect(textOf(events)).toBe('one two three');
+    expect(finishOf(events)).toMatchObject({ finishReason: 'stop', usage: { outputTokens: expect.any(Number) } });
+    expect(peer.requests.at(-1)!.body).toMatchObject({ stream: true, stream_options: { include_usage: true } });
+    const viaRx: string[] = [];
+    await new Promise<void>((resolve) =>
+      service
+        .team('a')
+        .stream$({ model: 'gpt', prompt: 'four five' })
+        .subscribe({ next: (event) => viaRx.push(event.type), complete: resolve }),
+    );
+    expect(viaRx.at(-1)).toBe('finish');
+    expect(viaRx.filter((type) => type === 'text')).toHaveLength(2);
+  });
+
+  it.each(['gpt', 'gpt-responses'])('round-trips a tool call (%s), streamed and not', async (model) => {
+    const { service } = setup();
+    peer.enqueue({ toolCalls: [{ name: 'get_weather', arguments: { city: 'Paris' }, id: 'call_1' }] });
+    const first = await service.team('a').chat({ model, prompt: 'weather in Paris?', tools: [WEATHER_TOOL] });
+    expect(first).toMatchObject({
+      finishReason: 'tool_calls',
+      toolCalls: [{ id: 'call_1', name: 'get_weather', arguments: { city: 'Paris' } }],
+    });
+    const messages = [
+      { role: 'user', content: 'weather in Paris?' },
+      { role: 'assistant', content: '', toolCalls: first.toolCalls },
+      { role: 'tool', toolCallId: 'call_1', content: 'sunny' },
+    ];
+    const final = await service.team('a').chat({ model, messages, tools: [WEATHER_TOOL] });
+    expect(final).toMatchObject({ content: 'The tool answered: sunny', finishReason: 'stop' });
+    peer.enqueue({ toolCalls: [{ name: 'get_weather', arguments: { city: 'Rome' }, id: 'call_2' }] });
+    const streamed = finishOf(await drain(service.team('a').stream({ model, prompt: 'Rome?', tools: [WEATHER_TOOL] })));
+    expect(streamed).toMatchObject({
+      finishReason: 'tool_calls',
+      toolCalls: [{ id: 'call_2', arguments: { city: 'Rome' } }],
+    });
+  });
+
+  it.each(['gpt', 'gpt-responses'])(
+    'returns a parsed, schema-checked object (%s), and a clear error otherwise',
+    async (model) => {
+      const { service } = setup();
+      const responseFormat = { type: 'json_schema' as const, name: 'person', schema: PERSON_SCHEMA };
+      peer.enqueue({ content: '{"name":"Ada","age":36}' });
+      const good = await service.team('a').chat({ model, prompt: 'who?', responseFormat });
+      expect(good.parsed).toEqual({ name: 'Ada', age: 36 });
+      peer.enqueue({ content: '{"name":"Ada","age":"old"}' });
+      const bad = await service
+        .team('a')
+        .chat({ model, prompt: 'who?', responseFormat })
+        .catch((error: unknown) => error);
+      expect(bad).toBeInstanceOf(LLMStructuredOutputError);
+      expect((bad as Error).message).toContain('$.age: must be integer');
+      peer.enqueue({ content: '{"name":"Bo","age":7}' });
+      expect(finishOf(await drain(service.team('a').stream({ model, prompt: 'x', responseFormat }))).parsed).toEqual({
+        name: 'Bo',
+        age: 7,
+      });
+    },
+  );
+
+  it('sends the json_schema natively on Chat Completions, and web search on both call kinds (W40)', async () => {
+    const { service } = setup();
+    const responseFormat = { type: 'json_schema' as const, name: 'person', schema: PERSON_SCHEMA };
+    peer.enqueue({ content: '{"name":"Ada","age":36}' });
+    await service.team('a').chat({ model: 'gpt', prompt: 'x', responseFormat });
+    expect(peer.requests.at(-1)!.body.response_format).toEqual({
+      type: 'json_schema',
+      json_schema: { name: 'person', schema: PERSON_SCHEMA, strict: false },
+    });
+    const search = {
+      model: {
+        modelId: 'gpt-test',
+        provider: 'OpenAI',
+        features: ['search'],
+        baseURL: peer.baseURL,
+        credentials: 'vault' as const,
+      },
+      prompt: 'news',
+      params: { useWebSearch: true },
+    };
+    await service.team('a').chat(search);
+    await drain(service.team('a').stream(search));
+    for (const request of peer.requests.slice(-2))
+      expect(request.body.web_search_options).toEqual({ search_context_size: 'medium' });
+  });
+
+  it('retries a 429 after the advertised retry-after, and reports the delay when out of retries', async () => {
+    const { service } = setup();
+    peer.failNext(1, 429, 1);
+    const started = Date.now();
+    await expect(service.team('a').chat({ model: 'gpt', prompt: 'patience' })).resolves.toMatchObject({
+      content: 'patience',
+    });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    peer.failNext(1, 429, 2);
+    const error = await service
+      .team('a')
+      .chat({ model: 'gpt', prompt: 'x', maxRetries: 0 })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(SreRateLimitError);
+    expect((error as SreRateLimitError).retryAfterMs).toBe(2000);
+  });
+
+  it('retries a 500, and reports a 500 that persists as the terminal event of a stream', async () => {
+    const { service } = setup();
+    peer.failNext(1, 500);
+    await expect(service.team('a').chat({ model: 'gpt', prompt: 'again' })).resolves.toMatchObject({
+      content: 'again',
+    });
+    peer.failNext(3, 500);
+    const finish = finishOf(await drain(service.team('a').stream({ model: 'gpt', prompt: 'x' })));
+    expect(finish).toMatchObject({ finishReason: 'error' });
+    expect(finish.error!.message).toContain('HTTP 500');
+  });
+
+  it('ends a stream cut in the middle with one error event', async () => {
+    const { service } = setup();
+    peer.enqueue({ content: 'a b c d e f g h', cutAfterChunks: 3 });
+    const events = await drain(service.team('a').stream({ model: 'gpt', prompt: 'x' }));
+    expect(finishOf(events).finishReason).toBe('error');
+    expect(textOf(events)).not.toBe('a b c d e f g h');
+  });
+
+  it('stops the upstream request on abort mid-stream, and on a consumer that leaves', async () => {
+    const { service } = setup();
+    const closed = peer.clientClosed;
+    peer.enqueue({ content: Array.from({ length: 100 }, (_, i) => `w${i}`).join(' '), chunkDelayMs: 10 });
+    const controller = new AbortController();
+    const events = [];
+    for await (const event of service.team('a').stream({ model: 'gpt', prompt: 'x', signal: controller.signal })) {
+      events.push(event);
+      if (event.type === 'text') controller.abort();
+    }
+    expect(finishOf(events).finishReason).toBe('abort');
+    await eventually(() => peer.clientClosed === closed + 1);
+    peer.enqueue({ content: Array.from({ length: 100 }, (_, i) => `w${i}`).join(' '), chunkDelayMs: 10 });
+    for await (const event of service.team('a').stream({ model: 'gpt', prompt: 'x' })) if (event.type === 'text') break;
+    await eventually(() => peer.clientClosed === closed + 2);
+  });
+
+  it('times a slow call out as an error, not an abort', async () => {
+    const { service } = setup();
+    peer.enqueue({ content: Array.from({ length: 50 }, (_, i) => `w${i}`).join(' '), chunkDelayMs: 20 });
+    const finish = finishOf(await drain(service.team('a').stream({ model: 'gpt', prompt: 'x', timeoutMs: 150 })));
+    expect(finish.finishReason).toBe('error');
+    expect(finish.error!.message).toContain('timed out after 150 ms');
+  });
+});

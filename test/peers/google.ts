@@ -1,0 +1,134 @@
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { LLMScript, piecesOf, tokens, type ScriptedReply } from './llm-script';
+
+export interface GooglePeerRequest {
+  path: string;
+  apiKey: string;
+  body: Record<string, unknown>;
+}
+
+export interface GooglePeer {
+  /** `http://127.0.0.1:<port>`: `httpOptions.baseUrl` of `@google/genai` (it adds `/v1beta/models/...`). */
+  readonly baseURL: string;
+  readonly requests: GooglePeerRequest[];
+  enqueue(...replies: ScriptedReply[]): void;
+  readonly clientClosed: number;
+  stop(): Promise<void>;
+}
+
+interface Content {
+  role?: string;
+  parts?: { text?: string; functionResponse?: { response?: unknown } }[];
+}
+
+function defaultAnswer(contents: Content[]): string {
+  const parts = contents.at(-1)?.parts ?? [];
+  const response = parts.find((part) => part.functionResponse)?.functionResponse?.response as
+    { result?: unknown } | undefined;
+  if (response)
+    return `The tool answered: ${typeof response.result === 'string' ? response.result : JSON.stringify(response)}`;
+  return parts.map((part) => part.text ?? '').join('');
+}
+
+function fail(res: http.ServerResponse, code: number, status: string, message: string, details: unknown[] = []): void {
+  res.writeHead(code, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ error: { code, message, status, details } }));
+}
+
+/**
+ * A wire-compatible Generative Language API (`generateContent`, `streamGenerateContent?alt=sse`) on
+ * a free port of 127.0.0.1, for `@google/genai`: text, thought and functionCall parts, Google's
+ * error body (an invalid key is a 400 with reason API_KEY_INVALID, a 429 carries RetryInfo's
+ * `retryDelay`), and streams cut in the middle.
+ */
+export async function startGooglePeer(options: { apiKeys: string[] }): Promise<GooglePeer> {
+  const requests: GooglePeerRequest[] = [];
+  const script = new LLMScript();
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'http://peer');
+      const header = req.headers['x-goog-api-key'];
+      const apiKey = (Array.isArray(header) ? header[0] : header) ?? url.searchParams.get('key') ?? '';
+      let body: Record<string, unknown>;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
+      } catch {
+        return fail(res, 400, 'INVALID_ARGUMENT', 'Invalid JSON payload received.');
+      }
+      requests.push({ path: url.pathname, apiKey, body });
+      if (!options.apiKeys.includes(apiKey))
+        return fail(res, 400, 'INVALID_ARGUMENT', 'API key not valid. Please pass a valid API key.', [
+          { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID', domain: 'googleapis.com' },
+        ]);
+      const match = /^\/v1beta\/models\/([^:]+):(generateContent|streamGenerateContent)$/.exec(url.pathname);
+      if (req.method !== 'POST' || !match) return fail(res, 404, 'NOT_FOUND', `no route ${url.pathname}`);
+      const reply = script.next();
+      if (reply?.error) {
+        const delay = reply.error.retryAfterSeconds;
+        return fail(
+          res,
+          reply.error.status,
+          reply.error.status === 429 ? 'RESOURCE_EXHAUSTED' : 'INTERNAL',
+          reply.error.message ?? 'scripted failure',
+          delay === undefined ? [] : [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${delay}s` }],
+        );
+      }
+      const contents = (Array.isArray(body.contents) ? body.contents : []) as Content[];
+      if (!contents.length)
+        return fail(res, 400, 'INVALID_ARGUMENT', '* GenerateContentRequest.contents: contents is not specified');
+      void answer(match[1], match[2] === 'streamGenerateContent', contents, reply, res, script);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseURL: `http://127.0.0.1:${port}`,
+    requests,
+    enqueue: (...replies) => script.enqueue(...replies),
+    get clientClosed() {
+      return script.clientClosed;
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+async function answer(
+  model: string,
+  stream: boolean,
+  contents: Content[],
+  reply: ScriptedReply | undefined,
+  res: http.ServerResponse,
+  script: LLMScript,
+): Promise<void> {
+  const text = reply?.content ?? (reply?.toolCalls ? '' : defaultAnswer(contents));
+  const calls = (reply?.toolCalls ?? []).map((call) => ({ functionCall: { name: call.name, args: call.arguments } }));
+  const usageMetadata = {
+    promptTokenCount: tokens(JSON.stringify(contents)),
+    candidatesTokenCount: tokens(text),
+    totalTokenCount: 0,
+  };
+  const candidate = (parts: unknown[], finishReason?: string) => ({
+    candidates: [{ content: { role: 'model', parts }, ...(finishReason ? { finishReason } : {}), index: 0 }],
+    usageMetadata,
+    modelVersion: model,
+  });
+  const thought = reply?.thinking ? [{ text: reply.thinking, thought: true }] : [];
+  if (!stream) {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(candidate([...thought, ...(text ? [{ text }] : []), ...calls], 'STOP')));
+    return;
+  }
+  const data = (value: unknown) => `data: ${JSON.stringify(value)}\n\n`;
+  const chunks = thought.length ? [data(candidate(thought))] : [];
+  for (const piece of piecesOf(text)) chunks.push(data(candidate([{ text: piece }])));
+  if (calls.length) chunks.push(data(candidate(calls)));
+  chunks.push(data(candidate([{ text: '' }], 'STOP')));
+  await script.sse(res, chunks, reply);
+}
