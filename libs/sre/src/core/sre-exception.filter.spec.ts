@@ -4,11 +4,13 @@ import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import {
   SreAccessDeniedError,
+  SreAuthError,
   SreBackendError,
   SreConfigError,
   SreError,
   SreInvalidInputError,
   SreNotFoundError,
+  SreRateLimitError,
   SreUnavailableError,
 } from './errors';
 import { httpStatusOf, SreExceptionFilter } from './sre-exception.filter';
@@ -48,6 +50,16 @@ class ThrowingController {
   @Get('unavailable')
   unavailable(): never {
     throw new SreUnavailableError('VectorDB is not available: not configured');
+  }
+
+  @Get('limited')
+  limited(): never {
+    throw new SreRateLimitError('LLM(OpenAI): rate limited by the provider', {}, 2_500);
+  }
+
+  @Get('auth')
+  auth(): never {
+    throw new SreAuthError("LLM(OpenAI): no API key for team 'acme': set the vault key 'openai'", {}, 'openai');
   }
 
   @Get('backend')
@@ -114,6 +126,13 @@ describe('SreExceptionFilter', () => {
       message: 'VectorDB is not available: not configured',
       error: 'Service Unavailable',
     });
+    const limited = await request(server).get('/limited').expect(429);
+    expect([limited.headers['retry-after'], limited.body.error]).toEqual(['3', 'Too Many Requests']);
+    expect((await request(server).get('/auth').expect(401)).body).toEqual({
+      statusCode: 401,
+      message: "LLM(OpenAI): no API key for team 'acme': set the vault key 'openai'",
+      error: 'Unauthorized',
+    });
   });
 
   it("answers a backend or config failure with a generic 500, never the backend's text, and logs it", async () => {
@@ -168,11 +187,13 @@ describe('SreExceptionFilter', () => {
         new SreAccessDeniedError(),
         new SreNotFoundError('x'),
         new SreUnavailableError('x'),
+        new SreRateLimitError('x'),
+        new SreAuthError('x'),
         new SreBackendError('x'),
         new SreConfigError(['x']),
         new SreError('x'),
         new NotFoundException(),
       ].map(httpStatusOf),
-    ).toEqual([400, 403, 404, 503, 500, 500, 500, 404]);
+    ).toEqual([400, 403, 404, 503, 429, 401, 500, 500, 500, 404]);
   });
 });

@@ -1,25 +1,40 @@
 /* eslint-disable @typescript-eslint/no-require-imports -- Nest's transport packages are optional: loaded only in their own contexts */
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Inject, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { SreAccessDeniedError, SreError, SreInvalidInputError, SreNotFoundError, SreUnavailableError } from './errors';
+import {
+  SreAccessDeniedError,
+  SreAuthError,
+  SreError,
+  SreInvalidInputError,
+  SreNotFoundError,
+  SreRateLimitError,
+  SreUnavailableError,
+} from './errors';
 
 const STATUS: Array<[new (...args: any[]) => SreError, number]> = [
   [SreInvalidInputError, HttpStatus.BAD_REQUEST],
   [SreAccessDeniedError, HttpStatus.FORBIDDEN],
   [SreNotFoundError, HttpStatus.NOT_FOUND],
   [SreUnavailableError, HttpStatus.SERVICE_UNAVAILABLE],
+  [SreRateLimitError, HttpStatus.TOO_MANY_REQUESTS],
+  [SreAuthError, HttpStatus.UNAUTHORIZED],
 ];
 
 /** Nest's `error` field: the reason phrase of the status. */
 const REASON: Readonly<Record<number, string>> = {
   [HttpStatus.BAD_REQUEST]: 'Bad Request',
+  [HttpStatus.UNAUTHORIZED]: 'Unauthorized',
+  [HttpStatus.TOO_MANY_REQUESTS]: 'Too Many Requests',
   [HttpStatus.FORBIDDEN]: 'Forbidden',
   [HttpStatus.NOT_FOUND]: 'Not Found',
   [HttpStatus.SERVICE_UNAVAILABLE]: 'Service Unavailable',
   [HttpStatus.INTERNAL_SERVER_ERROR]: 'Internal Server Error',
 };
 
-/** The HTTP status for an SRE error: 400 bad input, 403 denied, 404 missing, 503 unavailable, else 500. */
+/**
+ * The HTTP status for an SRE error: 400 bad input, 401 no or refused provider credentials, 403
+ * denied, 404 missing, 429 rate limited, 503 unavailable, else 500.
+ */
 export function httpStatusOf(error: unknown): number {
   if (error instanceof HttpException) return error.getStatus();
   for (const [type, status] of STATUS) if (error instanceof type) return status;
@@ -39,8 +54,9 @@ function nestDefaultFilter(type: string): ExceptionFilter | undefined {
 
 /**
  * Maps the library's typed errors to HTTP answers in Nest's shape (`{ statusCode, message, error }`)
- * on any platform (Express or Fastify): 400 `SreInvalidInputError`, 403 `SreAccessDeniedError`,
- * 404 `SreNotFoundError`, 503 `SreUnavailableError`, 500 for the rest (`SreBackendError`,
+ * on any platform (Express or Fastify): 400 `SreInvalidInputError`, 401 `SreAuthError`, 403
+ * `SreAccessDeniedError`, 404 `SreNotFoundError`, 429 `SreRateLimitError` (with `Retry-After` when
+ * the provider said how long), 503 `SreUnavailableError`, 500 for the rest (`SreBackendError`,
  * `SreConfigError`) with a generic message, the detail going to the log only.
  *
  * `SreModule` registers it as a global filter (`APP_FILTER`) unless given `exceptionFilter: false`.
@@ -77,6 +93,8 @@ export class SreExceptionFilter implements ExceptionFilter<SreError> {
       response.destroy?.();
       return undefined;
     }
+    if (error instanceof SreRateLimitError && error.retryAfterMs !== undefined)
+      this.adapterHost.httpAdapter.setHeader(response, 'Retry-After', String(Math.ceil(error.retryAfterMs / 1000)));
     this.adapterHost.httpAdapter.reply(response, body, status);
     return undefined;
   }
