@@ -1,5 +1,5 @@
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenLocally } from './listen';
 import { contentText, LLMScript, piecesOf, tokens, type ScriptedReply } from './llm-script';
 
 export interface AnthropicPeerRequest {
@@ -83,20 +83,15 @@ export async function startAnthropicPeer(options: { apiKeys: string[] }): Promis
       void answer(body, messages, reply, res, script);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const listener = await listenLocally(server);
   return {
-    baseURL: `http://127.0.0.1:${port}`,
+    baseURL: listener.origin,
     requests,
     enqueue: (...replies) => script.enqueue(...replies),
     get clientClosed() {
       return script.clientClosed;
     },
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    stop: () => listener.close(),
   };
 }
 

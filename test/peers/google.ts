@@ -1,5 +1,5 @@
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenLocally } from './listen';
 import { LLMScript, piecesOf, tokens, type ScriptedReply } from './llm-script';
 
 export interface GooglePeerRequest {
@@ -82,20 +82,15 @@ export async function startGooglePeer(options: { apiKeys: string[] }): Promise<G
       void answer(match[1], match[2] === 'streamGenerateContent', contents, reply, res, script);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const listener = await listenLocally(server);
   return {
-    baseURL: `http://127.0.0.1:${port}`,
+    baseURL: listener.origin,
     requests,
     enqueue: (...replies) => script.enqueue(...replies),
     get clientClosed() {
       return script.clientClosed;
     },
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    stop: () => listener.close(),
   };
 }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
+import { listenLocally } from './listen';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { chatCompletions } from './openai-chat';
 import { responses } from './openai-responses';
 import { LLMScript, type ScriptedReply } from './llm-script';
@@ -146,10 +146,9 @@ export async function startOpenAIPeer(options: { apiKeys: string[] }): Promise<O
       send(res, 200, { object: 'list', data, model, usage: { prompt_tokens: tokens, total_tokens: tokens } });
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const listener = await listenLocally(server);
   return {
-    baseURL: `http://127.0.0.1:${port}/v1`,
+    baseURL: `${listener.origin}/v1`,
     requests,
     failNext(count, status, retryAfterSeconds) {
       for (let i = 0; i < count; i++) failures.push({ status, retryAfter: retryAfterSeconds });
@@ -158,10 +157,6 @@ export async function startOpenAIPeer(options: { apiKeys: string[] }): Promise<O
     get clientClosed() {
       return script.clientClosed;
     },
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    stop: () => listener.close(),
   };
 }

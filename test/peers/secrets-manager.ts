@@ -8,8 +8,8 @@
  * Signatures themselves are not verified.
  */
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { listenLocally } from './listen';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 
 interface Version {
   id: string;
@@ -282,8 +282,8 @@ export async function startSecretsManagerPeer(): Promise<SecretsManagerPeer> {
       else serve();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const listener = await listenLocally(server);
+  const endpoint = listener.origin;
 
   return {
     endpoint,
@@ -298,10 +298,6 @@ export async function startSecretsManagerPeer(): Promise<SecretsManagerPeer> {
     },
     settings: () => ({ endpoint, region: REGION, accessKeyId, secretAccessKey, maxAttempts: 1 }),
     clientConfig: () => ({ endpoint, region: REGION, credentials: { accessKeyId, secretAccessKey } }),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    stop: () => listener.close(),
   };
 }
