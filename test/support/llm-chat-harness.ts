@@ -80,3 +80,31 @@ export const PERSON_SCHEMA = {
   required: ['name', 'age'],
   additionalProperties: false,
 };
+
+/** What the abort check needs of a peer: it queues scripted replies and counts connections the client closed. */
+export interface AbortablePeer {
+  readonly clientClosed: number;
+  enqueue(...replies: { content: string; chunkDelayMs?: number }[]): void;
+}
+
+/**
+ * Aborting mid-stream ends the stream with one `abort` finish and closes the upstream request (the
+ * peer sees the connection go), the same check for every provider.
+ */
+export async function expectAbortClosesUpstream(
+  service: LLMService,
+  model: string,
+  peer: AbortablePeer,
+): Promise<void> {
+  const closed = peer.clientClosed;
+  peer.enqueue({ content: Array.from({ length: 100 }, (_, i) => `w${i}`).join(' '), chunkDelayMs: 10 });
+  const controller = new AbortController();
+  const events: LLMStreamEvent[] = [];
+  for await (const event of service.team('a').stream({ model, prompt: 'x', signal: controller.signal })) {
+    events.push(event);
+    if (event.type === 'text') controller.abort();
+  }
+  if (finishOf(events).finishReason !== 'abort')
+    throw new Error(`finished with ${finishOf(events).finishReason}, not abort`);
+  await eventually(() => peer.clientClosed === closed + 1);
+}

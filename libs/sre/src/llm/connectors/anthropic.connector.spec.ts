@@ -1,7 +1,7 @@
 import { startAnthropicPeer, type AnthropicPeer } from '../../../../../test/peers/anthropic';
 import {
   drain,
-  eventually,
+  expectAbortClosesUpstream,
   finishOf,
   llmServiceOver,
   PERSON_SCHEMA,
@@ -194,15 +194,6 @@ describe('Anthropic connector over the wire', () => {
 
   it('stops the upstream request on abort mid-stream', async () => {
     const { service } = setup();
-    const closed = peer.clientClosed;
-    peer.enqueue({ content: Array.from({ length: 100 }, (_, i) => `w${i}`).join(' '), chunkDelayMs: 10 });
-    const controller = new AbortController();
-    const events = [];
-    for await (const event of service.team('a').stream({ model: 'claude', prompt: 'x', signal: controller.signal })) {
-      events.push(event);
-      if (event.type === 'text') controller.abort();
-    }
-    expect(finishOf(events).finishReason).toBe('abort');
-    await eventually(() => peer.clientClosed === closed + 1);
+    await expectAbortClosesUpstream(service, 'claude', peer);
   });
 });
