@@ -117,7 +117,11 @@ export function describeVectorDBBackend(
 
     /** Every vector id a search can reach in the namespace. */
     const reachable = async (namespace: VectorNamespace, probe: number[]): Promise<string[]> => {
-      const results = await backend().searchVectors(namespace, probe, { topK: 10_000, includeMetadata: false });
+      const results = await backend().searchVectors(namespace, probe, {
+        topK: 10_000,
+        includeMetadata: false,
+        filter: {},
+      });
       return sorted((results ?? []).map((result) => result.id));
     };
 
@@ -127,7 +131,9 @@ export function describeVectorDBBackend(
         expect(await backend().readNamespace(ghost.key)).toBeUndefined();
         expect(await backend().listNamespaceRecords(ALICE)).toEqual([]);
         await expect(backend().dropNamespace(ghost)).resolves.toBeUndefined();
-        expect(await backend().searchVectors(ghost, 'anything', { topK: 5, includeMetadata: false })).toBeUndefined();
+        expect(
+          await backend().searchVectors(ghost, 'anything', { topK: 5, includeMetadata: false, filter: {} }),
+        ).toBeUndefined();
         expect(await backend().upsertDatasource(ghost, input('d', 'some text'))).toBeUndefined();
         expect(await backend().readDatasource(ghost, 'd')).toBeUndefined();
         expect(await backend().listDatasourceRecords(ghost)).toEqual([]);
@@ -242,6 +248,7 @@ export function describeVectorDBBackend(
         const byVector = await backend().searchVectors(namespace, all[2].vectorInfo![0].values, {
           topK: 3,
           includeMetadata: false,
+          filter: {},
         });
         expect(byVector!.length).toBeGreaterThanOrEqual(3);
         expect(best(byVector!).id).toBe(all[2].vectorInfo![0].id);
@@ -250,11 +257,16 @@ export function describeVectorDBBackend(
           expect(typeof result.text).toBe('string');
           expect(result.values).toHaveLength(dimensions);
         }
-        const byText = await backend().searchVectors(namespace, TEXTS[4], { topK: 1, includeMetadata: false });
+        const byText = await backend().searchVectors(namespace, TEXTS[4], {
+          topK: 1,
+          includeMetadata: false,
+          filter: {},
+        });
         expect(all[4].vectorIds).toContain(best(byText!).id);
         const zero = await backend().searchVectors(namespace, new Array<number>(dimensions).fill(0), {
           topK: 2,
           includeMetadata: false,
+          filter: {},
         });
         expect(zero!.length).toBeGreaterThanOrEqual(2);
       });
@@ -266,6 +278,7 @@ export function describeVectorDBBackend(
         const results = await backend().searchVectors(namespace, a.vectorInfo![0].values, {
           topK: 10,
           includeMetadata: true,
+          filter: {},
         });
         expect(results).toHaveLength(2);
         const byId = new Map(results!.map((r) => [r.id, r.metadata]));
@@ -283,6 +296,7 @@ export function describeVectorDBBackend(
             backend().searchVectors(namespace, new Array<number>(length).fill(0.5), {
               topK: 1,
               includeMetadata: false,
+              filter: {},
             }),
           ).rejects.toBeInstanceOf(SreInvalidInputError);
         }
@@ -346,7 +360,11 @@ export function describeVectorDBBackend(
         const ds = await stored(namespace, 'big', text, { chunkSize: 500, chunkOverlap: 50 });
         expect(ds.vectorIds.length).toBeGreaterThanOrEqual(text.length / 600);
         expect(ds.vectorInfo!.every((v) => v.text.length <= 500)).toBe(true);
-        const results = await backend().searchVectors(namespace, TEXTS[5], { topK: 5, includeMetadata: false });
+        const results = await backend().searchVectors(namespace, TEXTS[5], {
+          topK: 5,
+          includeMetadata: false,
+          filter: {},
+        });
         expect(results!.length).toBeGreaterThanOrEqual(5);
         expect((await backend().readDatasource(namespace, 'big'))?.text).toBe(text);
       });
@@ -376,7 +394,11 @@ export function describeVectorDBBackend(
         expect(await backend().readNamespace(namespace.key)).toBeUndefined();
         expect(await backend().listDatasourceRecords(namespace)).toEqual([]);
         expect(
-          await backend().searchVectors(namespace, ds.vectorInfo![0].values, { topK: 1, includeMetadata: false }),
+          await backend().searchVectors(namespace, ds.vectorInfo![0].values, {
+            topK: 1,
+            includeMetadata: false,
+            filter: {},
+          }),
         ).toBeUndefined();
         await created('temp');
         expect(await backend().listDatasourceRecords(namespace)).toEqual([]);

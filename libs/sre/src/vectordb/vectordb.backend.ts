@@ -58,10 +58,24 @@ export interface StoredDatasource {
   chunkOverlap?: number;
 }
 
+/** A value a metadata filter compares with: top-level scalar fields of a datasource's user metadata. */
+export type VectorFilterValue = string | number | boolean;
+
+/**
+ * Which datasources a search looks in, by their user metadata: every named field must equal the
+ * value (or be one of `$in`), compared by JSON type and value (`1` never matches `'1'`); a field the
+ * metadata lacks, or holds as an object or array, never matches. `{}` matches everything. Field
+ * names are 1-64 of `A-Z a-z 0-9 _` (so no backend's filter syntax can be altered by them, W35),
+ * at most 16 fields, at most 100 values per `$in`; the service refuses anything else.
+ */
+export type VectorMetadataFilter = Record<string, VectorFilterValue | { $in: VectorFilterValue[] }>;
+
 export interface VectorSearchOptions {
   /** Exactly this many results (fewer only when the namespace holds fewer); 1 to 10000, default 10. */
   topK?: number;
   includeMetadata?: boolean;
+  /** Only vectors of datasources whose metadata matches (default `{}`: all). */
+  filter?: VectorMetadataFilter;
 }
 
 /** A namespace of one owner, as the service hands it to a backend. */

@@ -15,6 +15,7 @@ import type {
   VectorResult,
   VectorSearchOptions,
 } from './vectordb.backend';
+import { checkMetadataFilter } from './metadata-filter';
 
 export type {
   DatasourceDto,
@@ -24,6 +25,8 @@ export type {
   VectorDBBackend,
   VectorNamespace,
   VectorNamespaceInfo,
+  VectorFilterValue,
+  VectorMetadataFilter,
   VectorResult,
   VectorSearchOptions,
 } from './vectordb.backend';
@@ -257,7 +260,9 @@ export class VectorDBService extends SecureService<VectorDBBackend> {
     const topK: unknown = options.topK ?? 10;
     if (typeof topK !== 'number' || !Number.isInteger(topK) || topK < 1 || topK > MAX_TOP_K)
       throw this.invalid(`topK must be an integer from 1 to ${MAX_TOP_K}`);
-    return { topK, includeMetadata: options.includeMetadata === true };
+    const filter = checkMetadataFilter(options.filter);
+    if (typeof filter === 'string') throw this.invalid(filter);
+    return { topK, includeMetadata: options.includeMetadata === true, filter };
   }
 
   private checkDatasource(dto: DatasourceDto, candidate: AccessCandidate): DatasourceInput {

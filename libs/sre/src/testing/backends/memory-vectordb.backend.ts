@@ -10,6 +10,7 @@ import type {
   VectorResult,
   VectorSearchOptions,
 } from '../../vectordb/vectordb.backend';
+import { matchesMetadataFilter } from '../../vectordb/metadata-filter';
 
 export interface MemoryVectorDBOptions {
   /** Length of every vector (default 8). */
@@ -121,7 +122,7 @@ export class MemoryVectorDBBackend implements VectorDBBackend {
     if (!slot) return undefined;
     // every vector, unsorted: ordering and the topK cut are the service's
     return [...slot.datasources.values()].flatMap(({ vectors, metadata }) =>
-      vectors.map((vector) => ({
+      (matchesMetadataFilter(metadata, options.filter) ? vectors : []).map((vector) => ({
         id: vector.id,
         text: vector.text,
         values: [...vector.values],

@@ -76,8 +76,11 @@ export class VectorRows<P> {
     return removed;
   }
 
-  /** The `k` rows nearest to `query` by cosine similarity, best first (exact: every row is scored). */
-  nearest(query: ArrayLike<number>, k: number): RowHit[] {
+  /**
+   * The `k` rows nearest to `query` by cosine similarity, best first (exact: every row is scored);
+   * with `only`, among the rows whose payload it accepts.
+   */
+  nearest(query: ArrayLike<number>, k: number, only?: (payload: P) => boolean): RowHit[] {
     this.check(query);
     const q = Float32Array.from(query);
     let squares = 0;
@@ -86,6 +89,7 @@ export class VectorRows<P> {
     const heap = new MinHeap(Math.min(k, this.count));
     const { data, dimensions } = this;
     for (let row = 0, offset = 0; row < this.count; row++, offset += dimensions) {
+      if (only !== undefined && !only(this.payloads[row])) continue;
       let dot = 0;
       for (let i = 0; i < dimensions; i++) dot += data[offset + i] * q[i];
       heap.offer(row, dot * this.inverseNorms[row] * qInverse);

@@ -16,6 +16,7 @@ import type {
   VectorResult,
   VectorSearchOptions,
 } from '../vectordb.backend';
+import { isEmptyFilter, matchesMetadataFilter } from '../metadata-filter';
 import { NamespaceTable } from '../namespace-table';
 import { VectorRows } from './ramvec-rows';
 
@@ -122,7 +123,13 @@ export class RAMVecConnector implements VectorDBBackend {
     found = this.namespaces.slot(namespace.key);
     if (!found) return undefined;
     const { rows, datasources } = found;
-    return rows.nearest(vector, options.topK).map(({ row, score }) => {
+    const only = isEmptyFilter(options.filter)
+      ? undefined
+      : (chunk: Chunk) => {
+          const metadata = datasources.get(chunk.datasourceId)?.metadata;
+          return metadata !== undefined && matchesMetadataFilter(metadata, options.filter);
+        };
+    return rows.nearest(vector, options.topK, only).map(({ row, score }) => {
       const chunk = rows.payload(row);
       const result: VectorResult = { id: chunk.id, score, values: rows.values(row), text: chunk.text };
       if (options.includeMetadata) result.metadata = { ...datasources.get(chunk.datasourceId)?.metadata };
