@@ -7,7 +7,7 @@ import { RedisNKVConnector } from '../libs/sre/src/nkv/connectors/redis.connecto
 import { NKVService } from '../libs/sre/src/nkv/nkv.service';
 import { AccessCandidate } from '../libs/sre/src/security/access-candidate';
 import type { TeamResolver } from '../libs/sre/src/security/team-resolver';
-import { BenchResult, measure, measureConcurrent, printComparison } from './util';
+import { BenchResult, measure, measureConcurrent, measurePair, printComparison } from './util';
 
 const KEYS = Array.from({ length: 1000 }, (_, i) => `bench:key:${i}`);
 const VALUE = 'x'.repeat(64);
@@ -21,10 +21,11 @@ const RESOLVER: TeamResolver = {
  * Cache `Redis` and NKV `Redis` through their services (validation, the ACL decision, the value
  * encoding, the conditional Lua write) against raw ioredis `SET`/`GET` of the same keys and values
  * on the same redis-server, in this run: one caller at a time (latency-bound), then 100 at once
- * (auto-pipelining on both sides). A cache key is two Redis keys (value and metadata, the original's
- * layout): a `set` is one conditional Lua write (from the state the connector last saw; a read
- * first when it has none or it is stale), a `get` one `MGET`. The cache rows are compared with raw
- * `SET`/`GET` and with the raw two-key floor (`MULTI` of two `SET`s, `MGET` of two keys).
+ * (auto-pipelining on both sides), subject and baseline in alternating rounds. A cache key is two
+ * Redis keys (value and metadata, the original's layout): a `set` is one conditional Lua write
+ * (from the state the connector last saw; a read first when it has none or it is stale), a `get`
+ * one `MGET`; the calls of one tick share one script call / `MGET` / `MSET`. The cache rows are
+ * compared with raw `SET`/`GET` and with the raw two-key floor (`MSET`/`MGET` of both keys).
  */
 export async function runRedisBench(): Promise<void> {
   const peer = await startRedis();
@@ -48,43 +49,39 @@ export async function runRedisBench(): Promise<void> {
       await raw.set(`raw:${k}`, VALUE);
     }
     const rows: Array<{ subject: BenchResult; baseline: BenchResult }> = [];
+    const valueAndMetadata = (i: number) => [`raw:${key(i)}`, VALUE, `raw:md:${key(i)}`, METADATA];
     for (const [mode, run] of [
-      ['sequential', (name: string, op: (i: number) => Promise<unknown>) => measure(name, op)],
-      ['100 concurrent', (name: string, op: (i: number) => Promise<unknown>) => measureConcurrent(name, op, 100)],
+      ['sequential', (name: string, op: (i: number) => Promise<unknown>, s: number) => measure(name, op, s)],
+      [
+        '100 concurrent',
+        (name: string, op: (i: number) => Promise<unknown>, s: number) => measureConcurrent(name, op, 100, s),
+      ],
     ] as const) {
-      rows.push({
-        subject: await run(`cache set (${mode})`, (i) => agent.set(key(i), VALUE)),
-        baseline: await run(`ioredis SET (${mode})`, (i) => raw.set(`raw:${key(i)}`, VALUE)),
-      });
-      rows.push({
-        subject: await run(`cache get (${mode})`, (i) => agent.get(key(i))),
-        baseline: await run(`ioredis GET (${mode})`, (i) => raw.get(`raw:${key(i)}`)),
-      });
+      const pair = (name: string, op: (i: number) => Promise<unknown>, baseline: string, raw: typeof op) =>
+        measurePair(run, { name: `${name} (${mode})`, op }, { name: `${baseline} (${mode})`, op: raw }).then((row) =>
+          rows.push(row),
+        );
+      const cacheSet = (i: number) => agent.set(key(i), VALUE);
+      const cacheGet = (i: number) => agent.get(key(i));
+      await pair('cache set', cacheSet, 'ioredis SET', (i) => raw.set(`raw:${key(i)}`, VALUE));
+      await pair('cache get', cacheGet, 'ioredis GET', (i) => raw.get(`raw:${key(i)}`));
       // the floor of this layout: value and metadata are two keys (the original's), written together
-      rows.push({
-        subject: await run(`cache set (${mode})`, (i) => agent.set(key(i), VALUE)),
-        baseline: await run(`ioredis MULTI SET+SET (${mode})`, (i) =>
-          raw
-            .multi()
-            .set(`raw:${key(i)}`, VALUE)
-            .set(`raw:md:${key(i)}`, METADATA)
-            .exec(),
-        ),
-      });
-      rows.push({
-        subject: await run(`cache get (${mode})`, (i) => agent.get(key(i))),
-        baseline: await run(`ioredis MGET value+metadata (${mode})`, (i) =>
-          raw.mget(`raw:${key(i)}`, `raw:md:${key(i)}`),
-        ),
-      });
-      rows.push({
-        subject: await run(`NKV set (${mode})`, (i) => team.set('ns', key(i), VALUE)),
-        baseline: await run(`ioredis SET (${mode})`, (i) => raw.set(`raw:${key(i)}`, VALUE)),
-      });
-      rows.push({
-        subject: await run(`NKV get (${mode})`, (i) => team.get('ns', key(i))),
-        baseline: await run(`ioredis GET (${mode})`, (i) => raw.get(`raw:${key(i)}`)),
-      });
+      await pair('cache set', cacheSet, 'ioredis MSET value+metadata', (i) => raw.mset(valueAndMetadata(i)));
+      await pair('cache get', cacheGet, 'ioredis MGET value+metadata', (i) =>
+        raw.mget(`raw:${key(i)}`, `raw:md:${key(i)}`),
+      );
+      await pair(
+        'NKV set',
+        (i) => team.set('ns', key(i), VALUE),
+        'ioredis SET',
+        (i) => raw.set(`raw:${key(i)}`, VALUE),
+      );
+      await pair(
+        'NKV get',
+        (i) => team.get('ns', key(i)),
+        'ioredis GET',
+        (i) => raw.get(`raw:${key(i)}`),
+      );
     }
     printComparison('Redis: Cache and NKV through the services vs raw ioredis (same redis-server)', rows);
   } finally {

@@ -100,3 +100,29 @@ export async function measureConcurrent(
   const ops = counts.reduce((a, b) => a + b, 0);
   return { name, ops, seconds: elapsed, opsPerSecond: ops / elapsed, notes: `${concurrency} concurrent callers` };
 }
+
+/**
+ * Measures a subject and its baseline in alternating rounds (subject, baseline, subject, ...), so
+ * that a drift of the machine (another process, CPU frequency) weighs on both alike; each side's
+ * rate is its total operations over its total time.
+ */
+export async function measurePair(
+  run: (name: string, op: (i: number) => Promise<unknown>, seconds: number) => Promise<BenchResult>,
+  subject: { name: string; op: (i: number) => Promise<unknown> },
+  baseline: { name: string; op: (i: number) => Promise<unknown> },
+  rounds = 4,
+  seconds = 2,
+): Promise<{ subject: BenchResult; baseline: BenchResult }> {
+  const total = (name: string, parts: BenchResult[]): BenchResult => {
+    const ops = parts.reduce((sum, part) => sum + part.ops, 0);
+    const time = parts.reduce((sum, part) => sum + part.seconds, 0);
+    return { name, ops, seconds: time, opsPerSecond: ops / time, notes: parts[0].notes };
+  };
+  const ours: BenchResult[] = [];
+  const theirs: BenchResult[] = [];
+  for (let round = 0; round < rounds; round++) {
+    ours.push(await run(subject.name, subject.op, seconds / rounds));
+    theirs.push(await run(baseline.name, baseline.op, seconds / rounds));
+  }
+  return { subject: total(subject.name, ours), baseline: total(baseline.name, theirs) };
+}

@@ -12,6 +12,8 @@ export interface ResourceScope {
 }
 
 const PREFIX_ROLE: Record<string, ResourceScope['role']> = { teams: 'team', users: 'user', agents: 'agent' };
+/** The longest of those roots: an id whose first segment is longer is outside every scope. */
+const LONGEST_ROOT = Math.max(...Object.keys(PREFIX_ROLE).map((root) => root.length));
 
 export function scopeOf(resourceId: string): ResourceScope | undefined {
   const first = resourceId.indexOf('/');
@@ -42,6 +44,9 @@ export function mayClaim(candidate: AccessCandidate, resourceId: string, team: s
  * be both a file and a folder), so services refuse to create one (`assertNotScopeFolder`).
  */
 export function isScopeFolder(resourceId: string): boolean {
+  // the hot path of every cache and storage write: most ids start with no reserved root, so no split
+  const slash = resourceId.indexOf('/');
+  if ((slash === -1 ? resourceId.length : slash) > LONGEST_ROOT) return false;
   const segments = resourceId.split('/');
   const root = segments[0].toLowerCase();
   if (!Object.hasOwn(PREFIX_ROLE, root)) return false;

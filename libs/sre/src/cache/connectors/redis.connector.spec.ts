@@ -113,3 +113,67 @@ describe('Cache Redis: layout and compatibility with the original', () => {
     }
   });
 });
+
+describe('Cache Redis: the calls of one tick share one command', () => {
+  const evalCalls = async () => {
+    const stats = await redis.raw().info('commandstats');
+    return (
+      Number(/cmdstat_evalsha:calls=(\d+)/.exec(stats)?.[1] ?? 0) +
+      Number(/cmdstat_eval:calls=(\d+)/.exec(stats)?.[1] ?? 0)
+    );
+  };
+  const mgetCalls = async () =>
+    Number(/cmdstat_mget:calls=(\d+)/.exec(await redis.raw().info('commandstats'))?.[1] ?? 0);
+
+  it('sends the writes and the reads of one tick as one script call and one MGET, each answered alone', async () => {
+    const cache = new CacheService(make(), context(), { account });
+    await cache.connect();
+    try {
+      const agent = cache.requester(AccessCandidate.agent('batch'));
+      const keys = Array.from({ length: 40 }, (_, i) => `k${i}`);
+      for (const key of keys) await agent.set(key, 'first');
+      const scripts = await evalCalls();
+      await Promise.all(keys.map((key, i) => agent.set(key, `second ${i}`)));
+      expect((await evalCalls()) - scripts).toBe(1);
+      const gets = await mgetCalls();
+      expect(await Promise.all(keys.map((key) => agent.get(key)))).toEqual(keys.map((_, i) => `second ${i}`));
+      expect((await mgetCalls()) - gets).toBe(1);
+    } finally {
+      await cache.disconnect();
+    }
+  });
+
+  it('fails only the write whose key Redis cannot take; the others of its batch are done', async () => {
+    const prefix = `p${randomUUID()}`;
+    const cache = new CacheService(make({ prefix }), context(), { account });
+    await cache.connect();
+    try {
+      const agent = cache.requester(AccessCandidate.agent('batch'));
+      for (const key of ['a', 'b', 'c']) await agent.set(key, 'first');
+      // another program put a hash where b's metadata lives
+      await redis.raw().del(`${prefix}:metadata:b`);
+      await redis.raw().hset(`${prefix}:metadata:b`, 'x', '1');
+      const results = await Promise.allSettled(['a', 'b', 'c'].map((key) => agent.set(key, 'second')));
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(/Cache\(Redis\).*WRONGTYPE/);
+      expect(await agent.get('a')).toBe('second');
+      expect(await agent.get('c')).toBe('second');
+    } finally {
+      await cache.disconnect();
+    }
+  });
+
+  it('keeps the order of calls: a command sent after a batched write reaches Redis after it', async () => {
+    const cache = new CacheService(make(), context(), { account });
+    await cache.connect();
+    try {
+      const agent = cache.requester(AccessCandidate.agent('order'));
+      await agent.set('k', 'one');
+      // the set waits in this tick's batch; getTTL reads with a script of its own, sent at once
+      const [, ttl] = await Promise.all([agent.set('k', 'two', undefined, undefined, 100), agent.getTTL('k')]);
+      expect(ttl).toBe(100);
+    } finally {
+      await cache.disconnect();
+    }
+  });
+});

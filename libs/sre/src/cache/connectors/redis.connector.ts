@@ -22,8 +22,10 @@ import {
   encodeMetadata,
   encodeValue,
   REDIS_CACHE_SCRIPTS,
+  REDIS_CACHE_WRITE_MANY,
   type StoredMetadata,
 } from './redis-cache-format';
+import type { RedisBatchKind } from '../../core/redis/redis-batch';
 
 export class RedisCacheSettings extends RedisConnectionSettings {
   /**
@@ -48,7 +50,18 @@ type ScriptClient = Redis & {
 } & {
   sreCacheReadBuffer(...args: (string | Buffer | number)[]): Promise<[Buffer, null, number] | null>;
   sreCacheAtBuffer(...args: (string | Buffer | number)[]): Promise<Buffer | number | null>;
+  sreCacheWriteMany(keyCount: number, keys: string[], args: (string | Buffer | number)[]): Promise<(number | string)[]>;
 };
+
+/** One conditional write of a batch (see `REDIS_CACHE_WRITE_MANY`). */
+interface WriteItem {
+  key: string;
+  mode: 'n' | 'v';
+  version: string;
+  bytes: string | Buffer;
+  md: string;
+  expiresAt: number | '';
+}
 
 const EMPTY = Buffer.alloc(0);
 
@@ -98,7 +111,36 @@ export class RedisCacheConnector implements CacheBackend {
     for (const [name, lua] of Object.entries(REDIS_CACHE_SCRIPTS))
       if (typeof (this.client as unknown as Record<string, unknown>)[name] !== 'function')
         this.client.defineCommand(name, { lua, numberOfKeys: 2 });
+    // the key count is the call's first argument: one call carries any number of writes
+    if (typeof this.client.sreCacheWriteMany !== 'function')
+      this.client.defineCommand('sreCacheWriteMany', { lua: REDIS_CACHE_WRITE_MANY });
   }
+
+  /** The writes of one tick as one script call: one result per write. */
+  private readonly writeBatch: RedisBatchKind<WriteItem, number> = {
+    send: (client, items) => {
+      const keys: string[] = [];
+      const args: (string | Buffer | number)[] = [Date.now()];
+      for (const { key, mode, version, bytes, md, expiresAt } of items) {
+        keys.push(this.valuePrefix + key, this.metadataPrefix + key);
+        args.push(mode, version, bytes, md, expiresAt);
+      }
+      return (client as ScriptClient)
+        .sreCacheWriteMany(keys.length, keys, args)
+        .then((results) => results.map((r) => (typeof r === 'string' ? new Error(r.slice(1)) : r)));
+    },
+    size: (item) => item.bytes.length + item.md.length + item.version.length + 2 * item.key.length,
+  };
+
+  /** The `readEntry`s of one tick as one `MGET` (value and metadata of each key). */
+  private readonly readBatch: RedisBatchKind<string, [Buffer | null, Buffer | null]> = {
+    send: (client, keys) => {
+      const names: string[] = [];
+      for (const key of keys) names.push(this.valuePrefix + key, this.metadataPrefix + key);
+      return client.mgetBuffer(names).then((replies) => keys.map((_, i) => [replies[2 * i], replies[2 * i + 1]]));
+    },
+    size: (key) => 2 * key.length,
+  };
 
   /** Where the keys live, e.g. `smyth:cache:` (the NKV connector on the same Redis shares it). */
   get keyPrefix(): string {
@@ -130,13 +172,15 @@ export class RedisCacheConnector implements CacheBackend {
   }
 
   /**
-   * Info and value in one round trip, read at one instant: `MGET` of both keys (no script). A key
-   * the original wrote (its expiry is Redis' TTL) takes a second round trip for the TTL.
+   * Info and value in one round trip, read at one instant: `MGET` of both keys (no script), shared
+   * with the other reads of the tick. A key the original wrote (its expiry is Redis' TTL) takes a
+   * second round trip for the TTL.
    */
   readEntry(key: string): Promise<{ info: CacheInfo; value: CacheData } | undefined> {
     const now = Date.now();
-    return this.redis.exec(
-      () => this.client.mgetBuffer(this.valuePrefix + key, this.metadataPrefix + key),
+    return this.redis.batch(
+      this.readBatch,
+      key,
       ([value, md]): MaybePromise<{ info: CacheInfo; value: CacheData } | undefined> => {
         if (value === null) return this.recent.forget(key);
         const info = this.infoOf(key, md ?? EMPTY, -1);
@@ -182,21 +226,15 @@ export class RedisCacheConnector implements CacheBackend {
     const { type, bytes } = encodeValue(entry.value);
     const { acl, expiresAt, metadata } = entry;
     const md = encodeMetadata(type, this.writeId(), expiresAt, this.compact(acl), metadata);
-    const mode = ifVersion === undefined ? 'n' : 'v';
-    return this.redis.exec(
-      () =>
-        this.client.sreCacheWrite(
-          this.valuePrefix + key,
-          this.metadataPrefix + key,
-          Date.now(),
-          mode,
-          ifVersion?.md ?? '',
-          bytes,
-          md,
-          expiresAt ?? '',
-        ),
-      (done) => this.wrote(key, done, acl, expiresAt, md, type, metadata),
-    );
+    const item: WriteItem = {
+      key,
+      mode: ifVersion === undefined ? 'n' : 'v',
+      version: ifVersion?.md ?? '',
+      bytes,
+      md,
+      expiresAt: expiresAt ?? '',
+    };
+    return this.redis.batch(this.writeBatch, item, (done) => this.wrote(key, done, acl, expiresAt, md, type, metadata));
   }
 
   writeInfo(key: string, update: CacheInfoUpdate, ifVersion: Version): Promise<boolean> {

@@ -5,6 +5,7 @@ import { labelOf } from '../backend';
 import { defineSharedConnection } from '../connection';
 import { SreConfigError } from '../errors';
 import { collectSecretValues } from '../secrets';
+import { RedisBatcher, type RedisBatchKind } from './redis-batch';
 import { RedisLink } from './redis-link';
 import { RedisConnectionSettings, resolveRedisTarget } from './redis-settings';
 
@@ -80,12 +81,27 @@ export class RedisConnectorLink {
    * could not send yet waits for the connection (see `RedisLink.retryUnsent`).
    */
   exec<T, R = T>(send: (client: Redis) => Promise<T>, next?: (reply: T) => R | Promise<R>): Promise<R> {
+    // what was batched before this command goes first: calls reach Redis in the order they were made
+    this.batcher.flush();
     const sendNow = () => send(this.link.client);
     const unsent = (error: unknown) => this.link.retryUnsent(error, sendNow).then(next, this.fail);
     const waiting = this.link.ready();
     if (waiting === undefined) return sendNow().then(next, unsent) as Promise<R>;
     return waiting.then(() => sendNow().then(next, unsent), this.fail) as Promise<R>;
   }
+
+  /**
+   * `item` sent together with the other calls of `kind` made in the same tick (one command for all
+   * of them), its own result handed to `next`; failures explained as `exec`'s are.
+   */
+  batch<I, T, R = T>(kind: RedisBatchKind<I, T>, item: I, next: (reply: T) => R | Promise<R>): Promise<R> {
+    return this.batcher.add(kind, item).then(next);
+  }
+
+  private readonly batcher = new RedisBatcher(
+    (run) => this.exec(run),
+    (error) => this.link.explain(error, this.label),
+  );
 
   private readonly fail = (error: unknown): Promise<never> => Promise.reject(this.link.explain(error, this.label));
 }

@@ -70,3 +70,33 @@ describe('NKV Redis: layout and compatibility with the original', () => {
     expect(await redis.raw().keys(`${prefix}:*`)).toEqual([]);
   });
 });
+
+describe('NKV Redis: the gets and sets of one tick share one MGET / MSET', () => {
+  const calls = async (command: string) =>
+    Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(await redis.raw().info('commandstats'))?.[1] ?? 0);
+
+  it('batches up to 128 calls a command, answers each alone, and keeps the order of other commands', async () => {
+    const nkv = make();
+    await nkv.connect();
+    try {
+      const keys = Array.from({ length: 300 }, (_, i) => `k${i}`);
+      const msets = await calls('mset');
+      await Promise.all(keys.map((key) => nkv.writeEntry('acme', 'ns', key, `j:"${key}"`)));
+      // 300 sets: 128 + 128 + 44
+      expect((await calls('mset')) - msets).toBe(3);
+      const mgets = await calls('mget');
+      const values = await Promise.all(keys.map((key) => nkv.readEntry('acme', 'ns', key)));
+      expect(values).toEqual(keys.map((key) => `j:"${key}"`));
+      expect((await calls('mget')) - mgets).toBe(3);
+      // a delete sent right after a pending set lands after it
+      const [, , after] = await Promise.all([
+        nkv.writeEntry('acme', 'ns', 'gone', 'j:1'),
+        nkv.deleteEntry('acme', 'ns', 'gone'),
+        nkv.readEntry('acme', 'ns', 'gone'),
+      ]);
+      expect(after).toBeUndefined();
+    } finally {
+      await nkv.disconnect();
+    }
+  });
+});

@@ -1,5 +1,6 @@
 import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { createConnectorContext, type ConnectorContext } from '../../core/backend';
+import type { RedisBatchKind } from '../../core/redis/redis-batch';
 import { RedisConnectorLink } from '../../core/redis/redis-connection';
 import type { RedisLink } from '../../core/redis/redis-link';
 import { RedisConnectionSettings } from '../../core/redis/redis-settings';
@@ -44,10 +45,23 @@ function isEncoded(stored: string): boolean {
 const MGET_BATCH = 500;
 const DONE = (): void => undefined;
 
+/** The `GET`s of one tick as one `MGET`. */
+const READS: RedisBatchKind<string, string | null> = {
+  send: (client, keys) => client.mget(keys as string[]),
+  size: (key) => key.length,
+};
+
+/** The `SET`s of one tick as one `MSET` (atomic: all or none). */
+const WRITES: RedisBatchKind<[string, string], void> = {
+  send: (client, pairs) => client.mset(pairs.flat()).then(() => pairs.map(DONE)),
+  size: ([key, value]) => key.length + value.length,
+};
+
 /**
  * NKV on Redis in the original's layout, `<prefix>:cache:team_<team>:<namespace>:<key>`, over the
  * same client as Cache `Redis` (the shared `RedisConnection`) or one of its own. Each operation is
- * one command: `SET` is atomic, and with `appendonly` durable once acknowledged. A namespace is
+ * one atomic command (the gets and sets of one tick share one `MGET` / `MSET`), durable once
+ * acknowledged with `appendonly`. A namespace is
  * listed and cleared by `SCAN` over its exact, escaped prefix (never `KEYS`), which can never reach
  * another namespace (W32). Names holding `:` or `%` are stored escaped (`%3A`, `%25`); the
  * original's keys for such names were ambiguous and are not listed.
@@ -92,17 +106,14 @@ export class RedisNKVConnector implements NKVBackend {
 
   readEntry(team: string, namespace: string, key: string): Promise<string | undefined> {
     const name = this.nameOf(team, namespace, key);
-    return this.redis.exec(
-      (client) => client.get(this.valuePrefix + name),
-      (stored) => {
-        if (stored === null) return undefined;
-        return isEncoded(stored) ? stored : this.fromOriginal([name], [stored]).then(([value]) => value);
-      },
-    );
+    return this.redis.batch(READS, this.valuePrefix + name, (stored) => {
+      if (stored === null) return undefined;
+      return isEncoded(stored) ? stored : this.fromOriginal([name], [stored]).then(([value]) => value);
+    });
   }
 
   writeEntry(team: string, namespace: string, key: string, value: string): Promise<void> {
-    return this.redis.exec((client) => client.set(this.keyOf(team, namespace, key), value), DONE);
+    return this.redis.batch(WRITES, [this.keyOf(team, namespace, key), value], DONE);
   }
 
   deleteEntry(team: string, namespace: string, key: string): Promise<void> {
