@@ -21,6 +21,7 @@ const SDK_PREFIXES = [
   'openai',
   '@anthropic-ai',
   '@google/genai',
+  '@energetic-ai',
 ];
 const SOURCES = path.join(ROOT, 'libs/sre/src');
 /** The library build (`npm run build:lib`): the folder of the package's main entry point. */

@@ -1,6 +1,10 @@
 import * as http from 'node:http';
 import { listenLocally } from './listen';
 import { LLMScript, piecesOf, tokens, type ScriptedReply } from './llm-script';
+import { trigramEmbedding } from './openai';
+
+/** Native sizes of the embedding models; `outputDimensionality` asks for fewer. */
+const EMBEDDING_DIMENSIONS: Record<string, number> = { 'gemini-embedding-001': 3072, 'text-embedding-004': 768 };
 
 export interface GooglePeerRequest {
   path: string;
@@ -37,7 +41,8 @@ function fail(res: http.ServerResponse, code: number, status: string, message: s
 }
 
 /**
- * A wire-compatible Generative Language API (`generateContent`, `streamGenerateContent?alt=sse`) on
+ * A wire-compatible Generative Language API (`generateContent`, `streamGenerateContent?alt=sse`,
+ * `embedContent`, `batchEmbedContents` with trigram vectors) on
  * a free port of 127.0.0.1, for `@google/genai`: text, thought and functionCall parts, Google's
  * error body (an invalid key is a 400 with reason API_KEY_INVALID, a 429 carries RetryInfo's
  * `retryDelay`), and streams cut in the middle.
@@ -63,7 +68,10 @@ export async function startGooglePeer(options: { apiKeys: string[] }): Promise<G
         return fail(res, 400, 'INVALID_ARGUMENT', 'API key not valid. Please pass a valid API key.', [
           { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID', domain: 'googleapis.com' },
         ]);
-      const match = /^\/v1beta\/models\/([^:]+):(generateContent|streamGenerateContent)$/.exec(url.pathname);
+      const match =
+        /^\/v1beta\/models\/([^:]+):(generateContent|streamGenerateContent|embedContent|batchEmbedContents)$/.exec(
+          url.pathname,
+        );
       if (req.method !== 'POST' || !match) return fail(res, 404, 'NOT_FOUND', `no route ${url.pathname}`);
       const reply = script.next();
       if (reply?.error) {
@@ -76,6 +84,7 @@ export async function startGooglePeer(options: { apiKeys: string[] }): Promise<G
           delay === undefined ? [] : [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${delay}s` }],
         );
       }
+      if (match[2] === 'embedContent' || match[2] === 'batchEmbedContents') return embed(match[1], match[2], body, res);
       const contents = (Array.isArray(body.contents) ? body.contents : []) as Content[];
       if (!contents.length)
         return fail(res, 400, 'INVALID_ARGUMENT', '* GenerateContentRequest.contents: contents is not specified');
@@ -126,4 +135,30 @@ async function answer(
   if (calls.length) chunks.push(data(candidate(calls)));
   chunks.push(data(candidate([{ text: '' }], 'STOP')));
   await script.sse(res, chunks, reply);
+}
+
+interface EmbedRequest {
+  model?: string;
+  content?: { parts?: { text?: string }[] };
+  outputDimensionality?: number;
+}
+
+/** Embeddings as the SDK asks for them: one request per text, each naming its model and size. */
+function embed(model: string, method: string, body: Record<string, unknown>, res: http.ServerResponse): void {
+  const native = EMBEDDING_DIMENSIONS[model];
+  if (native === undefined) return fail(res, 404, 'NOT_FOUND', `models/${model} is not found for API version v1beta`);
+  const one = (request: EmbedRequest) => {
+    const text = (request.content?.parts ?? []).map((part) => part.text ?? '').join('');
+    const size = request.outputDimensionality ?? native;
+    // like the service: the full-size vector is normalised, a cut one is not
+    const full = trigramEmbedding(text, native).map((value) => value * 3);
+    return { values: size < native ? full.slice(0, size) : trigramEmbedding(text, native) };
+  };
+  const requests = (method === 'embedContent' ? [body] : (body.requests ?? [])) as EmbedRequest[];
+  if (!Array.isArray(requests) || requests.length === 0 || requests.length > 100)
+    return fail(res, 400, 'INVALID_ARGUMENT', 'requests must hold 1 to 100 embedding requests');
+  if (requests.some((request) => request.model !== undefined && request.model !== `models/${model}`))
+    return fail(res, 400, 'INVALID_ARGUMENT', 'every request must name the model of the URL');
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(method === 'embedContent' ? { embedding: one(body) } : { embeddings: requests.map(one) }));
 }
