@@ -8,8 +8,10 @@ import {
   type NamespaceRecord,
   type StoredDatasource,
   type VectorDBBackend,
+  type VectorMetadataFilter,
   type VectorNamespace,
 } from '../vectordb/vectordb.backend';
+import { cosineSimilarity as cosine } from '../vectordb/embeddings/similarity';
 import { VectorDBService } from '../vectordb/vectordb.service';
 import { teamResolver, timedTest, useFreshBackend, useRecordingView } from './contract-harness';
 
@@ -403,6 +405,169 @@ export function describeVectorDBBackend(
         await created('temp');
         expect(await backend().listDatasourceRecords(namespace)).toEqual([]);
         expect(await reachable(namespace, ds.vectorInfo![0].values)).toEqual([]);
+      });
+    });
+
+    describe('metadata filters', () => {
+      /** One datasource per shape of metadata a filter must tell apart. */
+      const SHAPES: Record<string, Record<string, unknown>> = {
+        a: { kind: 'fruit', n: 1, ok: true },
+        b: { kind: 'veg', n: 2, ok: false },
+        c: { kind: 'fruit', n: '1', ok: 'true' },
+        d: { kind: { name: 'fruit' }, n: [1], ok: null, tags: ['fruit'] },
+        e: {},
+      };
+
+      /** Stores the shapes; `search(filter)` answers the datasource ids a filtered search reaches. */
+      const shapes = async () => {
+        const namespace = await created('filters');
+        const all = new Map<string, StoredDatasource>();
+        for (const [i, [id, metadata]] of Object.entries(SHAPES).entries())
+          all.set(id, await stored(namespace, id, TEXTS[i], { metadata }));
+        const owner = new Map([...all].flatMap(([id, ds]) => ds.vectorIds.map((vectorId) => [vectorId, id] as const)));
+        const probe = all.get('a')!.vectorInfo![0].values;
+        const search = async (filter: VectorMetadataFilter, includeMetadata = false) => {
+          const results = await backend().searchVectors(namespace, probe, { topK: 100, includeMetadata, filter });
+          expect(results).toBeDefined();
+          return { ids: sorted([...new Set(results!.map((r) => owner.get(r.id)!))]), results: results! };
+        };
+        return { namespace, all, search };
+      };
+
+      test('matches string, number and boolean fields by equality', async () => {
+        const { search } = await shapes();
+        expect((await search({ kind: 'fruit' })).ids).toEqual(['a', 'c']);
+        expect((await search({ kind: 'veg' })).ids).toEqual(['b']);
+        expect((await search({ n: 2 })).ids).toEqual(['b']);
+        expect((await search({ ok: true })).ids).toEqual(['a']);
+        expect((await search({ ok: false })).ids).toEqual(['b']);
+        expect((await search({ kind: 'meat' })).ids).toEqual([]);
+        const { results } = await search({ kind: 'veg' }, true);
+        for (const result of results) expect(result.metadata).toEqual(SHAPES.b);
+      });
+
+      test('compares by JSON type: 1 never matches "1", true never matches "true"', async () => {
+        const { search } = await shapes();
+        expect((await search({ n: 1 })).ids).toEqual(['a']);
+        expect((await search({ n: '1' })).ids).toEqual(['c']);
+        expect((await search({ ok: 'true' })).ids).toEqual(['c']);
+        expect((await search({ n: { $in: [1] } })).ids).toEqual(['a']);
+        expect((await search({ n: { $in: ['1'] } })).ids).toEqual(['c']);
+        expect((await search({ n: 0 })).ids).toEqual([]);
+      });
+
+      test('matches any value of $in', async () => {
+        const { search } = await shapes();
+        expect((await search({ kind: { $in: ['veg', 'meat'] } })).ids).toEqual(['b']);
+        expect((await search({ kind: { $in: ['fruit', 'veg'] } })).ids).toEqual(['a', 'b', 'c']);
+        expect((await search({ n: { $in: [1, 2] } })).ids).toEqual(['a', 'b']);
+        expect((await search({ ok: { $in: [true, 'true'] } })).ids).toEqual(['a', 'c']);
+        expect((await search({ kind: { $in: ['meat'] } })).ids).toEqual([]);
+      });
+
+      test('ANDs several fields', async () => {
+        const { search } = await shapes();
+        expect((await search({ kind: 'fruit', n: 1 })).ids).toEqual(['a']);
+        expect((await search({ kind: 'fruit', n: '1', ok: 'true' })).ids).toEqual(['c']);
+        expect((await search({ kind: { $in: ['fruit', 'veg'] }, ok: { $in: [true, false] } })).ids).toEqual(['a', 'b']);
+        expect((await search({ kind: 'fruit', ok: false })).ids).toEqual([]);
+      });
+
+      test('never matches a missing field, nor one holding an object, an array or null', async () => {
+        const { search } = await shapes();
+        expect((await search({ missing: 'x' })).ids).toEqual([]);
+        expect((await search({ kind: 'fruit', missing: 'fruit' })).ids).toEqual([]);
+        expect((await search({ name: 'fruit' })).ids).toEqual([]);
+        expect((await search({ tags: 'fruit' })).ids).toEqual([]);
+        expect((await search({ tags: { $in: ['fruit'] } })).ids).toEqual([]);
+        expect((await search({ n: { $in: [1, 2, '1'] } })).ids).not.toContain('d');
+        expect((await search({ ok: 'null' })).ids).toEqual([]);
+      });
+
+      test('{} matches every datasource, those without metadata too', async () => {
+        const { search } = await shapes();
+        expect((await search({})).ids).toEqual(['a', 'b', 'c', 'd', 'e']);
+      });
+
+      test('with topK, returns the best of the matching vectors, even when nearer ones do not match', async () => {
+        const namespace = await created('ranked');
+        const all = await Promise.all(
+          TEXTS.slice(0, 8).map((text, i) =>
+            stored(namespace, `d${i}`, text, { metadata: { half: i % 2 === 0 ? 'even' : 'odd' } }),
+          ),
+        );
+        const matching = all.filter((_, i) => i % 2 === 0).flatMap((ds) => ds.vectorInfo!);
+        // the query is an odd datasource's own vector: the nearest vector overall does not match
+        const query = all[1].vectorInfo![0].values;
+        const best = [...matching].sort((x, y) => cosine(y.values, query) - cosine(x.values, query))[0];
+        const results = await backend().searchVectors(namespace, query, {
+          topK: 2,
+          includeMetadata: true,
+          filter: { half: 'even' },
+        });
+        expect(results!.length).toBeGreaterThanOrEqual(2);
+        const ids = new Set(matching.map((v) => v.id));
+        for (const result of results!) {
+          expect(ids.has(result.id)).toBe(true);
+          expect(result.metadata).toEqual({ half: 'even' });
+        }
+        const top = results!.reduce((x, y) => ((y.score ?? -Infinity) > (x.score ?? -Infinity) ? y : x));
+        expect(top.id).toBe(best.id);
+
+        const alice = serve().user('alice');
+        const served = await alice.search('ranked', query, { topK: 3, filter: { half: 'even' } });
+        expect(served).toHaveLength(3);
+        expect(served[0].id).toBe(best.id);
+        for (const result of served) expect(ids.has(result.id)).toBe(true);
+        for (let i = 1; i < served.length; i++) expect(served[i - 1].score!).toBeGreaterThanOrEqual(served[i].score!);
+        expect(await alice.search('ranked', TEXTS[1], { topK: 5, filter: { half: 'none' } })).toEqual([]);
+        expect(await alice.search('ranked', TEXTS[1], { topK: 8, filter: {} })).toHaveLength(8);
+      });
+
+      test('the service refuses a malformed filter with a clear message, before the backend sees it', async () => {
+        const alice = serve().user('alice');
+        const valueRule = (field: string) =>
+          `filter field '${field}' must be a string, finite number or boolean, or { $in: [1-100 of them] }`;
+        const bad: [unknown, string][] = [
+          ['kind', 'filter must be an object of metadata fields'],
+          [[{ kind: 'fruit' }], 'filter must be an object of metadata fields'],
+          [42, 'filter must be an object of metadata fields'],
+          [{ 'user.kind': 'x' }, "filter field 'user.kind' must be 1-64 of A-Z a-z 0-9 _"],
+          [{ 'a b': 'x' }, "filter field 'a b' must be 1-64 of A-Z a-z 0-9 _"],
+          [{ '': 'x' }, "filter field '' must be 1-64 of A-Z a-z 0-9 _"],
+          [{ $or: [{ a: 1 }] }, "filter field '$or' must be 1-64 of A-Z a-z 0-9 _"],
+          [{ ['f'.repeat(65)]: 'x' }, `filter field '${'f'.repeat(64)}' must be 1-64 of A-Z a-z 0-9 _`],
+          [Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`f${i}`, i])), 'a filter names at most 16 fields'],
+          [{ n: null }, valueRule('n')],
+          [{ n: Number.NaN }, valueRule('n')],
+          [{ n: Number.POSITIVE_INFINITY }, valueRule('n')],
+          [{ n: [1, 2] }, valueRule('n')],
+          [{ n: { nested: 1 } }, valueRule('n')],
+          [{ n: { $in: [] } }, valueRule('n')],
+          [{ n: { $in: 1 } }, valueRule('n')],
+          [{ n: { $in: [{ a: 1 }] } }, valueRule('n')],
+          [{ n: { $in: [null] } }, valueRule('n')],
+          [{ n: { $in: Array.from({ length: 101 }, (_, i) => i) } }, valueRule('n')],
+          [{ n: { $in: [1], $eq: 1 } }, valueRule('n')],
+          [{ n: { $nin: [1] } }, valueRule('n')],
+        ];
+        for (const [filter, message] of bad) {
+          const error = await alice
+            .search('ns', 'x', { filter: filter as VectorMetadataFilter })
+            .catch((e: unknown) => e);
+          expect(error).toBeInstanceOf(SreInvalidInputError);
+          expect([filter, (error as Error).message]).toEqual([filter, message]);
+        }
+        expect(calls).toEqual([]);
+        const limits: VectorMetadataFilter = {
+          ...Object.fromEntries(Array.from({ length: 15 }, (_, i) => [`F_${i}`, i])),
+          ['f'.repeat(64)]: { $in: Array.from({ length: 100 }, (_, i) => `v${i}`) },
+        };
+        await alice.createNamespace('limits');
+        await alice.createDatasource('limits', { text: TEXTS[0], chunkSize: 1000, metadata: { F_0: 0 } });
+        expect(await alice.search('limits', TEXTS[0], { filter: limits })).toEqual([]);
+        expect(await alice.search('limits', TEXTS[0], { filter: { F_0: 0 } })).toHaveLength(1);
+        expect(await alice.search('limits', TEXTS[0], { filter: undefined })).toHaveLength(1);
       });
     });
 
