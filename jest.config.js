@@ -8,6 +8,8 @@ const shared = {
   moduleNameMapper: {
     '^nestjs-sre$': '<rootDir>/libs/sre/src',
     '^nestjs-sre/(.*)$': '<rootDir>/libs/sre/src/$1',
+    // see the file: an ESM-only transitive dependency of the Milvus SDK
+    '^uuid$': '<rootDir>/test/support/uuid-cjs.js',
   },
 };
 
