@@ -136,9 +136,9 @@ describe('SreModule (e2e)', () => {
   it('asking for a connector that is not available yet fails with a clear error', async () => {
     await expect(
       Test.createTestingModule({
-        imports: [SreModule.forRoot({ VectorDB: { Connector: 'Pinecone', Settings: {} } })],
+        imports: [SreModule.forRoot({ Vault: { Connector: 'HashicorpVault', Settings: {} } })],
       }).compile(),
-    ).rejects.toThrow(/VectorDB: connector 'Pinecone' is not available in this version of nestjs-sre/);
+    ).rejects.toThrow(/Vault: connector 'HashicorpVault' is not available in this version of nestjs-sre/);
   });
 
   it('app.close() disconnects every connector exactly once, in reverse creation order', async () => {

@@ -141,8 +141,20 @@ export * from './vectordb/vectordb.backend';
 export * from './vectordb/vectordb.service';
 export * from './vectordb/vectordb.module';
 export { RAMVecConnector, RAMVecSettings } from './vectordb/connectors/ramvec.connector';
-export { EmbeddingsSettings, OpenAIEmbedder } from './vectordb/embeddings/embedder';
-export type { Embedder } from './vectordb/embeddings/embedder';
+// the Pinecone and Milvus SDKs load only when their connector connects
+export { PineconeConnector, PineconeSettings } from './vectordb/connectors/pinecone.connector';
+export { MilvusConnector, MilvusCredentials, MilvusSettings } from './vectordb/connectors/milvus.connector';
+export {
+  createEmbedder,
+  embedInBatches,
+  EmbeddingsSettings,
+  GoogleEmbedder,
+  LocalEmbedder,
+  OpenAIEmbedder,
+} from './vectordb/embeddings/embedder';
+export type { BatchPolicy, Embedder, EmbeddingsProvider } from './vectordb/embeddings/embedder';
+export { cosineSimilarity } from './vectordb/embeddings/similarity';
+export { checkMetadataFilter, matchesMetadataFilter } from './vectordb/metadata-filter';
 export { chunkText } from './vectordb/embeddings/chunker';
 
 // llm

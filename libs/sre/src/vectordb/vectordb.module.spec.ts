@@ -14,14 +14,14 @@ describe('VectorDBModule', () => {
     InjectVectorDB,
     {
       connector: MemoryVectorDBBackend,
-      planned: ['Pinecone', 'Milvus'],
-      available: ['RAMVec'],
+      planned: [],
+      available: ['RAMVec', 'Pinecone', 'Milvus'],
       unknownName: 'Qdrant',
       imports: [fakeAccountModule(TEAMS)],
     },
   );
 
-  it('exports the registry and token of its declaration, and plans the SDKs and dependencies of the seed', () => {
+  it('exports the registry and token of its declaration, and declares the SDKs and dependencies of the seed', () => {
     expect(VECTORDB_CONNECTORS).toBe(VECTORDB.registry);
     expect(getVectorDBToken('x')).toBe('SreVectorDB:x');
     expect(VECTORDB.registry.entry('Pinecone')?.sdk).toEqual([{ package: '@pinecone-database/pinecone', range: '^8' }]);
@@ -31,8 +31,8 @@ describe('VectorDBModule', () => {
         Object.entries(VECTORDB.registry.entry(name)?.uses ?? {}).map(([key, dep]) => [key, dep.optional === true]),
       );
     expect(uses('RAMVec')).toEqual({ vault: true });
-    expect(uses('Pinecone')).toEqual({ nkv: false, cache: false, vault: true });
-    expect(uses('Milvus')).toEqual({ nkv: true, cache: false, vault: true });
+    expect(uses('Pinecone')).toEqual({ nkv: false, vault: true });
+    expect(uses('Milvus')).toEqual({ nkv: true, vault: true });
   });
 
   it('refuses to boot without the Account subsystem, in a sentence', async () => {

@@ -1,11 +1,12 @@
 /* eslint-disable @typescript-eslint/no-require-imports -- connectors load on first use (CommonJS) */
 import { Module } from '@nestjs/common';
 import { ACCOUNT } from '../account/account.module';
-import { CACHE } from '../cache/cache.module';
-import { connector, planned } from '../core/registry';
+import { connector } from '../core/registry';
 import { defineSubsystem } from '../core/subsystem';
 import { NKV } from '../nkv/nkv.module';
 import { VAULT } from '../vault/vault.module';
+import type { MilvusSettings } from './connectors/milvus.connector';
+import type { PineconeSettings } from './connectors/pinecone.connector';
 import type { RAMVecSettings } from './connectors/ramvec.connector';
 import { VECTORDB_OPERATIONS } from './vectordb.backend';
 import { VectorDBService } from './vectordb.service';
@@ -27,21 +28,22 @@ export const VECTORDB = defineSubsystem({
     RAMVec: connector<RAMVecSettings>(() => require('./connectors/ramvec.connector').RAMVecConnector, {
       uses: { vault: embeddingKeys },
     }),
-    // the hosted indexes keep no datasource records and no namespace ACLs of their own: NKV holds
-    // the records (Milvus can fall back to scanning its collection) and Cache the ACLs
-    Pinecone: planned({
+    // Pinecone keeps vectors only: its namespace records, their ACLs and the datasource records live
+    // in NKV, which is durable (a Cache entry may expire or be evicted, and an ACL must not)
+    Pinecone: connector<PineconeSettings>(() => require('./connectors/pinecone.connector').PineconeConnector, {
       sdk: [{ package: '@pinecone-database/pinecone', range: '^8' }],
       uses: {
-        nkv: NKV.dependency('datasource records'),
-        cache: CACHE.dependency('namespace ACLs'),
+        nkv: NKV.dependency('namespace and datasource records'),
         vault: embeddingKeys,
       },
     }),
-    Milvus: planned({
+    // a collection per namespace holds its record and ACL (in a collection property, so both appear
+    // and vanish with it); datasource records go to NKV when the application has one, else into the
+    // collection itself, so no Cache is needed (an ACL must not expire or be evicted)
+    Milvus: connector<MilvusSettings>(() => require('./connectors/milvus.connector').MilvusConnector, {
       sdk: [{ package: '@zilliz/milvus2-sdk-node', range: '^3' }],
       uses: {
         nkv: NKV.dependency('datasource records', true),
-        cache: CACHE.dependency('namespace ACLs'),
         vault: embeddingKeys,
       },
     }),
