@@ -49,8 +49,16 @@ export interface StagedWrite {
 export interface StorageBackend extends SreBackend {
   /** The live resource's header, size and version; `undefined` when it does not exist. */
   stat(id: string): Promise<StorageEntry | undefined>;
-  /** The whole resource with the entry it was read at; `undefined` when missing. */
-  read(id: string): Promise<{ entry: StorageEntry; data: Buffer } | undefined>;
+  /**
+   * The whole resource with the entry it was read at; `undefined` when missing. `wanted`, when
+   * given, is asked once the entry is known and before the bytes are loaded: when it answers
+   * `false` (the caller may not read them) the bytes are not loaded and `data` is empty. One call
+   * does what a `stat` then a `read` would, in one round trip where the backend is remote.
+   */
+  read(
+    id: string,
+    wanted?: (entry: StorageEntry) => boolean | Promise<boolean>,
+  ): Promise<{ entry: StorageEntry; data: Buffer } | undefined>;
   /**
    * A stream of one version with that version's entry (size, content type, ACL): a concurrent
    * replace or delete never cuts or mixes it. `undefined` when missing.

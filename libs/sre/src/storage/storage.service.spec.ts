@@ -41,7 +41,7 @@ describe('StorageService', () => {
   it('wraps a backend failure as an SreBackendError naming subsystem and connector, secrets scrubbed', async () => {
     const { storage, backend } = build(['s3cr3t-token']);
     const cause = new Error('disk said no to s3cr3t-token');
-    jest.spyOn(backend, 'stat').mockRejectedValue(cause);
+    jest.spyOn(backend, 'read').mockRejectedValue(cause);
     const error = (await storage
       .requester(alice)
       .read('a')
@@ -73,10 +73,17 @@ describe('StorageService', () => {
     );
   });
 
-  it('decides a read on a stat first, and a stream before one byte of it is read: a denied caller loads nothing', async () => {
+  it('decides a read on its entry before the bytes load, and a stream before one byte of it is read: a denied caller loads nothing', async () => {
     const { storage, backend } = build();
     await storage.requester(alice).write('private', 'secret');
-    const read = jest.spyOn(backend, 'read');
+    const stat = jest.spyOn(backend, 'stat');
+    const read = backend.read.bind(backend);
+    const loaded: Buffer[] = [];
+    jest.spyOn(backend, 'read').mockImplementation(async (id, wanted) => {
+      const found = await read(id, wanted);
+      if (found) loaded.push(found.data);
+      return found;
+    });
     const opened: Readable[] = [];
     const readStream = backend.readStream.bind(backend);
     jest.spyOn(backend, 'readStream').mockImplementation(async (id) => {
@@ -85,12 +92,35 @@ describe('StorageService', () => {
       return found;
     });
     await expect(storage.requester(eve).read('private')).rejects.toMatchObject({ name: 'ACLAccessDeniedError' });
-    expect(read).not.toHaveBeenCalled();
+    // one backend call, no stat first; the bytes were not loaded for eve
+    expect(stat).not.toHaveBeenCalled();
+    expect(loaded.map((data) => data.length)).toEqual([0]);
+    expect(await storage.requester(alice).read('private')).toEqual(Buffer.from('secret'));
+    expect(stat).not.toHaveBeenCalled();
     await expect(storage.requester(eve).readStream('private')).rejects.toMatchObject({ name: 'ACLAccessDeniedError' });
     // one call for a stream (no stat first: a remote backend saves a round trip), destroyed unread
     expect(opened).toHaveLength(1);
     expect(opened[0].destroyed).toBe(true);
     expect(opened[0].readableDidRead).toBe(false);
+  });
+
+  it('creates a new id from bytes in memory with no stat, and decides a write to an id created meanwhile on what is there', async () => {
+    const { storage, backend } = build();
+    const stat = jest.spyOn(backend, 'stat');
+    await storage.requester(alice).write('fresh', 'one');
+    expect(stat).not.toHaveBeenCalled();
+    // known now: a rewrite reads it first (its ACL decides, and owners are kept)
+    await storage.requester(alice).write('fresh', 'two');
+    expect(stat).toHaveBeenCalledTimes(1);
+    // created by another instance over the same backend: the create is refused, then decided on its ACL
+    const other = new StorageService(backend, createConnectorContext({ subsystem: 'Storage', connector: 'Memory' }), {
+      account,
+    });
+    await other.requester(alice).write('taken', 'alice owns it');
+    await expect(storage.requester(eve).write('taken', 'eve was here')).rejects.toMatchObject({
+      name: 'ACLAccessDeniedError',
+    });
+    expect(await storage.requester(alice).read('taken')).toEqual(Buffer.from('alice owns it'));
   });
 
   it('decides a read again on the version it returns, and closes a stream it may not hand out', async () => {

@@ -3,9 +3,10 @@ import type { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import type { ConnectorContext } from '../core/backend';
 import { SreAccessDeniedError, SreInvalidInputError, SreNotFoundError, SreUnavailableError } from '../core/errors';
-import { assertByteSource } from '../core/fs/bytes';
+import { assertByteSource, isByteStream } from '../core/fs/bytes';
 import { RESERVED_HEADER_KEYS } from '../core/fs/header-codec';
 import { assertResourceId } from '../core/resource-id';
+import { KnownIds } from './known-ids';
 import type { RouteHandler } from '../router/router.backend';
 import type { RouterService } from '../router/router.service';
 import { AccessCandidate } from '../security/access-candidate';
@@ -116,6 +117,8 @@ export class StorageService extends SecureService<StorageBackend> {
   private readonly router?: RouterService;
   /** Temporary URL tokens (32 random bytes, base64url) and what each serves; held in memory only. */
   private readonly tempUrls = new Map<string, TempUrlGrant>();
+  /** Ids seen existing: a write to any other is first tried as a create (see `write`). */
+  private readonly existing = new KnownIds();
 
   constructor(backend: StorageBackend, context: ConnectorContext | undefined, deps: StorageServiceDeps) {
     super(backend, context, deps);
@@ -203,10 +206,18 @@ export class StorageService extends SecureService<StorageBackend> {
     return {
       candidate,
       read: async (id) => {
-        // checked on a stat first, so that a denied caller never makes the backend load the bytes
-        if (!(await this.entry(candidate, READ, id))) return undefined;
-        const found = await this.step(`reading '${id}'`, () => this.backend.read(id));
-        if (found) await this.authorize(candidate, READ, id, found.entry.acl);
+        assertResourceId(id, 'resource id', this.source());
+        // decided on the entry before the bytes load (a denied caller never makes the backend load
+        // them), in the same backend call: one round trip where a stat first would cost two
+        let allowed: StorageEntry | undefined;
+        const wanted = (entry: StorageEntry) =>
+          this.authorize(candidate, READ, id, entry.acl).then(
+            () => ((allowed = entry), true),
+            () => false,
+          );
+        const found = this.existing.saw(id, await this.call(`reading '${id}'`, () => this.backend.read(id, wanted)));
+        // the decision is the service's, whatever a backend did with `wanted`
+        if (!found || found.entry !== allowed) await this.authorize(candidate, READ, id, found?.entry.acl);
         return found?.data;
       },
       readStream: async (id) => (await this.opened(candidate, id))?.stream,
@@ -218,7 +229,9 @@ export class StorageService extends SecureService<StorageBackend> {
       delete: async (id) => {
         await this.decide(candidate, WRITE, id, async (entry) => {
           if (!entry) return true;
-          return this.step(`deleting '${id}'`, () => this.backend.delete(id, entry.version));
+          const done = await this.step(`deleting '${id}'`, () => this.backend.delete(id, entry.version));
+          if (done) this.existing.forget(id);
+          return done;
         });
       },
       exists: async (id) => (await this.entry(candidate, READ, id)) !== undefined,
@@ -282,18 +295,30 @@ export class StorageService extends SecureService<StorageBackend> {
     assertResourceId(id, 'resource id', this.source());
     // a file named like a reserved folder would block every resource of that scope
     assertNotScopeFolder(id, 'resource id', this.source());
-    // fail fast: a caller who may not write never uploads a byte
-    await this.entry(candidate, WRITE, id);
-    const staged = await this.stage(id, data);
+    await this.ensureReady();
+    // Every byte is staged only after a decision: a caller who may not write never uploads one.
+    // A stream is decided on a stat, staged (that may take long), then decided again on the
+    // version its commit replaces. Bytes in memory stage in no time, so they are decided once, just
+    // before their commit; and an id not known to exist is first created with no stat at all: that
+    // commit is conditional on the id being absent, and when it is not, the write is read and
+    // decided like any replace.
+    const inMemory = !isByteStream(data);
+    let missing = inMemory ? !this.existing.has(id) : (await this.entry(candidate, WRITE, id)) === undefined;
+    let staged = inMemory ? undefined : await this.stage(id, data);
     try {
       await this.retryOnConflict(`'${id}'`, async () => {
-        // decided again on the version the commit replaces: rights may have changed while staging
-        const entry = await this.recheck(candidate, WRITE, id);
+        let entry: StorageEntry | undefined;
+        if (missing) await this.authorize(candidate, WRITE, id, undefined);
+        else entry = await this.recheck(candidate, WRITE, id);
+        missing = false;
         const header: StorageHeader = { acl: await this.nextACL(candidate, id, entry, given), metadata: clean };
-        return this.step(`writing '${id}'`, () => staged.commit(header, entry?.version));
+        staged ??= await this.stage(id, data);
+        const bytes = staged;
+        return this.step(`writing '${id}'`, () => bytes.commit(header, entry?.version));
       });
+      this.existing.add(id);
     } finally {
-      await staged.discard().catch(() => undefined);
+      await staged?.discard().catch(() => undefined);
     }
   }
 
@@ -376,7 +401,7 @@ export class StorageService extends SecureService<StorageBackend> {
     id: string,
   ): Promise<{ entry: StorageEntry; stream: Readable } | undefined> {
     assertResourceId(id, 'resource id', this.source());
-    const found = await this.call(`reading '${id}'`, () => this.backend.readStream(id));
+    const found = this.existing.saw(id, await this.call(`reading '${id}'`, () => this.backend.readStream(id)));
     try {
       await this.authorize(candidate, READ, id, found?.entry.acl);
     } catch (error) {
@@ -392,14 +417,14 @@ export class StorageService extends SecureService<StorageBackend> {
    */
   private async entry(candidate: AccessCandidate, need: number, id: string): Promise<StorageEntry | undefined> {
     assertResourceId(id, 'resource id', this.source());
-    const entry = await this.call(`reading '${id}'`, () => this.backend.stat(id));
+    const entry = this.existing.saw(id, await this.call(`reading '${id}'`, () => this.backend.stat(id)));
     await this.authorize(candidate, need, id, entry?.acl);
     return entry;
   }
 
   /** `entry` for a later step of an operation already admitted: it finishes even once draining began. */
   private async recheck(candidate: AccessCandidate, need: number, id: string): Promise<StorageEntry | undefined> {
-    const entry = await this.step(`reading '${id}'`, () => this.backend.stat(id));
+    const entry = this.existing.saw(id, await this.step(`reading '${id}'`, () => this.backend.stat(id)));
     await this.authorize(candidate, need, id, entry?.acl);
     return entry;
   }

@@ -166,11 +166,17 @@ export class LocalStorageConnector implements StorageBackend {
     });
   }
 
-  read(id: string): Promise<{ entry: StorageEntry; data: Buffer } | undefined> {
+  read(
+    id: string,
+    wanted?: (entry: StorageEntry) => boolean | Promise<boolean>,
+  ): Promise<{ entry: StorageEntry; data: Buffer } | undefined> {
     return this.guard(`reading '${id}'`, async () => {
       const snap = await this.pairs.get(id, true);
       try {
-        return snap && { entry: entryOf(snap), data: await snap.handle!.readFile() };
+        if (!snap) return undefined;
+        const entry = entryOf(snap);
+        if (wanted && !(await wanted(entry))) return { entry, data: Buffer.alloc(0) };
+        return { entry, data: await snap.handle!.readFile() };
       } finally {
         await snap?.handle!.close().catch(() => undefined);
       }

@@ -73,9 +73,17 @@ export class S3StorageConnector implements StorageBackend {
     return this.live(id, await this.objects.head(this.objects.keyOf(id)));
   }
 
-  async read(id: string): Promise<{ entry: StorageEntry; data: Buffer } | undefined> {
+  async read(
+    id: string,
+    wanted?: (entry: StorageEntry) => boolean | Promise<boolean>,
+  ): Promise<{ entry: StorageEntry; data: Buffer } | undefined> {
     const found = await this.readStream(id);
     if (!found) return undefined;
+    // one GET: its headers decide before its body is read (a refused caller's body is dropped unread)
+    if (wanted && !(await wanted(found.entry))) {
+      found.stream.destroy();
+      return { entry: found.entry, data: Buffer.alloc(0) };
+    }
     const chunks: Buffer[] = [];
     try {
       for await (const chunk of found.stream) chunks.push(chunk as Buffer);

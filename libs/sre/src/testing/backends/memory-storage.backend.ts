@@ -26,9 +26,15 @@ export class MemoryStorageBackend implements StorageBackend {
     return item && this.entryOf(item);
   }
 
-  async read(id: string): Promise<{ entry: StorageEntry; data: Buffer } | undefined> {
+  async read(
+    id: string,
+    wanted?: (entry: StorageEntry) => boolean | Promise<boolean>,
+  ): Promise<{ entry: StorageEntry; data: Buffer } | undefined> {
     const item = this.live(id);
-    return item && { entry: this.entryOf(item), data: Buffer.from(item.data) };
+    if (!item) return undefined;
+    const entry = this.entryOf(item);
+    if (wanted && !(await wanted(entry))) return { entry, data: Buffer.alloc(0) };
+    return { entry, data: Buffer.from(item.data) };
   }
 
   async readStream(id: string): Promise<{ entry: StorageEntry; stream: Readable } | undefined> {
