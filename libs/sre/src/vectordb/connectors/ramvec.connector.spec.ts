@@ -2,25 +2,17 @@ import { startOpenAIPeer, type OpenAIPeer } from '../../../../../test/peers/open
 import { createConnectorContext } from '../../core/backend';
 import { SreUnavailableError } from '../../core/errors';
 import { validateSettings } from '../../core/settings';
-import type { SecretReader } from '../../llm/llm-credentials';
 import { AccessCandidate } from '../../security/access-candidate';
 import { ACL } from '../../security/acl';
 import { describeVectorDBBackend } from '../../testing/vectordb.contract';
 import { RAMVecConnector, RAMVecSettings } from './ramvec.connector';
 import { VectorRows } from './ramvec-rows';
+import { namespaceOf, namespaceRecordOf, teamVault } from './vector-connector.testkit';
 
 const TEAM_KEYS: Record<string, string> = { 'team-a': 'sk-team-a', 'team-b': 'sk-team-b', 'team-z': '' };
 const TEAM_OF: Record<string, string> = { alice: 'team-a', anna: 'team-a', bob: 'team-b' };
 /** Each team's vault holds its own `openai` key (users read their team's); anyone else has one of its own. */
-const vault: SecretReader = {
-  requester: (candidate) => ({
-    get: async (key) => {
-      if (key !== 'openai') return undefined;
-      const team = candidate.role === 'team' ? candidate.id : TEAM_OF[candidate.id];
-      return team === undefined ? 'sk-anyone-else' : TEAM_KEYS[team] || undefined;
-    },
-  }),
-};
+const vault = teamVault(TEAM_KEYS, TEAM_OF);
 
 let peer: OpenAIPeer;
 beforeAll(async () => {
@@ -28,9 +20,9 @@ beforeAll(async () => {
 });
 afterAll(() => peer?.stop());
 
-const make = (embeddings: Record<string, unknown> = {}) =>
+const make = (embeddings: Record<string, unknown> = {}, settings: Partial<RAMVecSettings> = {}) =>
   new RAMVecConnector(
-    Object.assign(new RAMVecSettings(), {
+    Object.assign(new RAMVecSettings(), settings, {
       embeddings: {
         provider: 'OpenAI',
         model: 'text-embedding-3-small',
@@ -44,36 +36,28 @@ const make = (embeddings: Record<string, unknown> = {}) =>
   );
 
 describeVectorDBBackend('RAMVec (OpenAI embeddings over the SDK)', () => make(), { timeout: 20_000 });
+// every search through the worker pool, on int8 rows with the exact rescore
+describeVectorDBBackend(
+  'RAMVec (worker pool, int8)',
+  () => make({}, { workers: 2, workerThreshold: 0, quantization: 'int8' }),
+  { timeout: 20_000 },
+);
 
 describe('RAMVec', () => {
-  const namespace = (owner: AccessCandidate, name = 'docs') => ({
-    name,
-    key: `${owner.role[0]}_${owner.id}_${name}`,
-    owner,
-  });
-  const record = (ns: ReturnType<typeof namespace>) => ({
-    namespace: ns.key,
-    displayName: ns.name,
-    candidateId: ns.owner.id,
-    candidateRole: ns.owner.role,
-    metadata: {},
-    acl: new ACL().grant(ns.owner, 'owner'),
-  });
+  const namespace = namespaceOf;
+  const record = namespaceRecordOf;
 
-  it("validates the seed's settings, and refuses providers of a later version by name", () => {
+  it("validates the seed's settings: OpenAI, Google and local in any case, and nothing else", () => {
     const seed = validateSettings(
       RAMVecSettings,
       { embeddings: { provider: 'openai', model: 'text-embedding-3-small' } },
       'VectorDB(RAMVec).settings',
     );
     expect(seed.problems).toEqual([]);
-    const google = validateSettings(
-      RAMVecSettings,
-      { embeddings: { provider: 'GoogleAI' } },
-      'VectorDB(RAMVec).settings',
-    );
-    expect(google.problems).toEqual([
-      "VectorDB(RAMVec).settings.embeddings.provider: 'GoogleAI' embeddings arrive in a later version of nestjs-sre (available: OpenAI)",
+    for (const provider of ['GoogleAI', 'google', 'local', 'LOCAL'])
+      expect(validateSettings(RAMVecSettings, { embeddings: { provider } }, 'x').problems).toEqual([]);
+    expect(validateSettings(RAMVecSettings, { embeddings: { provider: 'Cohere' } }, 'x').problems).toEqual([
+      "x.embeddings.provider: must be 'OpenAI', 'Google' (or 'GoogleAI') or 'local' (the name is not case-sensitive)",
     ]);
     const bad = validateSettings(RAMVecSettings, { embeddings: { dimensions: 0, credentials: 'env' } }, 'x');
     expect(bad.problems.sort()).toEqual([
@@ -98,6 +82,33 @@ describe('RAMVec', () => {
     }
     const keys = peer.requests.slice(-2).map((request) => request.apiKey);
     expect(keys).toEqual(['sk-team-a', 'sk-team-b']);
+  });
+
+  it('searches through its workers, fails a dropped namespace clearly, and ends its workers on disconnect', async () => {
+    const vectors = make({}, { workers: 2, workerThreshold: 0 });
+    const ns = namespace(AccessCandidate.team('team-a'), 'pool');
+    await vectors.createNamespace(ns, record(ns));
+    await vectors.upsertDatasource(ns, {
+      id: 'd',
+      label: 'l',
+      text: 'worker threads scan the rows',
+      metadata: {},
+      returnFullVectorInfo: false,
+      acl: new ACL(),
+    });
+    const options = { topK: 3, includeMetadata: false, filter: {} };
+    const found = await vectors.searchVectors(
+      ns,
+      Array.from({ length: 64 }, (_, i) => i % 3),
+      options,
+    );
+    expect(found).toHaveLength(1);
+    const slots = (vectors as unknown as { pool: { slots: unknown[] } }).pool.slots;
+    expect(slots.filter(Boolean)).toHaveLength(1);
+    await expect(vectors.searchVectors(ns, new Array(3).fill(1), options)).rejects.toThrow('a vector of 3 dimensions');
+    await vectors.disconnect();
+    expect(slots.filter(Boolean)).toHaveLength(0);
+    expect(process.getActiveResourcesInfo().filter((name) => /Worker|MessagePort/.test(name))).toEqual([]);
   });
 
   it('without a key for the owner, fails clearly and stores nothing', async () => {
@@ -138,7 +149,7 @@ describe('RAMVec', () => {
 });
 
 describe('VectorRows (the exact scan)', () => {
-  it('finds the same top-k as a double-precision brute force, and stays packed after removals', () => {
+  it('finds the same top-k as a double-precision brute force, and stays packed after removals', async () => {
     const dimensions = 32;
     const rows = new VectorRows<number>(dimensions);
     let seed = 7;
@@ -168,7 +179,7 @@ describe('VectorRows (the exact scan)', () => {
       .filter(({ id }) => id % 3 !== 0)
       .sort((a, b) => b.score - a.score)
       .slice(0, 10);
-    const got = rows.nearest(query, 10).map((hit) => ({ id: rows.payload(hit.row), score: hit.score }));
+    const got = (await rows.nearest(query, 10)).map((hit) => ({ id: hit.payload, score: hit.score }));
     expect(got.map((hit) => hit.id)).toEqual(expected.map((hit) => hit.id));
     got.forEach((hit, i) => expect(hit.score).toBeCloseTo(expected[i].score, 5));
   });

@@ -1,0 +1,216 @@
+import { SreInvalidInputError, SreUnavailableError } from '../../core/errors';
+import { instantiateKernels, kernelBytes, kernelModule } from './ramvec-kernel';
+import { RAMVecPool } from './ramvec-pool';
+import { VectorRows, type RAMVecQuantization } from './ramvec-rows';
+
+const DIMENSIONS = 72; // not a multiple of the kernel's 32: the padding is exercised
+
+function generator(seed: number): () => number {
+  let state = seed;
+  return () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
+}
+
+/** The reference: every stored row scored in double precision, best first, ties by row. */
+function bruteForce(rows: VectorRows<number>, query: number[], k: number, only?: (id: number) => boolean) {
+  let qq = 0;
+  for (const x of query) qq += x * x;
+  const invQ = qq > 0 ? 1 / Math.sqrt(qq) : 0;
+  const scored: { row: number; score: number }[] = [];
+  for (let row = 0; row < rows.size; row++) {
+    if (only && !only(rows.payload(row))) continue;
+    const a = rows.values(row);
+    let dot = 0,
+      aa = 0;
+    for (let i = 0; i < a.length; i++) {
+      dot += a[i] * query[i];
+      aa += a[i] * a[i];
+    }
+    scored.push({ row, score: dot * (aa > 0 ? 1 / Math.sqrt(aa) : 0) * invQ });
+  }
+  return scored.sort((a, b) => b.score - a.score || a.row - b.row).slice(0, k);
+}
+
+function fill(rows: VectorRows<number>, count: number, random: () => number, firstId = 0): void {
+  const kept: number[][] = [];
+  for (let i = 0; i < count; i++) {
+    // every 17th row repeats an earlier one: exact ties must come out in row order
+    const values =
+      i % 17 === 16 && kept.length > 0
+        ? kept[i % kept.length]
+        : Array.from({ length: DIMENSIONS }, () => random() * (1 + (i % 5)));
+    kept.push(values);
+    rows.add(values, firstId + i);
+  }
+}
+
+describe('VectorRows (WASM kernel, worker pool, exact rescore)', () => {
+  let pool: RAMVecPool;
+  beforeAll(() => {
+    pool = new RAMVecPool(2);
+  });
+  afterAll(() => pool.close());
+
+  it('assembles a valid WebAssembly module whose kernels compute the dot products', () => {
+    expect(WebAssembly.validate(kernelBytes(6160))).toBe(true);
+    const memory = new WebAssembly.Memory({ initial: 4, maximum: 4, shared: true });
+    const f32 = new Float32Array(memory.buffer);
+    const i8 = new Int8Array(memory.buffer);
+    const random = generator(21);
+    const [dims, rows, queries, out] = [64, 24, 4, 100_000];
+    for (const encoding of ['f32', 'int8'] as const) {
+      const rowBytes = encoding === 'f32' ? dims * 4 : dims;
+      const stride = rowBytes + 16;
+      const queryAt = 50_000;
+      const value = (address: number) => (encoding === 'f32' ? f32[address / 4] : i8[address]);
+      const size = encoding === 'f32' ? 4 : 1;
+      for (let r = 0; r < rows + 8; r++)
+        for (let i = 0; i < dims; i++) {
+          if (encoding === 'f32') f32[(r * stride) / 4 + i] = random();
+          else i8[r * stride + i] = Math.round(random() * 127);
+        }
+      for (let i = 0; i < queries * dims; i++) {
+        if (encoding === 'f32') f32[queryAt / 4 + i] = random();
+        else i8[queryAt + i] = Math.round(random() * 127);
+      }
+      const kernels = instantiateKernels(memory, kernelModule(stride));
+      const runs = encoding === 'f32' ? [kernels.f32r8, kernels.f32x2] : [kernels.int8r8];
+      for (const kernel of runs) {
+        kernel(0, rows, stride, rowBytes, queryAt, queries, out);
+        const scores = encoding === 'f32' ? new Float32Array(memory.buffer, out) : new Int32Array(memory.buffer, out);
+        for (let r = 0; r < rows; r++)
+          for (let q = 0; q < queries; q++) {
+            let dot = 0;
+            for (let i = 0; i < dims; i++) dot += value(r * stride + i * size) * value(queryAt + (q * dims + i) * size);
+            if (encoding === 'f32') expect(Math.abs(scores[r * queries + q] - dot)).toBeLessThan(1e-4);
+            else expect(scores[r * queries + q]).toBe(dot);
+          }
+      }
+    }
+  });
+
+  for (const quantization of ['none', 'int8', 'bf16'] as RAMVecQuantization[]) {
+    it(`${quantization}: equals a double-precision brute force across sizes, k, deletes, filters and concurrent queries`, async () => {
+      const random = generator(quantization.length * 7 + 1);
+      // 400 rows stay on the main thread, the larger sizes go to the workers
+      const rows = new VectorRows<number>(DIMENSIONS, undefined, { pool, quantization, workerThreshold: 600 });
+      let nextId = 0;
+      for (const grow of [400, 900, 2500]) {
+        fill(rows, grow, random, nextId);
+        nextId += grow;
+        const removed = rows.removeWhere((id) => id % 7 === 3);
+        expect(removed).toBeGreaterThan(0);
+        for (let row = 0; row < rows.size; row++) expect(rows.payload(row) % 7).not.toBe(3);
+        const queries = Array.from({ length: 6 }, () => Array.from({ length: DIMENSIONS }, random));
+        // a stored row as the query: its own score must be the exact best
+        queries.push(rows.values(5));
+        const only = (id: number) => id % 3 !== 0;
+        const cases = queries.flatMap((query, i) => [
+          { query, k: [1, 10, 37][i % 3], only: undefined },
+          { query, k: 10, only },
+        ]);
+        // all at once: the worker path batches them into shared passes
+        const results = await Promise.all(cases.map(({ query, k, only }) => rows.nearest(query, k, only)));
+        results.forEach((got, i) => {
+          const { query, k, only } = cases[i];
+          const expected = bruteForce(rows, query, k, only);
+          expect(got.map((hit) => hit.row)).toEqual(expected.map((hit) => hit.row));
+          expect(got.map((hit) => hit.score)).toEqual(expected.map((hit) => hit.score));
+          got.forEach((hit) => expect(hit.payload).toBe(rows.payload(hit.row)));
+        });
+      }
+      rows.dispose();
+    });
+  }
+
+  it('at 1536 dimensions past the default threshold: moves to a larger memory, and rescans rows removed mid-search', async () => {
+    const dimensions = 1536;
+    const random = generator(11);
+    const rows = new VectorRows<number>(dimensions, undefined, { pool });
+    // 3,000 rows pass the first memory's 16 MB reservation (a move) and the 16 MB worker threshold
+    for (let i = 0; i < 3000; i++)
+      rows.add(
+        Array.from({ length: dimensions }, () => random()),
+        i,
+      );
+    expect((rows as unknown as { generation: number }).generation).toBeGreaterThan(0);
+    const query = Array.from({ length: dimensions }, () => random());
+    const reference = (k: number) => {
+      let qq = 0;
+      for (const x of query) qq += x * x;
+      const scored: { row: number; score: number }[] = [];
+      for (let row = 0; row < rows.size; row++) {
+        const a = rows.values(row);
+        let dot = 0,
+          aa = 0;
+        for (let i = 0; i < dimensions; i++) {
+          dot += a[i] * query[i];
+          aa += a[i] * a[i];
+        }
+        scored.push({ row, score: dot * (1 / Math.sqrt(aa)) * (1 / Math.sqrt(qq)) });
+      }
+      return scored
+        .sort((a, b) => b.score - a.score || a.row - b.row)
+        .slice(0, k)
+        .map((hit) => hit.row);
+    };
+    expect((await rows.nearest(query, 10)).map((hit) => hit.row)).toEqual(reference(10));
+    const searching = rows.nearest(query, 10);
+    // rows move while the workers scan: the pass is run again over the packed rows
+    rows.removeWhere((id) => id % 2 === 0);
+    const found = await searching;
+    expect(found.map((hit) => hit.row)).toEqual(reference(10));
+    found.forEach((hit) => expect(hit.payload % 2).toBe(1));
+    rows.dispose();
+  });
+
+  it('answers a zero query and a k beyond the rows', async () => {
+    const rows = new VectorRows<number>(DIMENSIONS, undefined, { pool, workerThreshold: 0 });
+    fill(rows, 30, generator(3));
+    const zero = await rows.nearest(new Array(DIMENSIONS).fill(0), 5);
+    expect(zero.map((hit) => hit.row)).toEqual([0, 1, 2, 3, 4]);
+    const query = Array.from({ length: DIMENSIONS }, generator(4));
+    const all = await rows.nearest(query, 100);
+    expect(all.map((hit) => hit.row)).toEqual(bruteForce(rows, query, 100).map((hit) => hit.row));
+    expect(all).toHaveLength(30);
+    rows.dispose();
+  });
+
+  it('refuses a vector of the wrong dimension', async () => {
+    const rows = new VectorRows<number>(DIMENSIONS, { subsystem: 'VectorDB', connector: 'RAMVec' }, { pool });
+    expect(() => rows.add([1, 2, 3], 1)).toThrow(SreInvalidInputError);
+    await expect(rows.nearest([1, 2, 3], 1)).rejects.toThrow(
+      "a vector of 3 dimensions does not fit this namespace's 72",
+    );
+  });
+
+  it('fails a search clearly when its worker dies, and recovers on the next', async () => {
+    const own = new RAMVecPool(2);
+    const rows = new VectorRows<number>(DIMENSIONS, undefined, { pool: own, workerThreshold: 0 });
+    fill(rows, 2000, generator(5));
+    const query = Array.from({ length: DIMENSIONS }, generator(6));
+    const searching = rows.nearest(query, 10);
+    // the worker is still starting: it cannot have answered yet
+    await (own as unknown as { slots: { worker: { terminate(): Promise<number> } }[] }).slots[0].worker.terminate();
+    await expect(searching).rejects.toThrow(SreUnavailableError);
+    const again = await rows.nearest(query, 10);
+    expect(again.map((hit) => hit.row)).toEqual(bruteForce(rows, query, 10).map((hit) => hit.row));
+    await own.close();
+  });
+
+  it('keeps no worker alive once closed, and fails searches still waiting', async () => {
+    const own = new RAMVecPool(2);
+    const rows = new VectorRows<number>(DIMENSIONS, undefined, { pool: own, workerThreshold: 0 });
+    fill(rows, 1000, generator(8));
+    const query = Array.from({ length: DIMENSIONS }, generator(9));
+    await rows.nearest(query, 3);
+    const workers = (own as unknown as { slots: ({ worker: { threadId: number } } | undefined)[] }).slots;
+    expect(workers.filter(Boolean)).toHaveLength(2);
+    const pending = expect(rows.nearest(query, 3)).rejects.toThrow(SreUnavailableError);
+    await own.close();
+    await pending;
+    expect(workers.filter(Boolean)).toHaveLength(0);
+    expect(process.getActiveResourcesInfo().filter((name) => /Worker|MessagePort/.test(name))).toEqual([]);
+    rows.dispose();
+    await expect(rows.nearest(query, 3)).rejects.toThrow(SreUnavailableError);
+  });
+});
