@@ -2,6 +2,7 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import * as protobuf from 'protobufjs';
+import { cosineSimilarity as cosine } from '../../libs/sre/src/vectordb/embeddings/similarity';
 
 /**
  * A wire-compatible Milvus on a free port of 127.0.0.1, for the official Node SDK: a gRPC server
@@ -379,19 +380,6 @@ function outputColumns(collection: PeerCollection, requested: string[] | undefin
     else throw new MilvusFailure(1100, `field ${name} not exist`);
   }
   return [...names];
-}
-
-function cosine(a: number[], b: number[]): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i] * b[i];
-    na += a[i] * a[i];
-    nb += b[i] * b[i];
-  }
-  const norm = Math.sqrt(na * nb);
-  return norm > 0 ? dot / norm : 0;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@
  */
 import * as http from 'node:http';
 import { listenLocally } from './listen';
+import { cosineSimilarity as cosine } from '../../libs/sre/src/vectordb/embeddings/similarity';
 
 export type PineconeMetadataValue = string | number | boolean | string[];
 export type PineconeMetadata = Record<string, PineconeMetadataValue>;
@@ -74,18 +75,6 @@ class PeerError extends Error {
 }
 
 const bad = (message: string) => new PeerError(400, message);
-
-function cosine(a: number[], b: number[]): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i] * b[i];
-    na += a[i] * a[i];
-    nb += b[i] * b[i];
-  }
-  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
-}
 
 function score(metric: Index['metric'], a: number[], b: number[]): number {
   if (metric === 'cosine') return cosine(a, b);

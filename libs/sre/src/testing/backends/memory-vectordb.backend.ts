@@ -1,5 +1,7 @@
 import { SreInvalidInputError } from '../../core/errors';
 import type { AccessCandidate } from '../../security/access-candidate';
+import { storedDatasourceOf } from '../../vectordb/datasource-record';
+import { cosineSimilarity as cosine } from '../../vectordb/embeddings/similarity';
 import { NamespaceTable } from '../../vectordb/namespace-table';
 import type {
   DatasourceInput,
@@ -46,18 +48,6 @@ export function foldedLetterCounts(text: string, dimensions = 8): number[] {
   for (const char of text.toLowerCase())
     if (char >= 'a' && char <= 'z') vector[(char.charCodeAt(0) - 97) % dimensions]++;
   return vector;
-}
-
-function cosine(a: number[], b: number[]): number {
-  let dot = 0;
-  let left = 0;
-  let right = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i] * b[i];
-    left += a[i] * a[i];
-    right += b[i] * b[i];
-  }
-  return left === 0 || right === 0 ? 0 : dot / Math.sqrt(left * right);
 }
 
 /**
@@ -150,20 +140,12 @@ export class MemoryVectorDBBackend implements VectorDBBackend {
     }
     // embedded before anything is stored: an embedder failure leaves the old datasource as it was
     const vectors = chunks.map((text, i) => ({ id: `${datasource.id}_${i}`, text, values: this.embed(text) }));
-    const record: StoredDatasource = {
-      id: datasource.id,
-      namespaceId: namespace.key,
-      name: datasource.label,
-      text: datasource.text,
-      metadata: JSON.stringify(datasource.metadata),
-      vectorIds: vectors.map((vector) => vector.id),
-      candidateId: namespace.owner.id,
-      candidateRole: namespace.owner.role,
-      datasourceSizeMb: Buffer.byteLength(datasource.text) / (1024 * 1024),
-      createdAt: new Date(),
-      chunkSize: size,
-      chunkOverlap: overlap,
-    };
+    const record = storedDatasourceOf(
+      namespace,
+      datasource,
+      { chunkSize: size, chunkOverlap: overlap },
+      vectors.map((vector) => vector.id),
+    );
     slot.datasources.set(datasource.id, { record, vectors, metadata: structuredClone(datasource.metadata) });
     return {
       ...structuredClone(record),

@@ -17,9 +17,10 @@ import { fakeAccountModule } from '../../testing/subsystem-module.testkit';
 import { VectorDBModule } from '../vectordb.module';
 import { VectorDBService } from '../vectordb.service';
 import { describeVectorDBBackend } from '../../testing/vectordb.contract';
-import type { DatasourceInput, VectorNamespace } from '../vectordb.backend';
+import type { DatasourceInput } from '../vectordb.backend';
 import { MilvusConnector, MilvusSettings } from './milvus.connector';
 import { collectionOf } from './milvus-schema';
+import { namespaceOf, namespaceRecordOf } from './vector-connector.testkit';
 
 const TOKEN = 'milvus-root-token-5f3a9c';
 const PASSWORD = 'milvus-password-8b2e77';
@@ -84,19 +85,6 @@ describeVectorDBBackend(
 
 describe('Milvus', () => {
   const ALICE = AccessCandidate.user('alice');
-  const namespaceOf = (owner: AccessCandidate, name = 'docs'): VectorNamespace => ({
-    name,
-    key: `${owner.role[0]}_${owner.id}_${name}`,
-    owner,
-  });
-  const recordOf = (ns: VectorNamespace) => ({
-    namespace: ns.key,
-    displayName: ns.name,
-    candidateId: ns.owner.id,
-    candidateRole: ns.owner.role,
-    metadata: {},
-    acl: new ACL().grant(ns.owner, 'owner'),
-  });
   const input = (id: string, text: string, more: Partial<DatasourceInput> = {}): DatasourceInput => ({
     id,
     label: 'l',
@@ -172,7 +160,7 @@ describe('Milvus', () => {
     connector = make();
     await connector.connect();
     const ns = namespaceOf(ALICE);
-    await connector.createNamespace(ns, recordOf(ns));
+    await connector.createNamespace(ns, namespaceRecordOf(ns));
     const victim = await connector.upsertDatasource(
       ns,
       input('victim', 'apples bananas cherries', { metadata: { k: 'v' } }),
@@ -202,7 +190,7 @@ describe('Milvus', () => {
     connector = make();
     await connector.connect();
     const ns = namespaceOf(ALICE);
-    await connector.createNamespace(ns, recordOf(ns));
+    await connector.createNamespace(ns, namespaceRecordOf(ns));
     milvus.failNext('Insert', `quota exceeded for token ${TOKEN}`, 2000);
     const error = (await connector.upsertDatasource(ns, input('d', 'some text')).catch((e: unknown) => e)) as SreError;
     expect(error).toBeInstanceOf(SreBackendError);
@@ -215,7 +203,7 @@ describe('Milvus', () => {
     );
     milvus.failNext('CreateIndex', 'no index for you', 1100);
     const other = namespaceOf(ALICE, 'other');
-    await expect(connector.createNamespace(other, recordOf(other))).rejects.toThrow(
+    await expect(connector.createNamespace(other, namespaceRecordOf(other))).rejects.toThrow(
       'Milvus create the index failed: no index for you',
     );
     // a later call heals the half-made namespace: index and load are checked on use
@@ -226,7 +214,7 @@ describe('Milvus', () => {
     connector = make();
     await connector.connect();
     const ns = namespaceOf(ALICE);
-    await connector.createNamespace(ns, recordOf(ns));
+    await connector.createNamespace(ns, namespaceRecordOf(ns));
     const stored = await connector.upsertDatasource(ns, input('d', 'released and loaded'));
     for (const collection of milvus.collections.values()) collection.loaded = false;
     const hits = await connector.searchVectors(ns, stored!.vectorInfo![0].values, {
@@ -241,7 +229,7 @@ describe('Milvus', () => {
     connector = make({ credentials: { address: milvus.address, token: TOKEN } });
     await connector.connect();
     const ns = namespaceOf(ALICE);
-    await connector.createNamespace(ns, recordOf(ns));
+    await connector.createNamespace(ns, namespaceRecordOf(ns));
     milvus.failNext('Search', `denied: ${TOKEN}`);
     const error = (await connector
       .searchVectors(ns, 'x', { topK: 1, includeMetadata: false, filter: {} })
@@ -260,8 +248,8 @@ describe('Milvus', () => {
     const names = [collectionOf('sre', a.key), collectionOf('sre', b.key)];
     expect(names[0]).not.toBe(names[1]);
     for (const name of names) expect(name).toMatch(/^sre_[0-9a-f]{16}_[0-9a-f]{32}$/);
-    await connector.createNamespace(a, recordOf(a));
-    await connector.createNamespace(b, recordOf(b));
+    await connector.createNamespace(a, namespaceRecordOf(a));
+    await connector.createNamespace(b, namespaceRecordOf(b));
     const stored = await connector.upsertDatasource(a, input('d', 'team a notes'));
     expect(await connector.readDatasource(b, 'd')).toBeUndefined();
     expect(

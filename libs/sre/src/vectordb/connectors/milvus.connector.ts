@@ -4,13 +4,10 @@ import {
   IsBoolean,
   IsDefined,
   IsIn,
-  IsInt,
   IsNotEmpty,
   IsOptional,
   IsString,
   Matches,
-  Max,
-  Min,
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
@@ -18,11 +15,12 @@ import { randomUUID } from 'node:crypto';
 import { createConnectorContext, redactWith, sourceOf, type ConnectorContext } from '../../core/backend';
 import { SreInvalidInputError, type SreErrorSource } from '../../core/errors';
 import { SecretSetting } from '../../core/secrets';
+import { TimeoutMsSetting } from '../../core/setting-decorators';
 import type { SecretReader } from '../../llm/llm-credentials';
 import type { NKVService } from '../../nkv/nkv.service';
 import type { AccessCandidate } from '../../security/access-candidate';
 import { ACL } from '../../security/acl';
-import { chunkText } from '../embeddings/chunker';
+import { storedDatasourceOf } from '../datasource-record';
 import { createEmbedder, EmbeddingsSettings, type Embedder } from '../embeddings/embedder';
 import type {
   DatasourceInput,
@@ -63,6 +61,9 @@ import {
   ownerPart,
   TEXT_BYTES,
 } from './milvus-schema';
+import { chunkDatasource } from './datasource-chunks';
+import { KeyedQueue } from './keyed-queue';
+import { ChunkOverlapSetting, ChunkSizeSetting, EmbeddingsSetting } from './vector-connector-settings';
 
 /** Where the connector reaches Milvus (the seed's shape): a token, or a user and password. */
 export class MilvusCredentials {
@@ -95,22 +96,14 @@ export class MilvusSettings {
   @Type(() => MilvusCredentials)
   credentials!: MilvusCredentials;
 
-  @IsOptional()
-  @ValidateNested()
-  @Type(() => EmbeddingsSettings)
+  @EmbeddingsSetting()
   embeddings?: EmbeddingsSettings = new EmbeddingsSettings();
 
   /** Chunk length in characters when a datasource names none (the original's Milvus default). */
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(16_000)
+  @ChunkSizeSetting(16_000)
   chunkSize?: number = 1000;
 
-  @IsOptional()
-  @IsInt()
-  @Min(0)
-  @Max(15_999)
+  @ChunkOverlapSetting(15_999)
   chunkOverlap?: number = 200;
 
   /** Start of every collection name this connector creates (and the only ones it lists). */
@@ -127,10 +120,7 @@ export class MilvusSettings {
   @IsBoolean()
   ssl?: boolean;
 
-  @IsOptional()
-  @IsInt()
-  @Min(100)
-  @Max(600_000)
+  @TimeoutMsSetting()
   timeoutMs?: number = 30_000;
 
   /**
@@ -181,7 +171,7 @@ export class MilvusConnector implements VectorDBBackend {
   /** Collections known to be indexed and loaded by this process. */
   private readonly ready = new Map<string, Promise<void>>();
   /** Writes of one datasource, one after the other (a replacement is delete-after-insert). */
-  private readonly writing = new Map<string, Promise<unknown>>();
+  private readonly writing = new KeyedQueue();
 
   constructor(
     private readonly settings: MilvusSettings,
@@ -394,10 +384,12 @@ export class MilvusConnector implements VectorDBBackend {
   ): Promise<StoredDatasource | undefined> {
     const name = await this.existing(namespace);
     if (!name) return undefined;
-    const chunkSize = datasource.chunkSize ?? this.settings.chunkSize ?? 1000;
-    const overlap = datasource.chunkOverlap ?? Math.min(this.settings.chunkOverlap ?? 200, chunkSize - 1);
-    const texts = chunkText(datasource.text, chunkSize, overlap, this.source);
-    if (texts.length === 0) throw new SreInvalidInputError('the datasource text has nothing to embed', this.source);
+    const chunking = chunkDatasource(
+      datasource,
+      { chunkSize: this.settings.chunkSize ?? 1000, chunkOverlap: this.settings.chunkOverlap ?? 200 },
+      this.source,
+    );
+    const { texts } = chunking;
     const acl = datasource.acl.serialize();
     const metadataBytes = Buffer.byteLength(JSON.stringify(datasource.metadata));
     if (
@@ -411,7 +403,7 @@ export class MilvusConnector implements VectorDBBackend {
       );
     // embedded before anything is written: a failure leaves the namespace as it was
     const vectors = await this.embedder.embed(texts, namespace.owner);
-    return this.serially(`${name}\u0000${datasource.id}`, async () => {
+    return this.writing.run(`${name}\u0000${datasource.id}`, async () => {
       const generation = randomUUID();
       const chunks = texts.map((text, i) => ({
         id: randomUUID(),
@@ -426,21 +418,17 @@ export class MilvusConnector implements VectorDBBackend {
         vector: vectors[i],
       }));
       const createdAt = new Date();
+      const { vectorIds, ...record } = storedDatasourceOf(
+        namespace,
+        datasource,
+        chunking,
+        chunks.map((chunk) => chunk.id),
+        createdAt,
+      );
+      // the record keeps its date as text; vectorIds travel beside it
       const found: DatasourceRecord = {
-        record: {
-          id: datasource.id,
-          namespaceId: namespace.key,
-          name: datasource.label,
-          text: datasource.text,
-          metadata: JSON.stringify(datasource.metadata),
-          candidateId: namespace.owner.id,
-          candidateRole: namespace.owner.role,
-          datasourceSizeMb: Buffer.byteLength(datasource.text) / 1024 / 1024,
-          createdAt: createdAt.toISOString(),
-          chunkSize,
-          chunkOverlap: overlap,
-        },
-        vectorIds: chunks.map((chunk) => chunk.id),
+        record: { ...record, createdAt: createdAt.toISOString() },
+        vectorIds,
         generation,
       };
       const thisWrite = equals('generation', generation);
@@ -496,7 +484,7 @@ export class MilvusConnector implements VectorDBBackend {
   async dropDatasource(namespace: VectorNamespace, datasourceId: string): Promise<boolean> {
     const name = await this.existing(namespace);
     if (!name) return false;
-    return this.serially(`${name}\u0000${datasourceId}`, async () => {
+    return this.writing.run(`${name}\u0000${datasourceId}`, async () => {
       try {
         await this.prepare(name);
         if (!(await this.records.read(name, datasourceId))) return false;
@@ -664,17 +652,6 @@ export class MilvusConnector implements VectorDBBackend {
       if (error instanceof MilvusExpressionError) throw new SreInvalidInputError(error.message, this.source);
       throw error;
     }
-  }
-
-  private serially<T>(key: string, run: () => Promise<T>): Promise<T> {
-    const before = this.writing.get(key) ?? Promise.resolve();
-    const mine = before.then(run, run);
-    const settled = mine.catch(() => undefined);
-    this.writing.set(key, settled);
-    void settled.then(() => {
-      if (this.writing.get(key) === settled) this.writing.delete(key);
-    });
-    return mine;
   }
 
   private requireSdk(): MilvusSdk {

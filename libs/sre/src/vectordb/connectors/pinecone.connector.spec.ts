@@ -5,7 +5,6 @@ import { createConnectorContext } from '../../core/backend';
 import { SreAuthError, SreConfigError } from '../../core/errors';
 import { collectSecretValues } from '../../core/secrets';
 import { validateSettings } from '../../core/settings';
-import type { SecretReader } from '../../llm/llm-credentials';
 import { NKVModule } from '../../nkv/nkv.module';
 import { NKVService } from '../../nkv/nkv.service';
 import { AccessCandidate } from '../../security/access-candidate';
@@ -16,24 +15,16 @@ import { describeVectorDBBackend } from '../../testing/vectordb.contract';
 import { fakeAccountModule } from '../../testing/subsystem-module.testkit';
 import { VECTORDB_CONNECTORS, VectorDBModule } from '../vectordb.module';
 import { VectorDBService } from '../vectordb.service';
-import type { DatasourceInput, VectorNamespace } from '../vectordb.backend';
+import type { DatasourceInput } from '../vectordb.backend';
 import { PineconeConnector, PineconeSettings } from './pinecone.connector';
 import { pineconeNamespaceOf } from './pinecone-records';
+import { namespaceOf, namespaceRecordOf, teamVault } from './vector-connector.testkit';
 
 const PINECONE_KEY = 'pcsk-test-key-0001';
 const DIMENSIONS = 64;
 const TEAM_KEYS: Record<string, string> = { 'team-a': 'sk-team-a', 'team-b': 'sk-team-b' };
 const TEAM_OF: Record<string, string> = { alice: 'team-a', anna: 'team-a', bob: 'team-b' };
-/** Each team's vault holds its own `openai` key (users read their team's); anyone else has one of its own. */
-const vault: SecretReader = {
-  requester: (candidate) => ({
-    get: async (key) => {
-      if (key !== 'openai') return undefined;
-      const team = candidate.role === 'team' ? candidate.id : TEAM_OF[candidate.id];
-      return team === undefined ? 'sk-anyone-else' : TEAM_KEYS[team];
-    },
-  }),
-};
+const vault = teamVault(TEAM_KEYS, TEAM_OF);
 
 let openai: OpenAIPeer;
 let pinecone: PineconePeer;
@@ -88,19 +79,6 @@ describeVectorDBBackend('Pinecone (SDK over a wire peer, OpenAI embeddings)', ()
 });
 
 describe('Pinecone', () => {
-  const namespace = (owner: AccessCandidate, name = 'docs'): VectorNamespace => ({
-    name,
-    key: `${owner.role[0]}_${owner.id}_${name}`,
-    owner,
-  });
-  const record = (ns: VectorNamespace) => ({
-    namespace: ns.key,
-    displayName: ns.name,
-    candidateId: ns.owner.id,
-    candidateRole: ns.owner.role,
-    metadata: {},
-    acl: new ACL().grant(ns.owner, 'owner'),
-  });
   const source = (id: string, text: string, more: Partial<DatasourceInput> = {}): DatasourceInput => ({
     id,
     label: `label of ${id}`,
@@ -211,8 +189,8 @@ describe('Pinecone', () => {
   it('creates a missing index when asked to, through the control plane', async () => {
     const { connector } = make({ indexName: 'created-here', createIndexIfMissing: true });
     await connector.connect();
-    const ns = namespace(team);
-    await connector.createNamespace(ns, record(ns));
+    const ns = namespaceOf(team);
+    await connector.createNamespace(ns, namespaceRecordOf(ns));
     expect((await connector.upsertDatasource(ns, source('d', 'hello')))?.vectorIds).toHaveLength(1);
     expect(pinecone.vectors('created-here', pineconeNamespaceOf(ns.key))).toHaveLength(1);
   });
@@ -228,8 +206,8 @@ describe('Pinecone', () => {
 
   it('retries a 429 (and a 503) with backoff and succeeds', async () => {
     const { connector, indexName } = await connected();
-    const ns = namespace(team, 'retry');
-    await connector.createNamespace(ns, record(ns));
+    const ns = namespaceOf(team, 'retry');
+    await connector.createNamespace(ns, namespaceRecordOf(ns));
     const before = requestsTo(indexName, '/vectors/upsert').length;
     pinecone.failNext(1, 429, 0);
     pinecone.failNext(1, 503);
@@ -240,8 +218,8 @@ describe('Pinecone', () => {
 
   it('splits a large datasource into requests within the count and byte limits', async () => {
     const { connector, indexName } = await connected({ upsertBatchSize: 1000 });
-    const ns = namespace(team, 'large');
-    await connector.createNamespace(ns, record(ns));
+    const ns = namespaceOf(team, 'large');
+    await connector.createNamespace(ns, namespaceRecordOf(ns));
     // 300 small chunks, each vector carrying ~8 KB of datasource metadata: 1000 a request by count, ~2.5 MB in all
     const text = Array.from({ length: 300 }, (_, i) => `paragraph number ${i}`).join('\n\n');
     const metadata = { notes: 'lorem ipsum dolor sit amet '.repeat(300) };
@@ -255,7 +233,7 @@ describe('Pinecone', () => {
     for (const request of upserts) expect(request.bytes).toBeLessThanOrEqual(2 * 1024 * 1024);
     expect(pinecone.vectors(indexName, pineconeNamespaceOf(ns.key))).toHaveLength(300);
     const small = await connected({ upsertBatchSize: 7 });
-    await small.connector.createNamespace(ns, record(ns));
+    await small.connector.createNamespace(ns, namespaceRecordOf(ns));
     await small.connector.upsertDatasource(ns, source('many', 'word '.repeat(200), { chunkSize: 20, chunkOverlap: 0 }));
     const counts = requestsTo(small.indexName, '/vectors/upsert').map(
       (request) => (request.body.vectors as unknown[]).length,
@@ -268,9 +246,9 @@ describe('Pinecone', () => {
 
   it('deletes by filter for real: replaced, dropped and half-written datasources leave no vectors', async () => {
     const { connector, indexName } = await connected({ upsertBatchSize: 2, upsertConcurrency: 1, maxRetries: 0 });
-    const ns = namespace(team, 'filters');
+    const ns = namespaceOf(team, 'filters');
     const stored = () => pinecone.vectors(indexName, pineconeNamespaceOf(ns.key));
-    await connector.createNamespace(ns, record(ns));
+    await connector.createNamespace(ns, namespaceRecordOf(ns));
     const text = 'alpha beta gamma delta epsilon zeta eta theta';
     await connector.upsertDatasource(ns, source('d', text, { chunkSize: 12, chunkOverlap: 0 }));
     await connector.upsertDatasource(ns, source('keep', 'other words'));
@@ -295,8 +273,8 @@ describe('Pinecone', () => {
 
   it('filters searches on the flattened user metadata, by JSON type', async () => {
     const { connector } = await connected();
-    const ns = namespace(team, 'meta');
-    await connector.createNamespace(ns, record(ns));
+    const ns = namespaceOf(team, 'meta');
+    await connector.createNamespace(ns, namespaceRecordOf(ns));
     const sources: [string, Record<string, unknown>][] = [
       ['a', { kind: 'faq', year: 2024, public: true }],
       ['b', { kind: 'doc', year: '2024', public: false }],
@@ -323,13 +301,13 @@ describe('Pinecone', () => {
   it("embeds each team's texts with that team's own key from the vault, never another's (W38)", async () => {
     const { connector } = await connected();
     for (const id of ['team-a', 'team-b', 'team-a']) {
-      const ns = namespace(AccessCandidate.team(id), 'keys');
-      await connector.createNamespace(ns, record(ns));
+      const ns = namespaceOf(AccessCandidate.team(id), 'keys');
+      await connector.createNamespace(ns, namespaceRecordOf(ns));
       await connector.upsertDatasource(ns, source('d', `notes of ${id}`));
       await connector.searchVectors(ns, 'notes', { topK: 1, includeMetadata: false, filter: {} });
     }
-    const bob = namespace(AccessCandidate.user('bob'), 'keys');
-    await connector.createNamespace(bob, record(bob));
+    const bob = namespaceOf(AccessCandidate.user('bob'), 'keys');
+    await connector.createNamespace(bob, namespaceRecordOf(bob));
     await connector.upsertDatasource(bob, source('d', 'notes of bob'));
     const keys = openai.requests.slice(-7).map((request) => request.apiKey);
     expect(keys).toEqual(['sk-team-a', 'sk-team-a', 'sk-team-b', 'sk-team-b', 'sk-team-a', 'sk-team-a', 'sk-team-b']);

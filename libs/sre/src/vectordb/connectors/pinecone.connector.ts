@@ -1,18 +1,5 @@
 /* eslint-disable @typescript-eslint/no-require-imports -- the Pinecone SDK loads on connect, not at boot */
-import { Type } from 'class-transformer';
-import {
-  IsBoolean,
-  IsIn,
-  IsInt,
-  IsNotEmpty,
-  IsOptional,
-  IsString,
-  IsUrl,
-  Matches,
-  Max,
-  Min,
-  ValidateNested,
-} from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, IsUrl, Matches, Max, Min } from 'class-validator';
 import type * as PineconeSdk from '@pinecone-database/pinecone';
 import { randomUUID } from 'node:crypto';
 import { createConnectorContext, redactWith, sourceOf, type ConnectorContext } from '../../core/backend';
@@ -27,11 +14,12 @@ import {
   type SreErrorSource,
 } from '../../core/errors';
 import { SecretSetting } from '../../core/secrets';
+import { TimeoutMsSetting } from '../../core/setting-decorators';
 import type { SecretReader } from '../../llm/llm-credentials';
 import type { NKVService } from '../../nkv/nkv.service';
 import type { AccessCandidate } from '../../security/access-candidate';
-import { chunkText } from '../embeddings/chunker';
 import { createEmbedder, EmbeddingsSettings, type Embedder } from '../embeddings/embedder';
+import { storedDatasourceOf } from '../datasource-record';
 import type {
   DatasourceInput,
   NamespaceRecord,
@@ -43,7 +31,10 @@ import type {
 } from '../vectordb.backend';
 import { retryingFetch } from './pinecone-fetch';
 import { flatUserFields, pineconeFilter, userMetadataOf, type PineconeVectorMetadata } from './pinecone-metadata';
-import { KeyedQueue, PineconeRecords, pineconeNamespaceOf } from './pinecone-records';
+import { KeyedQueue } from './keyed-queue';
+import { PineconeRecords, pineconeNamespaceOf } from './pinecone-records';
+import { chunkDatasource } from './datasource-chunks';
+import { ChunkOverlapSetting, ChunkSizeSetting, EmbeddingsSetting } from './vector-connector-settings';
 
 /** Pinecone's request limits: vectors and bytes per upsert, ids per fetch or delete, topK with values. */
 const MAX_UPSERT_VECTORS = 1000;
@@ -92,22 +83,14 @@ export class PineconeSettings {
   @Matches(/^[A-Za-z0-9._:-]{1,128}$/, { message: 'must be 1-128 of A-Z a-z 0-9 . _ : -' })
   recordsTeam?: string = 'sre-vectordb';
 
-  @IsOptional()
-  @ValidateNested()
-  @Type(() => EmbeddingsSettings)
+  @EmbeddingsSetting()
   embeddings?: EmbeddingsSettings = new EmbeddingsSettings();
 
   /** Chunk length in characters when a datasource names none (the original's Pinecone default). */
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(100_000)
+  @ChunkSizeSetting(100_000)
   chunkSize?: number = 2000;
 
-  @IsOptional()
-  @IsInt()
-  @Min(0)
-  @Max(99_999)
+  @ChunkOverlapSetting(99_999)
   chunkOverlap?: number = 200;
 
   /** Vectors per upsert request (Pinecone takes up to 1000 and 2 MB; requests are split by size too). */
@@ -137,10 +120,7 @@ export class PineconeSettings {
   @Max(60_000)
   retryDelayMs?: number = 250;
 
-  @IsOptional()
-  @IsInt()
-  @Min(100)
-  @Max(600_000)
+  @TimeoutMsSetting()
   timeoutMs?: number = 30_000;
 }
 
@@ -374,10 +354,12 @@ export class PineconeConnector implements VectorDBBackend {
     return this.queue.run(`${namespace.key}\u0000${datasource.id}`, async () => {
       const before = await records.readNamespace(namespace.key);
       if (!before) return undefined;
-      const chunkSize = datasource.chunkSize ?? this.settings.chunkSize ?? 2000;
-      const overlap = datasource.chunkOverlap ?? Math.min(this.settings.chunkOverlap ?? 200, chunkSize - 1);
-      const texts = chunkText(datasource.text, chunkSize, overlap, this.source);
-      if (texts.length === 0) throw new SreInvalidInputError('the datasource text has nothing to embed', this.source);
+      const chunking = chunkDatasource(
+        datasource,
+        { chunkSize: this.settings.chunkSize ?? 2000, chunkOverlap: this.settings.chunkOverlap ?? 200 },
+        this.source,
+      );
+      const { texts } = chunking;
       // embedded before anything is written: a failure leaves the namespace as it was
       const vectors = await this.embedder.embed(texts, namespace.owner);
       const generation = randomUUID();
@@ -405,20 +387,12 @@ export class PineconeConnector implements VectorDBBackend {
           await this.call('deleting vectors', () => scoped.deleteMany({ filter: ownGeneration }));
           return undefined;
         }
-        const stored: StoredDatasource = {
-          id: datasource.id,
-          namespaceId: namespace.key,
-          name: datasource.label,
-          text: datasource.text,
-          metadata: JSON.stringify(datasource.metadata),
-          vectorIds: items.map((item) => item.id),
-          candidateId: namespace.owner.id,
-          candidateRole: namespace.owner.role,
-          datasourceSizeMb: Buffer.byteLength(datasource.text) / 1024 / 1024,
-          createdAt: new Date(),
-          chunkSize,
-          chunkOverlap: overlap,
-        };
+        const stored = storedDatasourceOf(
+          namespace,
+          datasource,
+          chunking,
+          items.map((item) => item.id),
+        );
         await records.writeDatasource(namespace.key, stored, generation);
         // the record names the new vectors now: every other generation of this datasource goes (W33)
         await this.call('deleting replaced vectors', () =>

@@ -1,4 +1,5 @@
 import { IsBoolean, IsInt, IsOptional, IsString, IsUrl, Max, Min, ValidateBy } from 'class-validator';
+import { TimeoutMsSetting } from '../../core/setting-decorators';
 import type { AccessCandidate } from '../../security/access-candidate';
 
 /** The providers, by the lower-case name settings may spell in any case (`GoogleAI` is the seed's). */
@@ -134,10 +135,7 @@ export class EmbeddingsSettings {
   @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
   baseURL?: string;
 
-  @IsOptional()
-  @IsInt()
-  @Min(100)
-  @Max(600_000)
+  @TimeoutMsSetting()
   timeoutMs?: number = 30_000;
 
   /** Texts per request (Google takes at most 100). */
