@@ -9,7 +9,7 @@ import { AccessCandidate } from '../libs/sre/src/security/access-candidate';
 import { OWN_TEAM_ONLY, type TeamResolver } from '../libs/sre/src/security/team-resolver';
 import { S3StorageConnector } from '../libs/sre/src/storage/connectors/s3.connector';
 import { StorageService } from '../libs/sre/src/storage/storage.service';
-import { BenchResult, measure, measureConcurrent, printComparison, withPeakRss } from './util';
+import { BenchResult, measure, measureConcurrent, measurePair, printComparison, withPeakRss } from './util';
 
 const SMALL = 10 * 1024;
 const CACHE_VALUE = 'x'.repeat(64);
@@ -76,8 +76,13 @@ async function once(
 }
 
 /** `measure`, with the HTTP requests one op sends (counted at the proxy) in the notes. */
-async function counted(peer: S3Peer, name: string, op: (i: number) => Promise<unknown>): Promise<BenchResult> {
-  const result = await measure(name, op);
+async function counted(
+  peer: S3Peer,
+  name: string,
+  op: (i: number) => Promise<unknown>,
+  seconds = 2,
+): Promise<BenchResult> {
+  const result = await measure(name, op, seconds);
   // measure does not say how many ops its warm-up ran: count over one more fixed batch instead
   const start = peer.proxy.forwarded;
   for (let i = 0; i < 20; i++) await op(1_000_000 + i);
@@ -85,30 +90,34 @@ async function counted(peer: S3Peer, name: string, op: (i: number) => Promise<un
   return { ...result, notes: `${perOp.toFixed(1)} requests/op` };
 }
 
-function rawClient(endpoint: string, peer: S3Peer): S3Client {
+/** A raw client at the SDK's defaults; `WHEN_REQUIRED` checksums for streamed bodies (see `runS3Bench`). */
+function rawClient(endpoint: string, peer: S3Peer, checksums?: 'WHEN_REQUIRED'): S3Client {
   return new S3Client({
     endpoint,
     region: peer.region,
     credentials: { accessKeyId: peer.accessKeyId, secretAccessKey: peer.secretAccessKey },
     forcePathStyle: true,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
+    ...(checksums ? { requestChecksumCalculation: checksums, responseChecksumValidation: checksums } : {}),
   });
 }
 
 /**
- * Storage `S3` and Cache `S3` through their services (id validation, the ACL decision on a HEAD,
- * conditional writes, the lease for replaces) against the raw `S3Client` (`PutObject`/`GetObject`
- * with no condition) on the same s3rver, in this run. Both sides go through the same fault proxy
+ * Storage `S3` and Cache `S3` through their services (id validation, the ACL decision on the
+ * GET's own headers, conditional writes, the lease for replaces) against the raw `S3Client` at
+ * the SDK's defaults (`PutObject`/`GetObject` with no condition) on the same s3rver, in this run,
+ * subject and baseline in alternating rounds. Both sides go through the same fault proxy
  * (no fault injected): s3rver ignores conditional headers and the proxy applies them, so both pay
  * the proxy's hop, and conditional requests also its ETag probe (a HEAD to s3rver; real S3 checks
  * for free). A raw row straight to s3rver shows what the proxy costs. Connector defaults
- * (multipart above 16 MiB, 4 parts of 8 MiB in flight).
+ * (multipart above 16 MiB, 4 parts of 8 MiB in flight). The 200 MB rows run both sides with
+ * `WHEN_REQUIRED` checksums: at the SDK's default a streamed PutObject goes out aws-chunked with a
+ * trailing checksum, which s3rver stores as part of the object.
  */
 export async function runS3Bench(): Promise<void> {
   const peer = await startS3Peer([BUCKET]);
   const raw = rawClient(peer.endpoint, peer);
   const direct = rawClient(peer.directEndpoint, peer);
+  const rawStreams = rawClient(peer.endpoint, peer, 'WHEN_REQUIRED');
   const storageContext = createConnectorContext({ subsystem: 'Storage', connector: 'S3' });
   const storage = new StorageService(
     new S3StorageConnector({ ...peer.settings(), bucket: BUCKET, prefix: 'storage/' }, storageContext),
@@ -121,7 +130,15 @@ export async function runS3Bench(): Promise<void> {
     cacheContext,
     { account: RESOLVER },
   );
-  await Promise.all([storage.connect(), cache.connect()]);
+  const streamed = new StorageService(
+    new S3StorageConnector(
+      { ...peer.settings(), bucket: BUCKET, prefix: 'storage/', checksums: 'WHEN_REQUIRED' },
+      storageContext,
+    ),
+    storageContext,
+    { account: OWN_TEAM_ONLY },
+  );
+  await Promise.all([storage.connect(), cache.connect(), streamed.connect()]);
   const files = storage.requester(AccessCandidate.team('bench'));
   const agent = cache.requester(AccessCandidate.agent('bench'));
   const payload = Buffer.alloc(SMALL, 7);
@@ -141,69 +158,80 @@ export async function runS3Bench(): Promise<void> {
       await put(raw, `raw-cache/${key(i)}`, value);
     }
     let created = 0;
-    const rawPut = await counted(peer, 'raw PutObject 10 KB', (i) => put(raw, `raw/${key(i)}`, payload));
-    const rawGet = await counted(peer, 'raw GetObject 10 KB', (i) => get(raw, `raw/${key(i)}`));
+    const pair = (subject: string, op: (i: number) => Promise<unknown>, baseline: string, raw: typeof op) =>
+      measurePair(
+        (name, run, seconds) => counted(peer, name, run, seconds),
+        { name: subject, op },
+        { name: baseline, op: raw },
+      );
+    const rawPut = (i: number) => put(raw, `raw/${key(i)}`, payload);
+    const rawGet = (i: number) => get(raw, `raw/${key(i)}`);
     printComparison('Storage S3: 10 KB objects through StorageService vs raw S3Client (same s3rver, same proxy)', [
-      {
-        subject: await counted(peer, 'service write, new id (create)', () => files.write(`new/${created++}`, payload)),
-        baseline: rawPut,
-      },
-      {
-        subject: await counted(peer, 'service write, existing id (replace)', (i) => files.write(key(i), payload)),
-        baseline: rawPut,
-      },
-      { subject: await counted(peer, 'service read', (i) => files.read(key(i))), baseline: rawGet },
-      {
-        subject: await measureConcurrent('service read', (i) => files.read(key(i)), 16),
-        baseline: await measureConcurrent('raw GetObject 10 KB', (i) => get(raw, `raw/${key(i)}`), 16),
-      },
-      {
-        subject: rawPut,
-        baseline: await measure('raw PutObject 10 KB, straight to s3rver (no proxy)', (i) =>
-          put(direct, `raw/${key(i)}`, payload),
-        ),
-      },
-      {
-        subject: rawGet,
-        baseline: await measure('raw GetObject 10 KB, straight to s3rver (no proxy)', (i) =>
-          get(direct, `raw/${key(i)}`),
-        ),
-      },
+      await pair(
+        'service write, new id (create)',
+        () => files.write(`new/${created++}`, payload),
+        'raw PutObject 10 KB',
+        rawPut,
+      ),
+      await pair(
+        'service write, existing id (replace)',
+        (i) => files.write(key(i), payload),
+        'raw PutObject 10 KB',
+        rawPut,
+      ),
+      await pair('service read', (i) => files.read(key(i)), 'raw GetObject 10 KB', rawGet),
+      await measurePair(
+        (name, run, seconds) => measureConcurrent(name, run, 16, seconds),
+        { name: 'service read', op: (i) => files.read(key(i)) },
+        { name: 'raw GetObject 10 KB', op: rawGet },
+      ),
+      await pair('raw PutObject 10 KB', rawPut, 'raw PutObject 10 KB, straight to s3rver (no proxy)', (i) =>
+        put(direct, `raw/${key(i)}`, payload),
+      ),
+      await pair('raw GetObject 10 KB', rawGet, 'raw GetObject 10 KB, straight to s3rver (no proxy)', (i) =>
+        get(direct, `raw/${key(i)}`),
+      ),
     ]);
 
-    const rawCachePut = await counted(peer, 'raw PutObject 64 B', (i) => put(raw, `raw-cache/${key(i)}`, value));
-    const rawCacheGet = await counted(peer, 'raw GetObject 64 B', (i) => get(raw, `raw-cache/${key(i)}`));
     printComparison('Cache S3: 64-byte values through CacheService vs raw S3Client (same s3rver, same proxy)', [
-      {
-        subject: await counted(peer, 'cache set (existing key)', (i) => agent.set(key(i), CACHE_VALUE)),
-        baseline: rawCachePut,
-      },
-      { subject: await counted(peer, 'cache get', (i) => agent.get(key(i))), baseline: rawCacheGet },
+      await pair(
+        'cache set (existing key)',
+        (i) => agent.set(key(i), CACHE_VALUE),
+        'raw PutObject 64 B',
+        (i) => put(raw, `raw-cache/${key(i)}`, value),
+      ),
+      await pair(
+        'cache get',
+        (i) => agent.get(key(i)),
+        'raw GetObject 64 B',
+        (i) => get(raw, `raw-cache/${key(i)}`),
+      ),
     ]);
 
     const rows: Array<{ subject: BenchResult; baseline: BenchResult }> = [];
     const rawUp = await throughput('raw PutObject 200 MB, one streamed request', LARGE, async () => {
-      await raw.send(
+      await rawStreams.send(
         new PutObjectCommand({ Bucket: BUCKET, Key: 'raw/big', Body: source(LARGE), ContentLength: LARGE }),
       );
     });
     const rawDown = await throughput('raw GetObject 200 MB', LARGE, async () => {
-      const out = await raw.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'raw/big' }));
+      const out = await rawStreams.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'raw/big' }));
       await drain(out.Body as Readable, LARGE);
     });
     const up = await throughput('service streamed write 200 MB (multipart + CopyObject)', LARGE, () =>
-      files.write('big', source(LARGE)),
+      streamed.requester(AccessCandidate.team('bench')).write('big', source(LARGE)),
     );
     const down = await throughput('service readStream 200 MB', LARGE, async () => {
-      const stream = await files.readStream('big');
+      const stream = await streamed.requester(AccessCandidate.team('bench')).readStream('big');
       if (!stream) throw new Error('the 200 MB object is missing');
       await drain(stream, LARGE);
     });
     rows.push({ subject: up, baseline: rawUp }, { subject: down, baseline: rawDown });
     printComparison('Storage S3: 200 MB streamed (MB/s; same s3rver, same proxy)', rows);
   } finally {
-    await Promise.all([storage.disconnect(), cache.disconnect()]);
+    await Promise.all([storage.disconnect(), cache.disconnect(), streamed.disconnect()]);
     raw.destroy();
+    rawStreams.destroy();
     direct.destroy();
     await peer.stop();
   }
