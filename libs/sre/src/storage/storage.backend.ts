@@ -64,8 +64,13 @@ export interface StorageBackend extends SreBackend {
    * replace or delete never cuts or mixes it. `undefined` when missing.
    */
   readStream(id: string): Promise<{ entry: StorageEntry; stream: Readable } | undefined>;
-  /** Takes the bytes (streaming a `Readable` through with backpressure) without publishing them. */
-  stage(id: string, data: StorageData): Promise<StagedWrite>;
+  /**
+   * Takes the bytes (streaming a `Readable` through with backpressure) without publishing them.
+   * `expected` is the header the write expects to commit with (decided before the bytes go); a
+   * backend may prepare the upload with it (S3 uploads a large stream to the key itself, started
+   * with that header), and may then refuse (`false`) a commit with another one.
+   */
+  stage(id: string, data: StorageData, expected?: StorageHeader): Promise<StagedWrite>;
   /** Replaces the header of the version `ifVersion`, keeping the bytes; `false` when it changed or is gone. */
   writeHeader(id: string, header: StorageHeader, ifVersion: Version): Promise<boolean>;
   /** Removes the version `ifVersion`; `false` when it changed. A missing resource is `true`. */

@@ -303,8 +303,15 @@ export class StorageService extends SecureService<StorageBackend> {
     // commit is conditional on the id being absent, and when it is not, the write is read and
     // decided like any replace.
     const inMemory = !isByteStream(data);
-    let missing = inMemory ? !this.existing.has(id) : (await this.entry(candidate, WRITE, id)) === undefined;
-    let staged = inMemory ? undefined : await this.stage(id, data);
+    let missing = inMemory ? !this.existing.has(id) : false;
+    let staged: StagedWrite | undefined;
+    if (!inMemory) {
+      const entry = await this.entry(candidate, WRITE, id);
+      missing = entry === undefined;
+      // the header it will most likely commit with: a backend may start the upload with it
+      const expected: StorageHeader = { acl: await this.nextACL(candidate, id, entry, given), metadata: clean };
+      staged = await this.stage(id, data, expected);
+    }
     try {
       await this.retryOnConflict(`'${id}'`, async () => {
         let entry: StorageEntry | undefined;
@@ -343,13 +350,13 @@ export class StorageService extends SecureService<StorageBackend> {
   }
 
   /** Stages the bytes; a source stream's own error reaches the caller as it is. */
-  private async stage(id: string, data: StorageData): Promise<StagedWrite> {
+  private async stage(id: string, data: StorageData, expected?: StorageHeader): Promise<StagedWrite> {
     const emitter = typeof (data as Partial<EventEmitter>).on === 'function' ? (data as EventEmitter) : undefined;
     let own: unknown;
     const remember = (error: unknown) => (own = error);
     emitter?.on('error', remember);
     try {
-      return await this.backend.stage(id, data);
+      return await this.backend.stage(id, data, expected);
     } catch (error) {
       if (error === own && own !== undefined) throw error;
       throw this.wrap(error, `writing '${id}'`);

@@ -193,7 +193,7 @@ export class S3Objects {
   }
 
   /** `true` when written, `false` when S3 refused the condition (412, or 409 for a concurrent one). */
-  private async conditional(operation: string, key: string, command: object): Promise<boolean> {
+  async conditional(operation: string, key: string, command: object): Promise<boolean> {
     try {
       await this.send(operation, key, command as S3.PutObjectCommand);
       return true;

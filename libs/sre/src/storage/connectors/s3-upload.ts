@@ -1,9 +1,24 @@
 import { Readable } from 'node:stream';
 import { chunkToBuffer, isByteStream, toBuffer, type ByteSource } from '../../core/fs/bytes';
+import type { S3Header } from './s3-metadata';
 import type { S3Objects } from './s3-objects';
 
-/** Bytes staged for a commit: in memory (small), or as a private object uploaded in parts. */
-export type StagedBytes = { readonly body: Buffer } | { readonly key: string; readonly size: number };
+/**
+ * Bytes staged for a commit: in memory (small), as a private object uploaded in parts, or as the
+ * parts of a multipart upload of the key itself, with the header it was started with (published
+ * by completing it: no copy).
+ */
+export type StagedBytes =
+  { readonly body: Buffer } | { readonly key: string; readonly size: number } | { readonly upload: PendingUpload };
+
+/** A multipart upload of the final key, every part sent, not completed (invisible until then). */
+export interface PendingUpload {
+  readonly key: string;
+  readonly uploadId: string;
+  readonly parts: { PartNumber: number; ETag: string }[];
+  readonly header: S3Header;
+  readonly size: number;
+}
 
 export interface UploadLimits {
   thresholdBytes: number;
@@ -24,7 +39,12 @@ const EMPTY = Buffer.alloc(0);
  * is aborted and the error rethrown: nothing is left behind but what S3 still holds of an
  * aborted upload (see the bucket's AbortIncompleteMultipartUpload rule in docs).
  */
-export async function stageBytes(objects: S3Objects, data: ByteSource, limits: UploadLimits): Promise<StagedBytes> {
+export async function stageBytes(
+  objects: S3Objects,
+  data: ByteSource,
+  limits: UploadLimits,
+  target?: { key: string; header: S3Header },
+): Promise<StagedBytes> {
   const whole = toBuffer(data);
   if (whole && whole.length <= limits.thresholdBytes) return { body: Buffer.from(whole) };
   const source: AsyncIterable<unknown> = whole ? Readable.from([whole]) : (data as AsyncIterable<unknown>);
@@ -40,7 +60,7 @@ export async function stageBytes(objects: S3Objects, data: ByteSource, limits: U
     head.push(chunk);
     headBytes += chunk.length;
   }
-  return uploadParts(objects, head, iterator, limits);
+  return uploadParts(objects, head, iterator, limits, target);
 }
 
 async function uploadParts(
@@ -48,14 +68,15 @@ async function uploadParts(
   head: Buffer[],
   rest: AsyncIterator<unknown>,
   limits: UploadLimits,
+  target?: { key: string; header: S3Header },
 ): Promise<StagedBytes> {
   const { sdk, bucket } = objects;
-  const key = objects.stagingKey();
-  const created = await objects
-    .send('CreateMultipartUpload', key, new sdk.CreateMultipartUploadCommand({ Bucket: bucket, Key: key }))
-    .catch((error: unknown) => {
-      throw objects.wrap(error, 'CreateMultipartUpload', key);
-    });
+  // with the header known up front the parts go to the key itself, else to a private staging key
+  const key = target?.key ?? objects.stagingKey();
+  const start = new sdk.CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ...target?.header });
+  const created = await objects.send('CreateMultipartUpload', key, start).catch((error: unknown) => {
+    throw objects.wrap(error, 'CreateMultipartUpload', key);
+  });
   const uploadId = created.UploadId as string;
   const parts: { PartNumber: number; ETag: string }[] = [];
   const inFlight = new Set<Promise<void>>();
@@ -121,8 +142,9 @@ async function uploadParts(
     part = undefined;
     await Promise.all(inFlight);
     if (failure) throw failure;
-    if (size > MAX_COPY_BYTES) throw new RangeError(`objects above ${MAX_COPY_BYTES} bytes are not supported`);
     parts.sort((a, b) => a.PartNumber - b.PartNumber);
+    if (target) return { upload: { key, uploadId, parts, header: target.header, size } };
+    if (size > MAX_COPY_BYTES) throw new RangeError(`objects above ${MAX_COPY_BYTES} bytes are not supported`);
     const complete = new sdk.CompleteMultipartUploadCommand({
       Bucket: bucket,
       Key: key,
@@ -140,4 +162,31 @@ async function uploadParts(
     await objects.send('AbortMultipartUpload', key, abort).catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * Publishes a pending upload iff `condition` holds (S3 checks it atomically on completion): `false`
+ * when it does not, the upload then still pending (abort it with `abortUpload`).
+ */
+export function completeUpload(
+  objects: S3Objects,
+  upload: PendingUpload,
+  condition: { ifMatch?: string; ifNoneMatch?: '*' },
+): Promise<boolean> {
+  const { sdk, bucket } = objects;
+  const command = new sdk.CompleteMultipartUploadCommand({
+    Bucket: bucket,
+    Key: upload.key,
+    UploadId: upload.uploadId,
+    MultipartUpload: { Parts: upload.parts },
+    IfMatch: condition.ifMatch,
+    IfNoneMatch: condition.ifNoneMatch,
+  });
+  return objects.conditional('CompleteMultipartUpload', upload.key, command);
+}
+
+export async function abortUpload(objects: S3Objects, upload: PendingUpload): Promise<void> {
+  const { sdk, bucket } = objects;
+  const abort = new sdk.AbortMultipartUploadCommand({ Bucket: bucket, Key: upload.key, UploadId: upload.uploadId });
+  await objects.send('AbortMultipartUpload', upload.key, abort);
 }

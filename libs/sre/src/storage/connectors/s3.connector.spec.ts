@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { SreBackendError } from '../../core/errors';
 import { ACL } from '../../security/acl';
 import { describeStorageBackend } from '../../testing/storage.contract';
@@ -90,6 +91,37 @@ describe('S3 storage under faults (fault proxy between the SDK and s3rver)', () 
     peer.proxy.inject({ kind: 'slowdown', count: 0 });
     expect((await store.read('kept.txt'))?.data.toString()).toBe('version 1');
     expect((await store.stat('kept.txt'))?.version).toBe(v1);
+  });
+
+  it('uploads a large stream whose header is known to the key itself: invisible until committed, no copy', async () => {
+    const seen: string[] = [];
+    // a "fault" that never fires: its filter sees every request
+    peer.proxy.inject({ kind: 'slowdown', count: 1e9, when: (r) => seen.push(`${r.method} ${r.url}`) < 0 });
+    const bytes = randomBytes(11 * MiB);
+    const header = { acl: alice, metadata: { ContentType: 'application/octet-stream' } };
+    const staged = await store.stage('direct.bin', Readable.from([bytes]), header);
+    try {
+      expect(await store.stat('direct.bin')).toBeUndefined();
+      expect(await staged.commit(header, undefined)).toBe(true);
+    } finally {
+      await staged.discard();
+    }
+    expect((await store.read('direct.bin'))?.data.equals(bytes)).toBe(true);
+    expect(seen.some((r) => r.includes('sre-staging'))).toBe(false);
+    expect(seen.some((r) => r.startsWith('PUT') && !r.includes('partNumber') && !r.includes('sre-lease'))).toBe(false);
+  });
+
+  it('refuses to commit such an upload with another header, publishes nothing, and aborts it on discard', async () => {
+    const seen: string[] = [];
+    peer.proxy.inject({ kind: 'slowdown', count: 1e9, when: (r) => seen.push(`${r.method} ${r.url}`) < 0 });
+    const header = { acl: alice, metadata: {} };
+    const staged = await store.stage('changed.bin', Readable.from([randomBytes(6 * MiB)]), header);
+    const other = { acl: new ACL().addAccess('user', 'bob', 'owner'), metadata: {} };
+    expect(await staged.commit(other, undefined)).toBe(false);
+    await staged.discard();
+    expect(await store.stat('changed.bin')).toBeUndefined();
+    expect(seen.filter((r) => r.startsWith('DELETE') && r.includes('changed.bin?uploadId='))).toHaveLength(1);
+    expect(seen.some((r) => r.startsWith('POST') && r.includes('changed.bin?uploadId='))).toBe(false);
   });
 
   it('a stalled peer past the budget fails within the time box', async () => {

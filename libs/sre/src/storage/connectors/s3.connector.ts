@@ -8,7 +8,7 @@ import type { StagedWrite, StorageBackend, StorageData, StorageEntry, StorageHea
 import { encodeS3Header } from './s3-metadata';
 import { isLive, S3Objects, statusOf, type ObjectState, type WriteCondition } from './s3-objects';
 import { S3StorageSettings } from './s3-settings';
-import { stageBytes, type StagedBytes } from './s3-upload';
+import { abortUpload, completeUpload, stageBytes, type StagedBytes } from './s3-upload';
 
 export { S3StorageSettings } from './s3-settings';
 
@@ -100,19 +100,46 @@ export class S3StorageConnector implements StorageBackend {
     return entry && { entry, stream: found!.body };
   }
 
-  async stage(id: string, data: StorageData): Promise<StagedWrite> {
-    const staged = await stageBytes(this.objects, data, {
-      thresholdBytes: this.settings.multipartThresholdBytes ?? 16 * 1024 * 1024,
-      partBytes: this.settings.partSizeBytes ?? 8 * 1024 * 1024,
-      concurrency: this.settings.uploadConcurrency ?? 4,
-    });
-    let dropped = false;
+  /**
+   * With `expected` (the header the write expects to commit with), a large stream is uploaded in
+   * parts to the key itself, started with that header, and published by completing the upload:
+   * no copy. A commit with another header (the resource changed while the stream went up) then
+   * answers `false` and publishes nothing, as the upload cannot take another header.
+   */
+  async stage(id: string, data: StorageData, expected?: StorageHeader): Promise<StagedWrite> {
+    const key = this.objects.keyOf(id);
+    const target = expected && { key, header: encodeS3Header(expected, randomUUID()) };
+    const staged = await stageBytes(
+      this.objects,
+      data,
+      {
+        thresholdBytes: this.settings.multipartThresholdBytes ?? 16 * 1024 * 1024,
+        partBytes: this.settings.partSizeBytes ?? 8 * 1024 * 1024,
+        concurrency: this.settings.uploadConcurrency ?? 4,
+      },
+      target,
+    );
+    let settled = false;
     return {
-      commit: (header, ifVersion) => this.commit(id, staged, header, ifVersion),
+      commit: async (header, ifVersion) => {
+        if (!('upload' in staged)) return this.commit(id, staged, header, ifVersion);
+        if (!sameHeader(header, expected!)) return false;
+        const done = await this.publish(key, ifVersion, (condition) =>
+          completeUpload(this.objects, staged.upload, condition),
+        );
+        settled ||= done;
+        return done;
+      },
       discard: async () => {
-        if (dropped || !('key' in staged)) return;
-        dropped = true;
-        await this.objects.remove(staged.key).catch((error: unknown) => {
+        if (settled) return;
+        settled = true;
+        const dropping =
+          'upload' in staged
+            ? abortUpload(this.objects, staged.upload)
+            : 'key' in staged
+              ? this.objects.remove(staged.key)
+              : undefined;
+        await dropping?.catch((error: unknown) => {
           this.context.logger.warn(`could not remove a staged upload: ${(error as Error)?.message}`);
         });
       },
@@ -136,20 +163,29 @@ export class S3StorageConnector implements StorageBackend {
     return this.changeAt(key, ifVersion, false, (state) => this.objects.remove(key, state.etag));
   }
 
-  private async commit(id: string, staged: StagedBytes, header: StorageHeader, ifVersion: Version): Promise<boolean> {
+  private commit(id: string, staged: StagedBytes, header: StorageHeader, ifVersion: Version): Promise<boolean> {
     const key = this.objects.keyOf(id);
     const s3Header = encodeS3Header(header, randomUUID());
-    const publish = (condition: WriteCondition) =>
+    return this.publish(key, ifVersion, (condition) =>
       'body' in staged
         ? this.objects.put(key, staged.body, s3Header, condition)
-        : this.objects.copy(staged.key, key, s3Header, condition);
+        : this.objects.copy((staged as { key: string }).key, key, s3Header, condition),
+    );
+  }
+
+  /** Runs `write` with the condition that makes it apply iff the key is at `ifVersion` (`undefined`: absent or expired). */
+  private async publish(
+    key: string,
+    ifVersion: Version,
+    write: (condition: WriteCondition) => Promise<boolean>,
+  ): Promise<boolean> {
     if (ifVersion !== undefined)
-      return this.changeAt(key, ifVersion, false, (current) => publish({ ifMatch: current.etag }));
-    if (await publish({ ifNoneMatch: '*' })) return true;
+      return this.changeAt(key, ifVersion, false, (current) => write({ ifMatch: current.etag }));
+    if (await write({ ifNoneMatch: '*' })) return true;
     // an expired object still holds the key: it counts as missing, so it is replaced
     const existing = await this.objects.head(key);
     if (!existing || isLive(existing)) return false;
-    return this.changeAt(key, existing.version, true, (current) => publish({ ifMatch: current.etag }));
+    return this.changeAt(key, existing.version, true, (current) => write({ ifMatch: current.etag }));
   }
 
   /** Applies `change` under the key's lease iff the object is still at `version` (and live unless `expired`). */
@@ -182,4 +218,9 @@ export class S3StorageConnector implements StorageBackend {
       (error: unknown) => this.context.logger.warn(`could not delete an expired object: ${(error as Error)?.message}`),
     );
   }
+}
+
+/** Do two headers encode alike (same ACL, metadata, content type and expiry)? */
+function sameHeader(a: StorageHeader, b: StorageHeader): boolean {
+  return JSON.stringify(encodeS3Header(a, '')) === JSON.stringify(encodeS3Header(b, ''));
 }
