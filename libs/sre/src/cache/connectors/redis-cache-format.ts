@@ -150,28 +150,6 @@ export class ACLCodec {
   }
 }
 
-/** The latest state seen per key, bounded (the oldest goes first): what `peekInfo` answers from. */
-export class RecentStates<T> {
-  private readonly states = new Map<string, T>();
-
-  constructor(private readonly max: number) {}
-
-  get(key: string): T | undefined {
-    return this.states.get(key);
-  }
-
-  remember(key: string, state: T): T {
-    if (this.states.size >= this.max && !this.states.has(key)) this.states.delete(this.states.keys().next().value!);
-    this.states.set(key, state);
-    return state;
-  }
-
-  forget(key: string): undefined {
-    this.states.delete(key);
-    return undefined;
-  }
-}
-
 /** The metadata text for an entry; `writeId` makes it (the version) new on every write. */
 export function encodeMetadata(
   type: ValueType,

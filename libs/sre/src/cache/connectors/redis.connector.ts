@@ -16,7 +16,6 @@ import type { ACL } from '../../security/acl';
 import type { CacheBackend, CacheData, CacheEntry, CacheInfo, CacheInfoUpdate } from '../cache.backend';
 import {
   ACLCodec,
-  RecentStates,
   decodeMetadata,
   decodeValue,
   encodeMetadata,
@@ -25,6 +24,7 @@ import {
   REDIS_CACHE_WRITE_MANY,
   type StoredMetadata,
 } from './redis-cache-format';
+import { RecentStates } from './recent-states';
 import type { RedisBatchKind } from '../../core/redis/redis-batch';
 
 export class RedisCacheSettings extends RedisConnectionSettings {

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { AwsClientConfig } from '../../core/aws-client';
 import { createConnectorContext, labelOf, type ConnectorContext, type Version } from '../../core/backend';
 import { SreConfigError } from '../../core/errors';
@@ -12,7 +12,8 @@ import {
 } from '../../storage/connectors/s3-objects';
 import { S3CacheSettings } from '../../storage/connectors/s3-settings';
 import type { CacheBackend, CacheData, CacheEntry, CacheInfo, CacheInfoUpdate } from '../cache.backend';
-import { CACHE_FOLDER, cacheObjectName, decodeBody, encodeBody, entryMetadata } from './s3-cache-format';
+import { RecentStates } from './recent-states';
+import { CACHE_FOLDER, cacheObjectName, decodeBody, encodeBody, STATE_IN_BODY } from './s3-cache-format';
 
 export { S3CacheSettings } from '../../storage/connectors/s3-settings';
 
@@ -33,6 +34,8 @@ export class S3CacheConnector implements CacheBackend {
 
   readonly objects: S3Objects;
   private readonly sweeper: Sweeper<number>;
+  /** Latest state seen per key, for `peekInfo` (a wrong guess costs one refused conditional write). */
+  private readonly recent = new RecentStates<CacheInfo>(10_000);
 
   constructor(
     private readonly settings: S3CacheSettings,
@@ -75,62 +78,102 @@ export class S3CacheConnector implements CacheBackend {
 
   async readInfo(key: string): Promise<CacheInfo | undefined> {
     const state = await this.objects.head(this.keyOf(key));
-    return state && isLive(state) ? infoOf(state) : undefined;
+    return this.seen(key, state && isLive(state) ? infoOf(state) : undefined);
   }
 
   async readEntry(key: string): Promise<{ info: CacheInfo; value: CacheData } | undefined> {
     const found = await this.fetch(key);
-    return found && { info: infoOf(found.state), value: found.value };
+    const info = this.seen(key, found && infoOf(found.state));
+    return info && { info, value: found!.value };
   }
 
   async readValue(key: string, version: Version): Promise<CacheData | undefined> {
     const found = await this.fetch(key);
-    return found && found.state.version === version ? found.value : undefined;
+    return found && versionOf(found.state) === version ? found.value : undefined;
   }
 
   async readMetadata(key: string, version: Version): Promise<string | undefined> {
     const found = await this.fetch(key);
-    return found && found.state.version === version ? found.metadata : undefined;
+    return found && versionOf(found.state) === version ? found.metadata : undefined;
+  }
+
+  /** Remembers what a read found (for `peekInfo`) and passes it on. */
+  private seen(key: string, info: CacheInfo | undefined): CacheInfo | undefined {
+    return info === undefined ? this.recent.forget(key) : this.recent.remember(key, info);
+  }
+
+  peekInfo(key: string): CacheInfo | undefined {
+    const info = this.recent.get(key);
+    return info !== undefined && (info.expiresAt === undefined || info.expiresAt > Date.now()) ? info : undefined;
   }
 
   async write(key: string, entry: CacheEntry, ifVersion: Version | undefined): Promise<boolean> {
     const name = this.keyOf(key);
-    const { body, type } = encodeBody(entry.value, entry.metadata);
-    const put = (condition: WriteCondition) =>
-      this.objects.put(name, body, { Metadata: entryMetadata(entry, type, randomUUID()) }, condition);
-    if (ifVersion !== undefined)
-      return this.changeAt(name, ifVersion, false, (current) => put({ ifMatch: current.etag }));
-    if (await put({ ifNoneMatch: '*' })) return true;
-    // an expired entry still holds the object: it counts as missing, so it is replaced
-    const existing = await this.objects.head(name);
-    if (!existing || isLive(existing)) return false;
-    return this.changeAt(name, existing.version, true, (current) => put({ ifMatch: current.etag }));
+    const { body, header } = encodeBody(entry.value, entry.metadata, entry);
+    const put = (condition: WriteCondition) => this.objects.put(name, body, { Metadata: header }, condition);
+    const done = await this.publish(name, ifVersion, put);
+    if (done)
+      this.recent.remember(key, { acl: entry.acl, expiresAt: entry.expiresAt, version: versionAfter(body, header) });
+    else this.recent.forget(key);
+    return done;
   }
 
   async writeInfo(key: string, update: CacheInfoUpdate, ifVersion: Version): Promise<boolean> {
     const name = this.keyOf(key);
-    return this.changeAt(name, ifVersion, false, async (current) => {
-      const type = String(current.header.metadata['sre-type'] ?? 's');
-      if (update.metadata === undefined) {
-        const Metadata = entryMetadata(update, type, randomUUID());
-        return this.objects.copy(name, name, { Metadata }, { ifMatch: current.etag }, current.etag);
-      }
-      // the metadata is in the body: rewritten with the value read at this very version
-      const found = await this.fetch(key);
-      if (!found || found.state.version !== current.version) return false;
-      const rewritten = encodeBody(found.value, update.metadata);
-      const Metadata = entryMetadata(update, rewritten.type, randomUUID());
-      return this.objects.put(name, rewritten.body, { Metadata }, { ifMatch: current.etag });
-    });
+    // the state is in the body: rewritten with the value read at this very version
+    const found = await this.fetch(key);
+    if (!found || versionOf(found.state) !== ifVersion) return false;
+    const rewritten = encodeBody(found.value, update.metadata ?? found.metadata, update);
+    const put = (condition: WriteCondition) =>
+      this.objects.put(name, rewritten.body, { Metadata: rewritten.header }, condition);
+    const done = await this.publish(name, ifVersion, put);
+    this.recent.forget(key);
+    return done;
   }
 
   async delete(key: string, ifVersion: Version): Promise<boolean> {
     const name = this.keyOf(key);
+    this.recent.forget(key);
+    if (isStateVersion(ifVersion)) {
+      // the ETag names the whole state: a conditional delete needs nothing else
+      if (await this.objects.remove(name, etagOf(ifVersion))) return true;
+      const current = await this.objects.head(name);
+      if (!current) return true;
+      return !isLive(current) && (await this.reap(name, current));
+    }
     const current = await this.objects.head(name);
     if (!current) return true;
     if (!isLive(current)) return (await this.reap(name, current), true);
-    if (current.version !== ifVersion) return false;
+    if (versionOf(current) !== ifVersion) return false;
     return this.changeAt(name, ifVersion, false, (state) => this.objects.remove(name, state.etag));
+  }
+
+  /**
+   * Runs `write` with the condition that makes it apply iff the object is at `ifVersion`
+   * (`undefined`: absent or expired). An entry whose body carries its state is replaced on its
+   * ETag alone (one request); one written by an earlier version of this connector (state in user
+   * metadata only, which a header-only copy changes without changing the ETag) under the lease.
+   */
+  private async publish(
+    name: string,
+    ifVersion: Version | undefined,
+    write: (condition: WriteCondition) => Promise<boolean>,
+  ): Promise<boolean> {
+    if (ifVersion !== undefined) {
+      if (!isStateVersion(ifVersion))
+        return this.changeAt(name, ifVersion, false, (current) => write({ ifMatch: current.etag }));
+      // a version past its expiry is gone: the service reads again and sees the key missing
+      const expiresAt = expiryOf(ifVersion);
+      if (expiresAt !== undefined && expiresAt <= Date.now()) return false;
+      return write({ ifMatch: etagOf(ifVersion) });
+    }
+    if (await write({ ifNoneMatch: '*' })) return true;
+    // an expired entry still holds the object: it counts as missing, so it is replaced
+    const existing = await this.objects.head(name);
+    if (!existing || isLive(existing)) return false;
+    if (!isStateVersion(versionOf(existing)))
+      return this.changeAt(name, versionOf(existing), true, (current) => write({ ifMatch: current.etag }));
+    return write({ ifMatch: existing.etag });
   }
 
   private keyOf(key: string): string {
@@ -163,18 +206,20 @@ export class S3CacheConnector implements CacheBackend {
   ): Promise<boolean> {
     return this.objects.withLease(name, async () => {
       const current = await this.objects.head(name);
-      if (!current || current.version !== version || isLive(current) === expired) return false;
+      if (!current || versionOf(current) !== version || isLive(current) === expired) return false;
       return change(current);
     });
   }
 
   private async reap(name: string, state: ObjectState): Promise<boolean> {
-    return this.changeAt(name, state.version, true, (current) => this.objects.remove(name, current.etag)).catch(
-      (error: unknown) => {
-        this.context.logger.warn(`could not delete an expired entry: ${(error as Error)?.message}`);
-        return false;
-      },
-    );
+    const version = versionOf(state);
+    const removed = isStateVersion(version)
+      ? this.objects.remove(name, state.etag)
+      : this.changeAt(name, version, true, (current) => this.objects.remove(name, current.etag));
+    return removed.catch((error: unknown) => {
+      this.context.logger.warn(`could not delete an expired entry: ${(error as Error)?.message}`);
+      return false;
+    });
   }
 
   private async runSweep(): Promise<number> {
@@ -203,5 +248,33 @@ export class S3CacheConnector implements CacheBackend {
 }
 
 function infoOf(state: ObjectState): CacheInfo {
-  return { acl: state.header.acl, expiresAt: state.header.expiresAt, version: state.version };
+  return { acl: state.header.acl, expiresAt: state.header.expiresAt, version: versionOf(state) };
+}
+
+/**
+ * The version of a state: `s:<ETag>|<expiresAt>` when the body carries the state (the ETag names
+ * it whole; the expiry rides along so that a write at an expired version is refused here), else
+ * the ETag and revision of the storage layout.
+ */
+function versionOf(state: ObjectState): string {
+  if (String(state.header.metadata[STATE_IN_BODY]) !== '2') return state.version;
+  return `s:${state.etag}|${state.header.expiresAt ?? ''}`;
+}
+
+/** The version a successful write of `body` gives: S3's ETag of a single-part upload is its MD5. */
+function versionAfter(body: Buffer, header: Record<string, string>): string {
+  return `s:"${createHash('md5').update(body).digest('hex')}"|${header.expiresat ?? ''}`;
+}
+
+function isStateVersion(version: Version): version is string {
+  return typeof version === 'string' && version.startsWith('s:');
+}
+
+function etagOf(version: string): string {
+  return version.slice(2, version.lastIndexOf('|'));
+}
+
+function expiryOf(version: string): number | undefined {
+  const at = version.slice(version.lastIndexOf('|') + 1);
+  return at === '' ? undefined : Number(at);
 }
