@@ -5,6 +5,7 @@ import type * as S3 from '@aws-sdk/client-s3';
 import { toAwsClientConfig, type AwsClientConfig } from '../../core/aws-client';
 import { labelOf, redactWith, sourceOf, type ConnectorContext } from '../../core/backend';
 import { SreBackendError, SreError, SreInvalidInputError } from '../../core/errors';
+import { KeyedQueue } from '../../core/keyed-queue';
 import { isExpired } from '../../core/fs/expiry';
 import type { StoredHeader } from '../../core/fs/header-codec';
 import { decodeS3Header, type S3Header } from './s3-metadata';
@@ -46,6 +47,7 @@ export class S3Objects {
   readonly sdk: Sdk;
   readonly client: S3.S3Client;
   readonly prefix: string;
+  private readonly leaseTurns = new KeyedQueue();
 
   constructor(
     private readonly settings: S3ConnectionSettings,
@@ -139,7 +141,12 @@ export class S3Objects {
    * alone: the lease serialises them, and `work` compares the whole version (ETag and revision).
    * A lease older than `leaseSeconds` (its holder died) is taken over, conditional on its ETag.
    */
-  async withLease<T>(key: string, work: () => Promise<T>): Promise<T> {
+  withLease<T>(key: string, work: () => Promise<T>): Promise<T> {
+    // writers of one key in this process take turns here rather than polling S3 for the lease
+    return this.leaseTurns.run(key, () => this.leased(key, work));
+  }
+
+  private async leased<T>(key: string, work: () => Promise<T>): Promise<T> {
     const lease = `${this.prefix}${LEASE_INFIX}${key.slice(this.prefix.length)}`;
     const etag = await this.acquire(lease);
     try {

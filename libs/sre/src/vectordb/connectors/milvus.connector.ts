@@ -62,7 +62,7 @@ import {
   TEXT_BYTES,
 } from './milvus-schema';
 import { chunkDatasource } from './datasource-chunks';
-import { KeyedQueue } from './keyed-queue';
+import { KeyedQueue } from '../../core/keyed-queue';
 import { ChunkOverlapSetting, ChunkSizeSetting, EmbeddingsSetting } from './vector-connector-settings';
 
 /** Where the connector reaches Milvus (the seed's shape): a token, or a user and password. */

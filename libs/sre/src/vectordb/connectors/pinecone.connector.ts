@@ -31,7 +31,7 @@ import type {
 } from '../vectordb.backend';
 import { retryingFetch } from './pinecone-fetch';
 import { flatUserFields, pineconeFilter, userMetadataOf, type PineconeVectorMetadata } from './pinecone-metadata';
-import { KeyedQueue } from './keyed-queue';
+import { KeyedQueue } from '../../core/keyed-queue';
 import { PineconeRecords, pineconeNamespaceOf } from './pinecone-records';
 import { chunkDatasource } from './datasource-chunks';
 import { ChunkOverlapSetting, ChunkSizeSetting, EmbeddingsSetting } from './vector-connector-settings';

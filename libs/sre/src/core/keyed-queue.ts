@@ -1,7 +1,7 @@
 /**
- * Runs tasks one after another per key, in this process: a namespace's create-if-absent and drop,
- * and the writes of one datasource, never interleave. Only within one process: the stores behind
- * these connectors have no conditional write to do it across processes.
+ * Runs tasks one after another per key, in this process (a vector namespace's create-if-absent and
+ * drop, the writes of one datasource, the S3 lease holders of one key). Only within one process:
+ * what must hold across processes needs the store's own conditional writes or leases.
  */
 export class KeyedQueue {
   private readonly tails = new Map<string, Promise<unknown>>();
