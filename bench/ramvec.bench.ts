@@ -1,5 +1,10 @@
-import { availableParallelism } from 'node:os';
+import * as fs from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { AccessCandidate } from '../libs/sre/src/security/access-candidate';
+import { ACL } from '../libs/sre/src/security/acl';
+import { RAMVecConnector } from '../libs/sre/src/vectordb/connectors/ramvec.connector';
 import { instantiateKernels, kernelBytes, kernelModule } from '../libs/sre/src/vectordb/connectors/ramvec-kernel';
 import { RAMVecPool } from '../libs/sre/src/vectordb/connectors/ramvec-pool';
 import { VectorRows, type RAMVecQuantization } from '../libs/sre/src/vectordb/connectors/ramvec-rows';
@@ -162,6 +167,7 @@ export async function runRAMVecBench(): Promise<void> {
       printComparison(`RAMVec search, ${count.toLocaleString('en-US')} x ${DIMENSIONS} (${threads} workers)`, rows);
     }
     await crossover(pool);
+    await snapshotSaveLoad();
   } finally {
     await pool.close();
   }
@@ -189,4 +195,99 @@ async function crossover(pool: RAMVecPool): Promise<void> {
     `RAMVec worker hop vs main thread, fp32 x ${DIMENSIONS}, 1 caller (ratio > 1: the workers pay)`,
     rows,
   );
+}
+
+/**
+ * RAMVec's snapshot of 50k x 1536 (raw fp32 blocks, sha256, temp file + fsync + rename), saved on
+ * disconnect and loaded by a fresh connector, against writing (with fsync) and reading the same
+ * number of bytes as one plain file: what the format costs over the disk itself.
+ */
+export async function snapshotSaveLoad(count = 50_000): Promise<void> {
+  const data = randomVectors(count, 7);
+  const dir = fs.mkdtempSync(path.join(tmpdir(), 'ramvec-bench-'));
+  const file = path.join(dir, 'vectors.snap');
+  let next = 0;
+  // hands out the prepared vectors in order: the bench measures the snapshot, not an embedder
+  const embedder = {
+    dimensions: DIMENSIONS,
+    embed: async (texts: string[]) =>
+      texts.map(() => {
+        const at = next++ % count;
+        return Array.from(data.subarray(at * DIMENSIONS, (at + 1) * DIMENSIONS));
+      }),
+  };
+  const settings = { workers: 0, chunkSize: 64, chunkOverlap: 0, snapshot: { path: file, intervalSeconds: 0 } };
+  const owner = AccessCandidate.team('bench');
+  const ns = { name: 'docs', key: 't_bench_docs', owner };
+  try {
+    const writer = new RAMVecConnector(settings, undefined, embedder);
+    await writer.connect();
+    await writer.createNamespace(ns, {
+      namespace: ns.key,
+      displayName: ns.name,
+      candidateId: owner.id,
+      candidateRole: owner.role,
+      metadata: {},
+      acl: new ACL().grant(owner, 'owner'),
+    });
+    // words of 60 characters with chunkSize 64: one chunk (one vector) a word
+    const words = Array.from({ length: 1000 }, (_, i) => `${i}`.padStart(59, 'w')).join(' ');
+    for (let d = 0; writer.size < count; d++)
+      await writer.upsertDatasource(ns, {
+        id: `d${d}`,
+        label: `d${d}`,
+        text: words,
+        metadata: { d },
+        returnFullVectorInfo: false,
+        acl: new ACL(),
+      });
+    const vectors = writer.size;
+    global.gc?.();
+    let started = performance.now();
+    await writer.disconnect();
+    const saveSeconds = (performance.now() - started) / 1000;
+    const bytes = fs.statSync(file).size;
+    global.gc?.();
+    const reader = new RAMVecConnector(settings, undefined, embedder);
+    started = performance.now();
+    await reader.connect();
+    const loadSeconds = (performance.now() - started) / 1000;
+    if (reader.size !== vectors) throw new Error(`loaded ${reader.size} of ${vectors} vectors`);
+    await reader.disconnect();
+
+    const raw = Buffer.alloc(bytes, 1);
+    const rawFile = path.join(dir, 'raw.bin');
+    started = performance.now();
+    const handle = await fs.promises.open(rawFile, 'w');
+    await handle.writeFile(raw);
+    await handle.sync();
+    await handle.close();
+    const rawWrite = (performance.now() - started) / 1000;
+    started = performance.now();
+    await fs.promises.readFile(rawFile);
+    const rawRead = (performance.now() - started) / 1000;
+    const one = (name: string, seconds: number, notes?: string): BenchResult => ({
+      name,
+      ops: 1,
+      seconds,
+      opsPerSecond: 1 / seconds,
+      notes,
+    });
+    const mb = (bytes / 1e6).toFixed(0);
+    printComparison(
+      `RAMVec snapshot, ${vectors.toLocaleString('en-US')} x ${DIMENSIONS} (ratio < 1: slower than the raw file)`,
+      [
+        {
+          subject: one(`save on disconnect (${mb} MB)`, saveSeconds, `${saveSeconds.toFixed(2)} s`),
+          baseline: one('raw write + fsync of as many bytes', rawWrite, `${rawWrite.toFixed(2)} s`),
+        },
+        {
+          subject: one(`load on connect (${mb} MB)`, loadSeconds, `${loadSeconds.toFixed(2)} s`),
+          baseline: one('raw readFile of as many bytes', rawRead, `${rawRead.toFixed(2)} s`),
+        },
+      ],
+    );
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }

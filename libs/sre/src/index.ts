@@ -141,6 +141,7 @@ export * from './vectordb/vectordb.backend';
 export * from './vectordb/vectordb.service';
 export * from './vectordb/vectordb.module';
 export { RAMVecConnector, RAMVecSettings } from './vectordb/connectors/ramvec.connector';
+export { RAMVecSnapshotSettings } from './vectordb/connectors/ramvec-snapshot';
 // the Pinecone and Milvus SDKs load only when their connector connects
 export { PineconeConnector, PineconeSettings } from './vectordb/connectors/pinecone.connector';
 export { MilvusConnector, MilvusCredentials, MilvusSettings } from './vectordb/connectors/milvus.connector';

@@ -127,6 +127,22 @@ function fold(name: string): string {
   return name.normalize('NFC').toLowerCase();
 }
 
+/**
+ * Flushes a folder's entries (after a rename into it, so the new name survives a power cut); a
+ * platform that cannot open folders for syncing skips it.
+ */
+export async function syncFolder(dir: string): Promise<void> {
+  let handle: fs.promises.FileHandle | undefined;
+  try {
+    handle = await fs.promises.open(dir, 'r');
+    await handle.sync();
+  } catch (error) {
+    if (!['EISDIR', 'EPERM', 'EINVAL', 'EBADF'].includes(codeOf(error))) throw error;
+  } finally {
+    await handle?.close();
+  }
+}
+
 export async function unlinkIfPresent(file: string): Promise<void> {
   try {
     await fsp.unlink(file);

@@ -179,6 +179,18 @@ export class VectorRows<P> {
     return out;
   }
 
+  /**
+   * Copies the row's values into `into` at `offset` as fp32 (for bf16, the rounded values, which
+   * read back to the same bf16): what a snapshot saves, without a `number[]` per row.
+   */
+  copyValues(row: number, into: Float32Array, offset = 0): void {
+    if (this.encoding === 'int8') return into.set(this.original(row), offset);
+    const base = this.rowsBase + row * this.stride;
+    if (this.encoding === 'f32') return into.set(this.view.f32.subarray(base / 4, base / 4 + this.dimensions), offset);
+    const u16 = this.view.u16;
+    for (let i = 0; i < this.dimensions; i++) into[offset + i] = fromBf16(u16[base / 2 + i]);
+  }
+
   /** Appends a row; returns its index (valid until a removal moves it). */
   add(values: ArrayLike<number>, payload: P): number {
     this.check(values);

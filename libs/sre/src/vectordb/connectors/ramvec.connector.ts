@@ -1,7 +1,11 @@
-import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { Logger } from '@nestjs/common';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, Max, Min, ValidateNested } from 'class-validator';
 import { randomUUID } from 'node:crypto';
 import { createConnectorContext, sourceOf, type ConnectorContext } from '../../core/backend';
-import type { SreErrorSource } from '../../core/errors';
+import { codeOf } from '../../core/fs/fs-util';
+import { SreBackendError, SreConfigError, type SreErrorSource } from '../../core/errors';
+import { ACL } from '../../security/acl';
 import type { SecretReader } from '../../llm/llm-credentials';
 import type { AccessCandidate } from '../../security/access-candidate';
 import { createEmbedder, EmbeddingsSettings, type Embedder } from '../embeddings/embedder';
@@ -21,6 +25,16 @@ import { chunkDatasource } from './datasource-chunks';
 import { ChunkOverlapSetting, ChunkSizeSetting, EmbeddingsSetting } from './vector-connector-settings';
 import { defaultWorkers, MAX_WORKERS, RAMVecPool } from './ramvec-pool';
 import { VectorRows, type RAMVecQuantization } from './ramvec-rows';
+import {
+  captureSnapshot,
+  datasourceOfSaved,
+  RAMVecSnapshotSettings,
+  SnapshotCorruptError,
+  SnapshotFile,
+  type SnapshotNamespaceMeta,
+} from './ramvec-snapshot';
+
+export { RAMVecSnapshotSettings } from './ramvec-snapshot';
 
 export class RAMVecSettings {
   @EmbeddingsSetting()
@@ -56,6 +70,15 @@ export class RAMVecSettings {
   @IsOptional()
   @IsIn(['none', 'int8', 'bf16'])
   quantization?: RAMVecQuantization = 'none';
+
+  /**
+   * A file the namespaces, datasources and vectors are loaded from on connect and saved to (atomically)
+   * on disconnect and every `intervalSeconds` while something changed. Default: none (memory only).
+   */
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => RAMVecSnapshotSettings)
+  snapshot?: RAMVecSnapshotSettings;
 }
 
 /** What a row carries besides its numbers. */
@@ -73,9 +96,10 @@ interface Namespace {
 
 /**
  * Vectors in this process' memory: one `VectorRows` per namespace (fp32, packed, exact cosine
- * search), lost at exit and private to this instance (the original's maps were static, shared by
- * every instance). Texts are chunked with the original's splitter and embedded for the
- * namespace's owner on each call, so one team's API key never embeds another's texts (W38).
+ * search), private to this instance (the original's maps were static, shared by every instance),
+ * lost at exit unless `snapshot` names a file to keep them in (see `ramvec-snapshot.ts`). Texts
+ * are chunked with the original's splitter and embedded for the namespace's owner on each call,
+ * so one team's API key never embeds another's texts (W38).
  */
 export class RAMVecConnector implements VectorDBBackend {
   static readonly connectorName = 'RAMVec';
@@ -85,6 +109,15 @@ export class RAMVecConnector implements VectorDBBackend {
   private readonly embedder: Embedder;
   private readonly source: SreErrorSource;
   private readonly pool?: RAMVecPool;
+  private readonly logger = new Logger('VectorDB(RAMVec)');
+  private readonly snapshot?: SnapshotFile;
+  /** Bumped by every change; the snapshot is written when it differs from what the last write saw. */
+  private changes = 0;
+  private savedChanges = 0;
+  private saving: Promise<void> = Promise.resolve();
+  private timer?: NodeJS.Timeout;
+  /** Loaded already: a second connect must not replace what was written since with the file's state. */
+  private loaded = false;
 
   constructor(
     private readonly settings: Partial<RAMVecSettings> = {},
@@ -98,14 +131,131 @@ export class RAMVecConnector implements VectorDBBackend {
     const workers = settings.workers ?? defaultWorkers();
     if (workers > 0) this.pool = new RAMVecPool(workers, this.source);
     this.embedder = embedder ?? createEmbedder(settings.embeddings, context.deps.vault, this.source);
+    if (settings.snapshot?.path) this.snapshot = new SnapshotFile(settings.snapshot.path);
   }
 
-  async connect(): Promise<void> {}
+  async connect(): Promise<void> {
+    if (!this.snapshot || this.loaded) return;
+    await this.snapshot.removeLeftovers();
+    await this.loadSnapshot(this.snapshot);
+    this.loaded = true;
+    const seconds = this.settings.snapshot?.intervalSeconds ?? 60;
+    if (seconds > 0) {
+      this.timer = setInterval(() => {
+        this.saveSnapshot().catch((error: unknown) => this.logger.error((error as Error).message));
+      }, seconds * 1000);
+      // a pending save must not keep the process alive: disconnect writes the last one
+      this.timer.unref();
+    }
+  }
 
   async disconnect(): Promise<void> {
-    this.namespaces.all().forEach((namespace) => namespace.rows.dispose());
-    this.namespaces.clear();
-    await this.pool?.close();
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.loaded = false;
+    try {
+      await this.saveSnapshot();
+    } finally {
+      this.namespaces.all().forEach((namespace) => namespace.rows.dispose());
+      this.namespaces.clear();
+      this.changes = this.savedChanges = 0;
+      await this.pool?.close();
+    }
+  }
+
+  /**
+   * Writes the snapshot if anything changed since the last write; one write at a time (a call
+   * during a write waits for it, then writes what changed meanwhile). No-op without `snapshot`.
+   */
+  async saveSnapshot(): Promise<void> {
+    const next = this.saving.then(() => this.writeIfChanged());
+    this.saving = next.catch(() => undefined);
+    return next;
+  }
+
+  private async writeIfChanged(): Promise<void> {
+    const file = this.snapshot;
+    if (!file || this.changes === this.savedChanges) return;
+    const changes = this.changes;
+    const captured = captureSnapshot(
+      this.namespaces.keys().map((key) => {
+        const { rows, datasources } = this.namespaces.slot(key)!;
+        const record = this.namespaces.read(key)!;
+        return {
+          key,
+          record: { ...record, acl: record.acl.serialize() },
+          dimensions: rows.dimensions,
+          datasources: [...datasources.values()],
+          rows: Array.from({ length: rows.size }, (_, row) => rows.payload(row)),
+          copyValues: (row, into, offset) => rows.copyValues(row, into, offset),
+        };
+      }),
+      this.settings.quantization ?? 'none',
+    );
+    try {
+      await file.write(captured);
+    } catch (error) {
+      throw new SreBackendError(`could not write the snapshot ${file.path}: ${codeOf(error)}`, this.source, {
+        cause: error,
+      });
+    }
+    this.savedChanges = changes;
+  }
+
+  private async loadSnapshot(file: SnapshotFile): Promise<void> {
+    const made: VectorRows<Chunk>[] = [];
+    let loaded: SnapshotNamespaceMeta[] | undefined;
+    try {
+      loaded = await file.read((ns) => {
+        if (ns.dimensions !== this.embedder.dimensions)
+          throw new SreConfigError([
+            `VectorDB(RAMVec).settings.snapshot.path: ${file.path} holds namespace '${ns.key}' of ` +
+              `${ns.dimensions} dimensions, but the embeddings give ${this.embedder.dimensions}`,
+          ]);
+        const rows = this.makeRows(ns.count);
+        made.push(rows);
+        return (vector, row) =>
+          rows.add(vector, { id: ns.ids[row], datasourceId: ns.datasourceIds[row], text: ns.texts[row] });
+      });
+    } catch (error) {
+      made.forEach((rows) => rows.dispose());
+      if (!(error instanceof SnapshotCorruptError)) {
+        if (error instanceof SreConfigError) throw error;
+        throw new SreBackendError(`could not read the snapshot ${file.path}: ${codeOf(error)}`, this.source, {
+          cause: error,
+        });
+      }
+      const message = `the snapshot ${file.path} is corrupt: ${error.reason}`;
+      if ((this.settings.snapshot?.onCorrupt ?? 'fail') === 'fail')
+        throw new SreBackendError(`${message} (snapshot.onCorrupt: 'ignore' starts empty instead)`, this.source);
+      this.logger.warn(`${message}; starting empty (snapshot.onCorrupt: 'ignore'), the next save replaces it`);
+      return;
+    }
+    if (!loaded) return;
+    loaded.forEach((ns, i) => {
+      this.namespaces.slot(ns.key)?.rows.dispose();
+      this.namespaces.drop(ns.key);
+      this.namespaces.create(
+        ns.key,
+        { ...ns.record, acl: ACL.parse(ns.record.acl) },
+        {
+          rows: made[i],
+          datasources: new Map(
+            ns.datasources.map(({ stored, metadata }) => [stored.id, { stored: datasourceOfSaved(stored), metadata }]),
+          ),
+        },
+      );
+    });
+    this.logger.log(`loaded ${loaded.length} namespaces, ${this.size} vectors from ${file.path}`);
+  }
+
+  private makeRows(capacity?: number): VectorRows<Chunk> {
+    return new VectorRows<Chunk>(this.embedder.dimensions, this.source, {
+      pool: this.pool,
+      workerThreshold: this.settings.workerThreshold,
+      quantization: this.settings.quantization,
+      capacity,
+    });
   }
 
   /** Vectors held in every namespace. */
@@ -122,19 +272,19 @@ export class RAMVecConnector implements VectorDBBackend {
   }
 
   async createNamespace(namespace: VectorNamespace, record: NamespaceRecord): Promise<boolean> {
-    return this.namespaces.create(namespace.key, record, {
-      rows: new VectorRows<Chunk>(this.embedder.dimensions, this.source, {
-        pool: this.pool,
-        workerThreshold: this.settings.workerThreshold,
-        quantization: this.settings.quantization,
-      }),
-      datasources: new Map(),
-    });
+    const rows = this.makeRows();
+    const created = this.namespaces.create(namespace.key, record, { rows, datasources: new Map() });
+    if (created) this.changes++;
+    else rows.dispose();
+    return created;
   }
 
   async dropNamespace(namespace: VectorNamespace): Promise<void> {
-    this.namespaces.slot(namespace.key)?.rows.dispose();
+    const found = this.namespaces.slot(namespace.key);
+    if (!found) return;
+    found.rows.dispose();
     this.namespaces.drop(namespace.key);
+    this.changes++;
   }
 
   async searchVectors(
@@ -192,6 +342,7 @@ export class RAMVecConnector implements VectorDBBackend {
       chunks.map((chunk) => chunk.id),
     );
     found.datasources.set(datasource.id, { stored, metadata: structuredClone(datasource.metadata) });
+    this.changes++;
     const result = copyDatasource(stored);
     if (datasource.returnFullVectorInfo)
       result.vectorInfo = chunks.map((chunk) => ({ id: chunk.id, values: [...vectors[chunk.i]], text: chunk.text }));
@@ -213,6 +364,7 @@ export class RAMVecConnector implements VectorDBBackend {
     const found = this.namespaces.slot(namespace.key);
     if (!found?.datasources.delete(datasourceId)) return false;
     found.rows.removeWhere((chunk) => chunk.datasourceId === datasourceId);
+    this.changes++;
     return true;
   }
 }
