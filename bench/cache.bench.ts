@@ -76,4 +76,43 @@ export async function runCacheBench(): Promise<void> {
   ];
   printComparison('Cache (RAM connector vs raw Map; one op = one awaited call)', rows);
   await cache.disconnect();
+  await printEntryBytes();
+}
+
+const MEMORY_ENTRIES = 100_000;
+
+/** Heap bytes `fill` keeps reachable, per entry (after full collections; needs `--expose-gc`). */
+async function heapPerEntry(fill: () => Promise<unknown>): Promise<number> {
+  global.gc?.();
+  global.gc?.();
+  const before = process.memoryUsage().heapUsed;
+  const held = await fill();
+  global.gc?.();
+  global.gc?.();
+  const bytes = process.memoryUsage().heapUsed - before;
+  if (held === undefined) throw new Error('nothing held');
+  return bytes / MEMORY_ENTRIES;
+}
+
+/**
+ * What one small entry (a 64-character string under a fresh key, owner-only ACL) costs in the RAM
+ * cache, through the service, next to the same key and value in a raw Map.
+ */
+export async function printEntryBytes(): Promise<void> {
+  if (!global.gc) console.log('\n(entry bytes need node --expose-gc)');
+  const ram = await heapPerEntry(async () => {
+    const cache = await ramCache();
+    const agent = cache.requester(AccessCandidate.agent('bench'));
+    for (let i = 0; i < MEMORY_ENTRIES; i++) await agent.set(`bench:mem:${i}`, VALUE);
+    return cache;
+  });
+  const map = await heapPerEntry(async () => {
+    const raw = new Map<string, string>();
+    for (let i = 0; i < MEMORY_ENTRIES; i++) raw.set(`bench:mem:${i}`, VALUE);
+    return raw;
+  });
+  console.log(`\n## Cache: heap bytes per entry (${MEMORY_ENTRIES.toLocaleString('en-US')} entries, 64-char value)`);
+  console.log('| store | bytes/entry | ratio to Map |\n|---|---:|---:|');
+  console.log(`| RAM cache (service) | ${ram.toFixed(0)} | ${(ram / map).toFixed(2)} |`);
+  console.log(`| raw Map | ${map.toFixed(0)} | 1.00 |`);
 }

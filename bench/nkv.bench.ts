@@ -45,6 +45,7 @@ export async function runNKVBench(): Promise<void> {
   const mapGet = await measure('Map.get (JSON parse)', (i) => JSON.parse(map.get(KEYS[i % KEYS.length])!));
   rows.push({ subject: ramSet, baseline: mapSet }, { subject: ramGet, baseline: mapGet });
   await ram.disconnect();
+  const entryBytes = await nkvEntryBytes();
 
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sre-nkv-bench-'));
   try {
@@ -75,4 +76,39 @@ export async function runNKVBench(): Promise<void> {
     fs.rmSync(root, { recursive: true, force: true });
   }
   printComparison('NKV (RAM vs raw Map, LocalStorage vs raw fs; one op = one awaited call)', rows);
+  console.log(`\n## NKV: heap bytes per entry (${MEMORY_ENTRIES.toLocaleString('en-US')} entries, the bench value)`);
+  console.log('| store | bytes/entry | ratio to Map |\n|---|---:|---:|');
+  console.log(`| RAM NKV (service) | ${entryBytes.ram.toFixed(0)} | ${(entryBytes.ram / entryBytes.map).toFixed(2)} |`);
+  console.log(`| raw Map of JSON text | ${entryBytes.map.toFixed(0)} | 1.00 |`);
+}
+
+const MEMORY_ENTRIES = 100_000;
+
+/** Heap bytes `fill` keeps reachable, per entry (after full collections; needs `--expose-gc`). */
+async function heapPerEntry(fill: () => Promise<unknown>): Promise<number> {
+  global.gc?.();
+  global.gc?.();
+  const before = process.memoryUsage().heapUsed;
+  const held = await fill();
+  global.gc?.();
+  global.gc?.();
+  const bytes = process.memoryUsage().heapUsed - before;
+  if (held === undefined) throw new Error('nothing held');
+  return bytes / MEMORY_ENTRIES;
+}
+
+/** One entry of the RAM NKV through the service next to the same key and JSON text in a raw Map. */
+async function nkvEntryBytes(): Promise<{ ram: number; map: number }> {
+  const ram = await heapPerEntry(async () => {
+    const service = await serve('RAM', new RAMNKVConnector());
+    const agent = service.agent('bench');
+    for (let i = 0; i < MEMORY_ENTRIES; i++) await agent.set('ns', `bench:mem:${i}`, VALUE);
+    return service;
+  });
+  const map = await heapPerEntry(async () => {
+    const raw = new Map<string, string>();
+    for (let i = 0; i < MEMORY_ENTRIES; i++) raw.set(`bench:mem:${i}`, JSON.stringify(VALUE));
+    return raw;
+  });
+  return { ram, map };
 }

@@ -69,6 +69,20 @@ async function throughput(name: string, bytes: number, work: () => Promise<void>
   };
 }
 
+/** `count` runs of `op` (after `prepare` ran for each, untimed), as ops/s. */
+async function timedBatch(
+  name: string,
+  count: number,
+  op: (i: number) => Promise<unknown>,
+  prepare: (i: number) => Promise<unknown>,
+): Promise<BenchResult> {
+  for (let i = 0; i < count; i++) await prepare(i);
+  const start = performance.now();
+  for (let i = 0; i < count; i++) await op(i);
+  const seconds = (performance.now() - start) / 1000;
+  return { name, ops: count, seconds, opsPerSecond: count / seconds };
+}
+
 /**
  * LocalStorage through the requester (ACL check, temp file + fsync + rename, metadata file) against
  * raw `fs` in the same temp folder: small-file ops/s, and 200 MB streamed MB/s with peak RSS.
@@ -84,44 +98,73 @@ export async function runStorageBench(): Promise<void> {
     const team = AccessCandidate.team('bench');
     const asDurable = durable.requester(team);
     const asScratch = scratch.requester(team);
-    const rawOp = async (i: number) => {
-      const file = path.join(raw, `k${i % 100}`);
-      await fs.promises.writeFile(file, payload);
-      await fs.promises.readFile(file);
+    const rawPath = (i: number) => path.join(raw, `k${i % 100}`);
+    const rawDurableWrite = async (i: number) => {
+      const handle = await fs.promises.open(rawPath(i), 'w');
+      try {
+        await handle.writeFile(payload);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
     };
+    for (let i = 0; i < 100; i++) {
+      await fs.promises.writeFile(rawPath(i), payload);
+      await asDurable.write(`k${i}`, payload);
+      await asScratch.write(`k${i}`, payload);
+    }
     const cases: Record<string, (i: number) => Promise<unknown>> = {
-      'raw fs writeFile+readFile': rawOp,
-      'requester write+read (fsync on, default)': async (i) => {
-        await asDurable.write(`k${i % 100}`, payload);
-        await asDurable.read(`k${i % 100}`);
-      },
-      'requester write+read (fsync off)': async (i) => {
-        await asScratch.write(`k${i % 100}`, payload);
-        await asScratch.read(`k${i % 100}`);
-      },
+      'raw open+write+fsync+close': rawDurableWrite,
+      'requester write (fsync on, default)': (i) => asDurable.write(`k${i % 100}`, payload),
+      'raw fs writeFile': (i) => fs.promises.writeFile(rawPath(i), payload),
+      'requester write (fsync off)': (i) => asScratch.write(`k${i % 100}`, payload),
+      'raw fs readFile': (i) => fs.promises.readFile(rawPath(i)),
       'requester read': (i) => asScratch.read(`k${i % 100}`),
-      'raw fs readFile': (i) => fs.promises.readFile(path.join(raw, `k${i % 100}`)),
     };
     // two interleaved rounds, best of each: a busy neighbour on a shared machine skews one round, not both
     const best = new Map<string, BenchResult>();
     for (let round = 0; round < 2; round++) {
       for (const [name, op] of Object.entries(cases)) {
-        const result = await measure(name, op);
+        const result = await measure(name, op, 1);
         if ((best.get(name)?.opsPerSecond ?? 0) < result.opsPerSecond) best.set(name, result);
       }
     }
     const pick = (name: keyof typeof cases) => best.get(name)!;
-    const baseline = pick('raw fs writeFile+readFile');
-    printComparison('Storage: 10 KB write+read (ops/s, one op = write then read)', [
-      { subject: pick('requester write+read (fsync on, default)'), baseline },
-      { subject: pick('requester write+read (fsync off)'), baseline },
+    // deletes of resources that exist: a fixed batch each, written beforehand (fsync off, the delete is what is timed)
+    const deletes = {
+      subject: await timedBatch(
+        'requester delete',
+        500,
+        (i) => asScratch.delete(`d${i}`),
+        (i) => asScratch.write(`d${i}`, payload),
+      ),
+      baseline: await timedBatch(
+        'raw fs unlink',
+        500,
+        (i) => fs.promises.unlink(path.join(raw, `d${i}`)),
+        (i) => fs.promises.writeFile(path.join(raw, `d${i}`), payload),
+      ),
+    };
+    printComparison('Storage: 10 KB resources (ops/s; the fsync-on write is compared with a raw fsync)', [
+      { subject: pick('requester write (fsync on, default)'), baseline: pick('raw open+write+fsync+close') },
+      { subject: pick('requester write (fsync off)'), baseline: pick('raw fs writeFile') },
       { subject: pick('requester read'), baseline: pick('raw fs readFile') },
+      deletes,
     ]);
 
     const rawFile = path.join(raw, 'big');
     const rawWrite = await throughput('raw fs pipeline write 200 MB', LARGE, () =>
       pipeline(source(LARGE), fs.createWriteStream(rawFile)),
     );
+    const rawDurableBig = await throughput('raw fs pipeline write 200 MB + fsync', LARGE, async () => {
+      const handle = await fs.promises.open(rawFile, 'w');
+      try {
+        await pipeline(source(LARGE), fs.createWriteStream(rawFile, { fd: handle.fd, autoClose: false }));
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    });
     const rawReadBig = await throughput('raw fs pipeline read 200 MB', LARGE, async () => {
       const out = sink();
       await pipeline(fs.createReadStream(rawFile), out);
@@ -144,9 +187,15 @@ export async function runStorageBench(): Promise<void> {
         if (out.bytes !== LARGE) throw new Error(`streamed read returned ${out.bytes} bytes`);
       });
       await requester.delete('big');
-      rows.push({ subject: write, baseline: rawWrite }, { subject: read, baseline: rawReadBig });
+      rows.push(
+        { subject: write, baseline: requester === asDurable ? rawDurableBig : rawWrite },
+        { subject: read, baseline: rawReadBig },
+      );
     }
-    printComparison('Storage: 200 MB streamed (MB/s; ratio = subject/baseline; raw fs does not fsync)', rows);
+    printComparison(
+      'Storage: 200 MB streamed (MB/s; ratio = subject/baseline; fsync on is compared with a raw pipeline + fsync)',
+      rows,
+    );
   } finally {
     await durable.disconnect();
     await scratch.disconnect();

@@ -49,6 +49,15 @@ const SECRET_VALUE_PATTERNS: ReadonlyArray<readonly [RegExp, string]> = [
   [/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/:@]+:[^\s/@]+@/gi, `$1${REDACTED}@`],
 ];
 
+/**
+ * Every literal one of the patterns above needs in its match (case-folded: a superset). A string
+ * without any of them cannot match a pattern, so the eleven scans are skipped for it: most entry
+ * strings (ids, prompts, numbers as text) never contain one.
+ */
+const MAY_HOLD_A_SECRET = /-----BEGIN|bearer|eyJ|sk-|[srp]k_|AKIA|ASIA|AIza|gh[pousr]_|github_pat_|xox[abposr]-|:\/\//i;
+/** Key names seen by one redactor, decided once: entries of one runtime reuse a handful of names. */
+const MAX_KNOWN_KEYS = 1024;
+
 function normaliseKey(key: string): string {
   return key.toLowerCase().replace(/[^a-z0-9]/g, '');
 }
@@ -63,6 +72,8 @@ export class LogRedactor {
   private readonly extraKeys: ReadonlySet<string>;
   private readonly secrets: readonly string[];
   private readonly maxFieldLength: number;
+  /** Key name -> its masked text and whether its value is secret. */
+  private readonly knownKeys = new Map<string, { name: string; secret: boolean }>();
 
   constructor(options: LogRedactionOptions) {
     this.maxFieldLength = options.maxFieldLength;
@@ -82,7 +93,8 @@ export class LogRedactor {
     const limit = this.maxFieldLength;
     const cut = value.length > limit + MASK_MARGIN ? value.slice(0, limit + MASK_MARGIN) : value;
     let out = this.secrets.length ? redactSecrets(cut, this.secrets) : cut;
-    for (const [pattern, replacement] of SECRET_VALUE_PATTERNS) out = out.replace(pattern, replacement);
+    if (MAY_HOLD_A_SECRET.test(out))
+      for (const [pattern, replacement] of SECRET_VALUE_PATTERNS) out = out.replace(pattern, replacement);
     if (out.length <= limit && cut === value) return out;
     return `${out.slice(0, limit)}…[truncated, ${value.length} chars]`;
   }
@@ -173,8 +185,8 @@ export class LogRedactor {
         out['…'] = `[${entries.length - MAX_ITEMS} more keys]`;
         break;
       }
-      const name = this.text(key);
-      if (this.isSecretKey(key)) {
+      const { name, secret } = this.keyOf(key);
+      if (secret) {
         if (value !== undefined && value !== null && value !== '') out[name] = REDACTED;
         else out[name] = value;
       } else {
@@ -184,6 +196,17 @@ export class LogRedactor {
       kept++;
     }
     return out;
+  }
+
+  private keyOf(key: string): { name: string; secret: boolean } {
+    let known = this.knownKeys.get(key);
+    if (known === undefined) {
+      known = { name: this.text(key), secret: this.isSecretKey(key) };
+      // a bounded memo: keys made of data (ids as keys) must not grow it without end
+      if (this.knownKeys.size >= MAX_KNOWN_KEYS) this.knownKeys.clear();
+      this.knownKeys.set(key, known);
+    }
+    return known;
   }
 
   private walkError(error: Error, ancestors: Set<object>, depth: number): Record<string, unknown> {

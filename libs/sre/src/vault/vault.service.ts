@@ -23,6 +23,16 @@ export interface VaultRequester {
   resolveTemplate(text: string): Promise<string>;
 }
 
+/** Teams whose merged key list is kept (see `mergedKeys`). */
+const MAX_MERGED_KEY_LISTS = 1000;
+
+function sameList(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 const KEY_TEMPLATE = /\{\{\s*KEY\(\s*([^)}]+?)\s*\)\s*\}\}/g;
 
 /**
@@ -34,10 +44,18 @@ const KEY_TEMPLATE = /\{\{\s*KEY\(\s*([^)}]+?)\s*\)\s*\}\}/g;
  * absence tells it nothing about anyone else.
  */
 export class VaultService extends SecureService<VaultBackend> {
+  /** `mergedKeys` answers by team, with copies of the lists they were merged from. */
+  private readonly mergedKeyLists = new Map<
+    string,
+    { own: readonly string[]; back: readonly string[] | undefined; keys: readonly string[] }
+  >();
+
   requester(candidate: AccessCandidate): VaultRequester {
     const get = async (key: string) => {
       this.checkKey(key);
-      return this.lookup(await this.teamFor(candidate), key);
+      // a team candidate of a connected vault is its own namespace: no promise to wait on for it
+      const team = candidate.role === 'team' && this.state === 'ready' ? candidate.id : await this.teamFor(candidate);
+      return this.lookup(team, key);
     };
     return {
       candidate,
@@ -45,12 +63,14 @@ export class VaultService extends SecureService<VaultBackend> {
       exists: async (key) => (await get(key)) !== undefined,
       listKeys: async () => {
         const team = await this.teamFor(candidate);
-        const keys = new Set(await this.call('listing secret keys', () => this.backend.listSecretKeys(team)));
+        const own = await this.call('listing secret keys', () => this.backend.listSecretKeys(team));
         const shared = this.sharedFor(team);
-        if (shared !== undefined)
-          for (const key of await this.call('listing shared secret keys', () => this.backend.listSecretKeys(shared)))
-            keys.add(key);
-        return [...keys].sort();
+        const back =
+          shared === undefined
+            ? undefined
+            : await this.call('listing shared secret keys', () => this.backend.listSecretKeys(shared));
+        // a copy: the caller may sort or splice what it gets, the memo must stay as it is
+        return this.mergedKeys(team, own, back).slice();
       },
       resolveTemplate: async (text) => {
         if (typeof text !== 'string')
@@ -124,6 +144,21 @@ export class VaultService extends SecureService<VaultBackend> {
     return team;
   }
 
+  /**
+   * The sorted union of a team's keys and its shared team's. Keys change rarely and listing is
+   * frequent: when both lists hold what they held on the team's last call (compared in place, no
+   * allocation), the union of then is the answer, without a Set, a spread and a sort.
+   */
+  private mergedKeys(team: string, own: readonly string[], back: readonly string[] | undefined): readonly string[] {
+    const known = this.mergedKeyLists.get(team);
+    if (known !== undefined && sameList(known.own, own) && sameList(known.back, back)) return known.keys;
+    const keys = back === undefined ? [...new Set(own)].sort() : [...new Set([...own, ...back])].sort();
+    // bounded: one entry per team that lists, dropped all at once past the bound
+    if (this.mergedKeyLists.size >= MAX_MERGED_KEY_LISTS) this.mergedKeyLists.clear();
+    this.mergedKeyLists.set(team, { own: own.slice(), back: back?.slice(), keys });
+    return keys;
+  }
+
   /** The shared team that back-fills `team`, or `undefined` (none configured, or `team` is it). */
   private sharedFor(team: string): string | undefined {
     const shared = this.backend.sharedTeam;
@@ -138,7 +173,15 @@ export class VaultService extends SecureService<VaultBackend> {
   }
 
   private async read(team: string, key: string): Promise<string | undefined> {
-    const value = await this.call('reading a secret', () => this.backend.getSecret(team, key));
+    // `call`'s checks inline, with one await of the backend's promise rather than a chained catch
+    const pending = this.ensureReady();
+    if (pending) await pending;
+    let value: unknown;
+    try {
+      value = await this.backend.getSecret(team, key);
+    } catch (error) {
+      throw this.wrap(error, 'reading a secret');
+    }
     return typeof value === 'string' ? value : undefined;
   }
 

@@ -1,15 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { assertByteSource, chunkToBuffer, toBuffer, type ByteSource } from './bytes';
 import { codeOf, statOrUndefined } from './fs-util';
 
 const fsp = fs.promises;
 
-/** Write-side buffer of streamed data: what a stream may hold in memory beyond the source's own. */
-const STREAM_CHUNK = 256 * 1024;
+/**
+ * Streamed data is written in batches of about this many bytes, one `writev` each, with one batch
+ * on its way to the disk while the next is gathered: few syscalls and no copy of the chunks. What a
+ * stream holds in memory beyond the source's own buffer is at most two batches.
+ */
+const WRITE_BATCH_BYTES = 1024 * 1024;
+/** A source of tiny chunks is batched by count too (the kernel takes at most IOV_MAX at once). */
+const WRITE_BATCH_CHUNKS = 1024;
 
 /** A flushed temp file, not yet in place. */
 export interface SpooledFile {
@@ -46,25 +50,7 @@ export class AtomicFiles {
       handle = await fsp.open(temp, 'wx');
       const bytes = toBuffer(data);
       if (bytes) await writeAll(handle, bytes);
-      else {
-        // pipeline applies backpressure: the source is paused while the disk catches up
-        await pipeline(
-          data as Readable | AsyncIterable<unknown>,
-          new Transform({
-            writableObjectMode: true,
-            writableHighWaterMark: 1,
-            readableHighWaterMark: STREAM_CHUNK,
-            transform: (chunk, _encoding, done) => {
-              try {
-                done(null, chunkToBuffer(chunk));
-              } catch (error) {
-                done(error as Error);
-              }
-            },
-          }),
-          fs.createWriteStream(temp, { fd: handle.fd, autoClose: false, highWaterMark: STREAM_CHUNK }),
-        );
-      }
+      else await writeStream(handle, data as AsyncIterable<unknown>);
       if (this.fsync) await handle.sync();
       const stat = await handle.stat();
       const open = handle;
@@ -128,6 +114,53 @@ export class AtomicFiles {
       }
     }
     return removed;
+  }
+}
+
+/**
+ * Writes every chunk of `source` at the end of `handle`. Backpressure comes from the iteration: no
+ * chunk is pulled while two batches are pending. Leaving the loop on an error (the source's own,
+ * a bad chunk, the disk's) ends the iteration, which destroys a `Readable` source.
+ */
+async function writeStream(handle: fs.promises.FileHandle, source: AsyncIterable<unknown>): Promise<void> {
+  let batch: Buffer[] = [];
+  let batchBytes = 0;
+  let inFlight: Promise<void> | undefined;
+  let failure: { error: unknown } | undefined;
+  const flush = async () => {
+    if (inFlight) await inFlight;
+    if (failure) throw failure.error;
+    const chunks = batch;
+    batch = [];
+    batchBytes = 0;
+    // caught at once (no unhandled rejection while the next batch is gathered), rethrown above
+    inFlight = writevAll(handle, chunks).catch((error: unknown) => void (failure = { error }));
+  };
+  for await (const chunk of source) {
+    const buffer = chunkToBuffer(chunk);
+    if (buffer.length === 0) continue;
+    batch.push(buffer);
+    batchBytes += buffer.length;
+    if (batchBytes >= WRITE_BATCH_BYTES || batch.length >= WRITE_BATCH_CHUNKS) await flush();
+  }
+  if (batch.length) await flush();
+  if (inFlight) await inFlight;
+  if (failure) throw failure.error;
+}
+
+/** `writev` until every byte of `chunks` is written (a short write continues where it stopped). */
+async function writevAll(handle: fs.promises.FileHandle, chunks: Buffer[]): Promise<void> {
+  let rest = chunks;
+  while (rest.length) {
+    const { bytesWritten } = await handle.writev(rest);
+    // a regular file takes at least a byte or fails; this guards the loop against a file system that does neither
+    if (bytesWritten === 0)
+      throw Object.assign(new Error('write made no progress'), { code: 'EIO', syscall: 'writev' });
+    let skip = bytesWritten;
+    let index = 0;
+    while (index < rest.length && skip >= rest[index].length) skip -= rest[index++].length;
+    rest = rest.slice(index);
+    if (skip > 0) rest[0] = rest[0].subarray(skip);
   }
 }
 

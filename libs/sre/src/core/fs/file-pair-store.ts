@@ -33,6 +33,8 @@ export interface PairSnapshot {
   readonly header: StoredHeader;
   /** Both files' stamps: changes with every commit and header write. `undefined`: missing or expired. */
   readonly version?: string;
+  /** The metadata file's text as read (undefined without one): a commit with the same header keeps the file. */
+  readonly metaText?: string;
 }
 
 /** A read gave up: another process kept replacing the pair while it was read. */
@@ -132,8 +134,15 @@ export class FilePairStore {
         });
         return true;
       }
+      const text = encodeHeader(header);
+      // the same header (a rewrite of the bytes only): the metadata file stays, one file moves, one
+      // fsync; the version still changes, with the data file's stamp
+      if (text === snap.metaText) {
+        await this.files.place(temp, paths.data);
+        return true;
+      }
       // the new metadata is flushed before the data moves, so the last step is a bare rename
-      const meta = await this.spoolMeta(header);
+      const meta = await this.spoolMeta(header, text);
       try {
         const narrowed = narrowedACL(snap.header.acl, header.acl);
         if (narrowed) await this.writeMeta(paths.meta, { ...snap.header, acl: narrowed });
@@ -162,6 +171,12 @@ export class FilePairStore {
   /** Deletes the version `ifVersion`, data first; a missing key is `true` (its leftovers go too). */
   remove(key: string, ifVersion: string | undefined): Promise<boolean> {
     return this.lock.run(key, async () => {
+      // the version the caller just read, still on disk: both stamps at once settle it (under the
+      // lock nothing of this process moves either file); anything else takes the full snapshot
+      if (ifVersion !== undefined && (await this.stampsOf(key)) === ifVersion) {
+        await this.removePair(key);
+        return true;
+      }
       const { version } = await this.snapshot(key);
       if (version !== undefined && version !== ifVersion) return false;
       await this.removePair(key);
@@ -238,8 +253,15 @@ export class FilePairStore {
       try {
         const meta = await this.metaTexts.read(paths.meta, remember);
         handle = open ? await fs.promises.open(paths.data, 'r').catch(absent) : undefined;
-        const stat = handle ? await handle.stat() : await statOrUndefined(paths.data);
-        const after = await statOrUndefined(paths.meta);
+        let stat: fs.Stats | undefined;
+        let after: fs.Stats | undefined;
+        // an open descriptor already pins the version probed: its fstat and the second look at the
+        // metadata may overlap; a bare stat is the probe itself and must come first
+        if (handle) [stat, after] = await Promise.all([handle.stat(), statOrUndefined(paths.meta)]);
+        else {
+          stat = await statOrUndefined(paths.data);
+          after = await statOrUndefined(paths.meta);
+        }
         if ((after?.isFile() ? fileStamp(after) : undefined) !== meta?.stamp) {
           await handle?.close();
           continue;
@@ -251,13 +273,25 @@ export class FilePairStore {
         }
         const header = meta ? decodeHeader(meta.text, (why) => this.options.warn?.(key, why)) : emptyHeader();
         const version = isExpired(header.expiresAt) ? undefined : `${meta?.stamp ?? '-'}|${fileStamp(stat)}`;
-        return { data: stat, handle, header, version };
+        return { data: stat, handle, header, version, metaText: meta?.text };
       } catch (error) {
         await handle?.close().catch(() => undefined);
         throw error;
       }
     }
     throw new ConcurrentChangeError();
+  }
+
+  /**
+   * `metaStamp|dataStamp` as a version would spell it, from two parallel stats (and the real-path
+   * check); `undefined` when either file is not a regular file. Only ever compared with a version
+   * a snapshot produced, which also vouched for the header (decodable, not expired).
+   */
+  private async stampsOf(key: string): Promise<string | undefined> {
+    const { data, meta } = this.paths(key);
+    const [metaStat, dataStat] = await Promise.all([statOrUndefined(meta), statOrUndefined(data), this.realPaths(key)]);
+    if (!metaStat?.isFile() || !dataStat?.isFile()) return undefined;
+    return `${fileStamp(metaStat)}|${fileStamp(dataStat)}`;
   }
 
   /**
@@ -318,8 +352,7 @@ export class FilePairStore {
     this.metaTexts.forget(meta);
   }
 
-  private async spoolMeta(header: StoredHeader): Promise<SpooledFile & { text: string }> {
-    const text = encodeHeader(header);
+  private async spoolMeta(header: StoredHeader, text = encodeHeader(header)): Promise<SpooledFile & { text: string }> {
     return { ...(await this.files.spool(text)), text };
   }
 

@@ -5,7 +5,7 @@ import { IsBoolean, IsNotEmpty, IsOptional, IsString } from 'class-validator';
 import { createConnectorContext, sourceOf, type ConnectorContext } from '../../core/backend';
 import { SreInvalidInputError } from '../../core/errors';
 import { AtomicFiles } from '../../core/fs/atomic-file';
-import { ensureDir, isAbsent, unlinkIfPresent } from '../../core/fs/fs-util';
+import { ensureDir, isAbsent, syncFolder, unlinkIfPresent } from '../../core/fs/fs-util';
 import { KeyedLock } from '../../core/fs/keyed-lock';
 import type { NKVBackend, NKVStoredEntry } from '../nkv.backend';
 
@@ -206,17 +206,4 @@ export class LocalStorageNKVConnector implements NKVBackend {
 function absentAsUndefined(error: unknown): undefined {
   if (isAbsent(error)) return undefined;
   throw error;
-}
-
-/** Flushes a folder's entries (a rename into it); a platform that cannot open folders skips it. */
-async function syncFolder(dir: string): Promise<void> {
-  let handle: fs.promises.FileHandle | undefined;
-  try {
-    handle = await fsp.open(dir, 'r');
-    await handle.sync();
-  } catch (error) {
-    if (!['EISDIR', 'EPERM', 'EINVAL', 'EBADF'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
-  } finally {
-    await handle?.close();
-  }
 }

@@ -62,6 +62,12 @@ const IN_THE_WAY = new Set(['EISDIR', 'ENOTDIR', 'EEXIST', 'ENOTEMPTY']);
 /** A name on the path, or the whole path, is longer than the file system takes. */
 const TOO_LONG = 'ENAMETOOLONG';
 
+/**
+ * Bytes per read of a streamed resource. A FileHandle stream pays a promise per read: at the 64 KB
+ * default that is a quarter of raw `fs.createReadStream`'s speed, at 1 MB it is past it.
+ */
+const READ_CHUNK = 1024 * 1024;
+
 /** Counts of what one sweep removed. */
 export interface LocalStorageSweepResult {
   expired: number;
@@ -176,9 +182,10 @@ export class LocalStorageConnector implements StorageBackend {
         if (!snap) return undefined;
         const entry = entryOf(snap);
         if (wanted && !(await wanted(entry))) return { entry, data: Buffer.alloc(0) };
-        return { entry, data: await snap.handle!.readFile() };
+        return { entry, data: await readPinned(snap.handle!, snap.data!.size) };
       } finally {
-        await snap?.handle!.close().catch(() => undefined);
+        // nothing waits on the close: the bytes are in hand and a failed close loses nothing
+        void snap?.handle!.close().catch(() => undefined);
       }
     });
   }
@@ -187,7 +194,7 @@ export class LocalStorageConnector implements StorageBackend {
     return this.guard(`reading '${id}'`, async () => {
       const snap = await this.pairs.get(id, true);
       // the open descriptor pins this version: a concurrent replace or delete does not cut the stream
-      return snap && { entry: entryOf(snap), stream: snap.handle!.createReadStream() };
+      return snap && { entry: entryOf(snap), stream: snap.handle!.createReadStream({ highWaterMark: READ_CHUNK }) };
     });
   }
 
@@ -283,6 +290,23 @@ async function realAncestor(dir: string): Promise<string> {
       if (path.dirname(current) === current || (codeOf(error) !== 'ENOENT' && codeOf(error) !== 'ENOTDIR')) throw error;
     }
   }
+}
+
+/**
+ * The `size` bytes of the version `handle` pins, the size its stamp recorded: one read for a small
+ * file where `readFile` stats again and reads until end of file. Files are replaced, never changed
+ * in place; one cut short under us anyway returns what it still holds.
+ */
+async function readPinned(handle: fs.promises.FileHandle, size: number): Promise<Buffer> {
+  // not from the shared pool: the caller owns the whole ArrayBuffer behind what it gets
+  const data = Buffer.allocUnsafeSlow(size);
+  let filled = 0;
+  while (filled < size) {
+    const { bytesRead } = await handle.read(data, filled, size - filled, filled);
+    if (bytesRead === 0) return data.subarray(0, filled);
+    filled += bytesRead;
+  }
+  return data;
 }
 
 function entryOf(snap: PairSnapshot): StorageEntry {

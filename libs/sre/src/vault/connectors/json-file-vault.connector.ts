@@ -86,6 +86,8 @@ export class JSONFileVaultConnector implements VaultBackend {
   private reloading?: Promise<void>;
   private reloadAgain = false;
   private readonly warnedEnv = new Set<string>();
+  /** Each namespace's sorted keys, built once per loaded content (a reload replaces every map). */
+  private readonly keyLists = new WeakMap<ReadonlyMap<string, string>, readonly string[]>();
 
   constructor(
     private readonly settings: JSONFileVaultSettings = new JSONFileVaultSettings(),
@@ -141,7 +143,15 @@ export class JSONFileVaultConnector implements VaultBackend {
   }
 
   async listSecretKeys(team: string): Promise<string[]> {
-    return [...(this.namespaces.get(team)?.keys() ?? [])];
+    const secrets = this.namespaces.get(team);
+    if (secrets === undefined) return [];
+    let keys = this.keyLists.get(secrets);
+    if (keys === undefined) {
+      keys = [...secrets.keys()].sort();
+      this.keyLists.set(secrets, keys);
+    }
+    // sorted once per loaded content; the caller gets its own copy to sort or splice
+    return keys.slice();
   }
 
   /** Re-reads the vault file now (what `watch` does on change). A bad read keeps the current content. */
