@@ -4,7 +4,7 @@ import { createConnectorContext } from '../libs/sre/src/core/backend';
 import { AccessCandidate } from '../libs/sre/src/security/access-candidate';
 import { ACL } from '../libs/sre/src/security/acl';
 import type { TeamResolver } from '../libs/sre/src/security/team-resolver';
-import { BenchResult, measure, printComparison } from './util';
+import { BenchResult, measure, printComparison, heapPerEntry } from './util';
 
 const KEYS = Array.from({ length: 1000 }, (_, i) => `bench:key:${i}`);
 const VALUE = 'x'.repeat(64);
@@ -81,32 +81,19 @@ export async function runCacheBench(): Promise<void> {
 
 const MEMORY_ENTRIES = 100_000;
 
-/** Heap bytes `fill` keeps reachable, per entry (after full collections; needs `--expose-gc`). */
-async function heapPerEntry(fill: () => Promise<unknown>): Promise<number> {
-  global.gc?.();
-  global.gc?.();
-  const before = process.memoryUsage().heapUsed;
-  const held = await fill();
-  global.gc?.();
-  global.gc?.();
-  const bytes = process.memoryUsage().heapUsed - before;
-  if (held === undefined) throw new Error('nothing held');
-  return bytes / MEMORY_ENTRIES;
-}
-
 /**
  * What one small entry (a 64-character string under a fresh key, owner-only ACL) costs in the RAM
  * cache, through the service, next to the same key and value in a raw Map.
  */
 export async function printEntryBytes(): Promise<void> {
   if (!global.gc) console.log('\n(entry bytes need node --expose-gc)');
-  const ram = await heapPerEntry(async () => {
+  const ram = await heapPerEntry(MEMORY_ENTRIES, async () => {
     const cache = await ramCache();
     const agent = cache.requester(AccessCandidate.agent('bench'));
     for (let i = 0; i < MEMORY_ENTRIES; i++) await agent.set(`bench:mem:${i}`, VALUE);
     return cache;
   });
-  const map = await heapPerEntry(async () => {
+  const map = await heapPerEntry(MEMORY_ENTRIES, async () => {
     const raw = new Map<string, string>();
     for (let i = 0; i < MEMORY_ENTRIES; i++) raw.set(`bench:mem:${i}`, VALUE);
     return raw;

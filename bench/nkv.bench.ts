@@ -7,7 +7,7 @@ import { RAMNKVConnector } from '../libs/sre/src/nkv/connectors/ram.connector';
 import type { NKVBackend } from '../libs/sre/src/nkv/nkv.backend';
 import { NKVService } from '../libs/sre/src/nkv/nkv.service';
 import type { TeamResolver } from '../libs/sre/src/security/team-resolver';
-import { BenchResult, measure, printComparison } from './util';
+import { BenchResult, measure, printComparison, heapPerEntry } from './util';
 
 const KEYS = Array.from({ length: 1000 }, (_, i) => `bench:key:${i}`);
 const VALUE = { id: 42, name: 'bench', tags: ['a', 'b', 'c'], nested: { ok: true, n: 1.5 } };
@@ -84,28 +84,15 @@ export async function runNKVBench(): Promise<void> {
 
 const MEMORY_ENTRIES = 100_000;
 
-/** Heap bytes `fill` keeps reachable, per entry (after full collections; needs `--expose-gc`). */
-async function heapPerEntry(fill: () => Promise<unknown>): Promise<number> {
-  global.gc?.();
-  global.gc?.();
-  const before = process.memoryUsage().heapUsed;
-  const held = await fill();
-  global.gc?.();
-  global.gc?.();
-  const bytes = process.memoryUsage().heapUsed - before;
-  if (held === undefined) throw new Error('nothing held');
-  return bytes / MEMORY_ENTRIES;
-}
-
 /** One entry of the RAM NKV through the service next to the same key and JSON text in a raw Map. */
 async function nkvEntryBytes(): Promise<{ ram: number; map: number }> {
-  const ram = await heapPerEntry(async () => {
+  const ram = await heapPerEntry(MEMORY_ENTRIES, async () => {
     const service = await serve('RAM', new RAMNKVConnector());
     const agent = service.agent('bench');
     for (let i = 0; i < MEMORY_ENTRIES; i++) await agent.set('ns', `bench:mem:${i}`, VALUE);
     return service;
   });
-  const map = await heapPerEntry(async () => {
+  const map = await heapPerEntry(MEMORY_ENTRIES, async () => {
     const raw = new Map<string, string>();
     for (let i = 0; i < MEMORY_ENTRIES; i++) raw.set(`bench:mem:${i}`, JSON.stringify(VALUE));
     return raw;

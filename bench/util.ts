@@ -318,3 +318,16 @@ export async function measurePair(
   }
   return { subject: total(subject.name, ours), baseline: total(baseline.name, theirs) };
 }
+
+/** Heap bytes `fill` keeps reachable, per entry of `entries` (after full collections; needs `--expose-gc`). */
+export async function heapPerEntry(entries: number, fill: () => Promise<unknown>): Promise<number> {
+  global.gc?.();
+  global.gc?.();
+  const before = process.memoryUsage().heapUsed;
+  const held = await fill();
+  global.gc?.();
+  global.gc?.();
+  const bytes = process.memoryUsage().heapUsed - before;
+  if (held === undefined) throw new Error('nothing held');
+  return bytes / entries;
+}
