@@ -1,6 +1,7 @@
 import * as http from 'node:http';
-import { listenLocally } from './listen';
-import { contentText, LLMScript, piecesOf, tokens, type ScriptedReply } from './llm-script';
+import { listenLocally, onJsonBody } from './listen';
+import type { ScriptedPeer } from './llm-script';
+import { contentText, LLMScript, piecesOf, scriptedPeer, tokens, type ScriptedReply } from './llm-script';
 
 export interface AnthropicPeerRequest {
   path: string;
@@ -9,13 +10,9 @@ export interface AnthropicPeerRequest {
   body: Record<string, unknown>;
 }
 
-export interface AnthropicPeer {
+export interface AnthropicPeer extends ScriptedPeer<AnthropicPeerRequest> {
   /** `http://127.0.0.1:<port>`: the SDK's `baseURL` (it appends `/v1/messages` itself). */
   readonly baseURL: string;
-  readonly requests: AnthropicPeerRequest[];
-  enqueue(...replies: ScriptedReply[]): void;
-  readonly clientClosed: number;
-  stop(): Promise<void>;
 }
 
 interface Message {
@@ -45,20 +42,13 @@ export async function startAnthropicPeer(options: { apiKeys: string[] }): Promis
   const requests: AnthropicPeerRequest[] = [];
   const script = new LLMScript();
   const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
+    onJsonBody(req, (body) => {
       const header = req.headers['x-api-key'];
       const apiKey =
         (Array.isArray(header) ? header[0] : header) ??
         /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ??
         '';
-      let body: Record<string, unknown>;
-      try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
-      } catch {
-        return fail(res, 400, 'invalid_request_error', 'invalid JSON');
-      }
+      if (!body) return fail(res, 400, 'invalid_request_error', 'invalid JSON');
       const path = (req.url ?? '').split('?')[0];
       requests.push({ path, apiKey, headers: req.headers, body });
       if (!options.apiKeys.includes(apiKey)) return fail(res, 401, 'authentication_error', 'invalid x-api-key');
@@ -84,15 +74,7 @@ export async function startAnthropicPeer(options: { apiKeys: string[] }): Promis
     });
   });
   const listener = await listenLocally(server);
-  return {
-    baseURL: listener.origin,
-    requests,
-    enqueue: (...replies) => script.enqueue(...replies),
-    get clientClosed() {
-      return script.clientClosed;
-    },
-    stop: () => listener.close(),
-  };
+  return scriptedPeer(script, requests, () => listener.close(), { baseURL: listener.origin });
 }
 
 async function answer(

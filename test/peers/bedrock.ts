@@ -1,7 +1,9 @@
 import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { crc32 } from 'node:zlib';
-import { contentText, LLMScript, piecesOf, tokens, type ScriptedReply } from './llm-script';
+import { onJsonBody } from './listen';
+import type { ScriptedPeer } from './llm-script';
+import { contentText, LLMScript, piecesOf, scriptedPeer, tokens, type ScriptedReply } from './llm-script';
 
 export interface BedrockPeerRequest {
   path: string;
@@ -10,13 +12,9 @@ export interface BedrockPeerRequest {
   body: Record<string, unknown>;
 }
 
-export interface BedrockPeer {
+export interface BedrockPeer extends ScriptedPeer<BedrockPeerRequest> {
   /** `http://127.0.0.1:<port>`: the client's `endpoint`. */
   readonly endpoint: string;
-  readonly requests: BedrockPeerRequest[];
-  enqueue(...replies: ScriptedReply[]): void;
-  readonly clientClosed: number;
-  stop(): Promise<void>;
 }
 
 /** One message of AWS's event stream: prelude (lengths + CRC), string headers, JSON payload, CRC. */
@@ -82,16 +80,9 @@ export async function startBedrockPeer(options: { accessKeyIds: string[] }): Pro
   // the Bedrock client speaks HTTP/2 (cleartext with prior knowledge against an http:// endpoint)
   const sessions = new Set<http2.ServerHttp2Session>();
   const server = http2.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
+    onJsonBody(req, (body) => {
       const accessKeyId = /Credential=([^/]+)\//.exec(req.headers.authorization ?? '')?.[1] ?? '';
-      let body: Record<string, unknown>;
-      try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
-      } catch {
-        return fail(res, 400, 'ValidationException', 'Malformed input request');
-      }
+      if (!body) return fail(res, 400, 'ValidationException', 'Malformed input request');
       const path = decodeURIComponent((req.url ?? '').split('?')[0]);
       requests.push({ path, accessKeyId, body });
       if (!options.accessKeyIds.includes(accessKeyId))
@@ -115,19 +106,12 @@ export async function startBedrockPeer(options: { accessKeyIds: string[] }): Pro
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    requests,
-    enqueue: (...replies) => script.enqueue(...replies),
-    get clientClosed() {
-      return script.clientClosed;
-    },
-    stop: () =>
-      new Promise<void>((resolve) => {
-        for (const session of sessions) session.destroy();
-        server.close(() => resolve());
-      }),
-  };
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      for (const session of sessions) session.destroy();
+      server.close(() => resolve());
+    });
+  return scriptedPeer(script, requests, stop, { endpoint: `http://127.0.0.1:${port}` });
 }
 
 async function answer(

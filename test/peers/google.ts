@@ -1,6 +1,6 @@
 import * as http from 'node:http';
-import { listenLocally } from './listen';
-import { LLMScript, piecesOf, tokens, type ScriptedReply } from './llm-script';
+import { listenLocally, onJsonBody } from './listen';
+import { LLMScript, piecesOf, scriptedPeer, tokens, type ScriptedPeer, type ScriptedReply } from './llm-script';
 import { trigramEmbedding } from './openai';
 
 /** Native sizes of the embedding models; `outputDimensionality` asks for fewer. */
@@ -12,13 +12,9 @@ export interface GooglePeerRequest {
   body: Record<string, unknown>;
 }
 
-export interface GooglePeer {
+export interface GooglePeer extends ScriptedPeer<GooglePeerRequest> {
   /** `http://127.0.0.1:<port>`: `httpOptions.baseUrl` of `@google/genai` (it adds `/v1beta/models/...`). */
   readonly baseURL: string;
-  readonly requests: GooglePeerRequest[];
-  enqueue(...replies: ScriptedReply[]): void;
-  readonly clientClosed: number;
-  stop(): Promise<void>;
 }
 
 interface Content {
@@ -51,18 +47,11 @@ export async function startGooglePeer(options: { apiKeys: string[] }): Promise<G
   const requests: GooglePeerRequest[] = [];
   const script = new LLMScript();
   const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
+    onJsonBody(req, (body) => {
       const url = new URL(req.url ?? '/', 'http://peer');
       const header = req.headers['x-goog-api-key'];
       const apiKey = (Array.isArray(header) ? header[0] : header) ?? url.searchParams.get('key') ?? '';
-      let body: Record<string, unknown>;
-      try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
-      } catch {
-        return fail(res, 400, 'INVALID_ARGUMENT', 'Invalid JSON payload received.');
-      }
+      if (!body) return fail(res, 400, 'INVALID_ARGUMENT', 'Invalid JSON payload received.');
       requests.push({ path: url.pathname, apiKey, body });
       if (!options.apiKeys.includes(apiKey))
         return fail(res, 400, 'INVALID_ARGUMENT', 'API key not valid. Please pass a valid API key.', [
@@ -92,15 +81,7 @@ export async function startGooglePeer(options: { apiKeys: string[] }): Promise<G
     });
   });
   const listener = await listenLocally(server);
-  return {
-    baseURL: listener.origin,
-    requests,
-    enqueue: (...replies) => script.enqueue(...replies),
-    get clientClosed() {
-      return script.clientClosed;
-    },
-    stop: () => listener.close(),
-  };
+  return scriptedPeer(script, requests, () => listener.close(), { baseURL: listener.origin });
 }
 
 async function answer(

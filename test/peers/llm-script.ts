@@ -73,3 +73,30 @@ export function contentText(content: unknown): string {
 
 /** A rough token count, as the peers report usage. */
 export const tokens = (text: string) => Math.max(1, Math.ceil(text.length / 4));
+
+/** What every LLM peer offers a spec: what it saw, scripted replies, closed connections, and stop. */
+export interface ScriptedPeer<Request> {
+  readonly requests: Request[];
+  enqueue(...replies: ScriptedReply[]): void;
+  /** Requests whose client closed the connection before the answer was complete. */
+  readonly clientClosed: number;
+  stop(): Promise<void>;
+}
+
+/** The handle of a peer over `script`: the shared members, plus the peer's own (`baseURL`, …). */
+export function scriptedPeer<Request, Own extends object>(
+  script: LLMScript,
+  requests: Request[],
+  stop: () => Promise<void>,
+  own: Own,
+): ScriptedPeer<Request> & Own {
+  const shared: ScriptedPeer<Request> = {
+    requests,
+    enqueue: (...replies) => script.enqueue(...replies),
+    get clientClosed() {
+      return script.clientClosed;
+    },
+    stop,
+  };
+  return Object.assign(shared, own);
+}

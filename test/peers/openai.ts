@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { listenLocally } from './listen';
+import { listenLocally, onJsonBody } from './listen';
 import * as http from 'node:http';
 import { chatCompletions } from './openai-chat';
 import { responses } from './openai-responses';
-import { LLMScript, type ScriptedReply } from './llm-script';
+import { LLMScript, scriptedPeer, type ScriptedPeer } from './llm-script';
 
 export type { ScriptedReply } from './llm-script';
 
@@ -14,17 +14,12 @@ export interface OpenAIPeerRequest {
   body: Record<string, unknown>;
 }
 
-export interface OpenAIPeer {
+/** `enqueue` scripts the next chat replies (text, tool calls, an error, a stream cut in the middle). */
+export interface OpenAIPeer extends ScriptedPeer<OpenAIPeerRequest> {
   /** `http://127.0.0.1:<port>/v1`: the SDK's `baseURL`. */
   readonly baseURL: string;
-  readonly requests: OpenAIPeerRequest[];
   /** The next `count` requests answer `status` (with `retry-after` seconds for a 429). */
   failNext(count: number, status: number, retryAfterSeconds?: number): void;
-  /** Scripts the next chat replies (text, tool calls, an error, a stream cut in the middle). */
-  enqueue(...replies: ScriptedReply[]): void;
-  /** Chat requests whose client closed the connection before the answer was complete. */
-  readonly clientClosed: number;
-  stop(): Promise<void>;
 }
 
 const MODEL_DIMENSIONS: Record<string, number> = {
@@ -70,16 +65,9 @@ export async function startOpenAIPeer(options: { apiKeys: string[] }): Promise<O
   const failures: { status: number; retryAfter?: number }[] = [];
   const script = new LLMScript();
   const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
+    onJsonBody(req, (body) => {
       const apiKey = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
-      let body: Record<string, unknown> = {};
-      try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
-      } catch {
-        return error(res, 400, 'invalid_request_error', 'We could not parse the JSON body of your request.');
-      }
+      if (!body) return error(res, 400, 'invalid_request_error', 'We could not parse the JSON body of your request.');
       const path = (req.url ?? '').split('?')[0];
       requests.push({ path, apiKey, body });
       const failure = failures.shift();
@@ -147,16 +135,10 @@ export async function startOpenAIPeer(options: { apiKeys: string[] }): Promise<O
     });
   });
   const listener = await listenLocally(server);
-  return {
+  return scriptedPeer(script, requests, () => listener.close(), {
     baseURL: `${listener.origin}/v1`,
-    requests,
-    failNext(count, status, retryAfterSeconds) {
+    failNext(count: number, status: number, retryAfterSeconds?: number) {
       for (let i = 0; i < count; i++) failures.push({ status, retryAfter: retryAfterSeconds });
     },
-    enqueue: (...replies) => script.enqueue(...replies),
-    get clientClosed() {
-      return script.clientClosed;
-    },
-    stop: () => listener.close(),
-  };
+  });
 }

@@ -1,19 +1,10 @@
-import { startBedrockPeer, type BedrockPeer } from '../../../../../test/peers/bedrock';
-import {
-  drain,
-  expectAbortClosesUpstream,
-  finishOf,
-  llmServiceOver,
-  PERSON_SCHEMA,
-  textOf,
-  WEATHER_TOOL,
-} from '../../../../../test/support/llm-chat-harness';
+import { startBedrockPeer } from '../../../../../test/peers/bedrock';
+import { expectAbortClosesUpstream, PERSON_SCHEMA, WEATHER_TOOL } from '../../../../../test/support/llm-chat-harness';
 import type { AwsClientConfig } from '../../core/aws-client';
 import { createConnectorContext } from '../../core/backend';
 import { SreAuthError, SreInvalidInputError, SreRateLimitError } from '../../core/errors';
-import { describeLLMBackend } from '../../testing/llm.contract';
-import { LLMStructuredOutputError } from '../llm-usage';
 import { BedrockConnector } from './bedrock.connector';
+import * as wire from './wire-connector.testkit';
 
 const ctx = (aws?: AwsClientConfig) =>
   createConnectorContext<{ aws?: AwsClientConfig }>({
@@ -21,60 +12,35 @@ const ctx = (aws?: AwsClientConfig) =>
     connector: 'Bedrock',
     deps: aws ? { aws } : {},
   });
-let peer: BedrockPeer;
-beforeAll(async () => {
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-  peer = await startBedrockPeer({ accessKeyIds: ['AKIA-A', 'AKIA-KIT'] });
-});
-afterAll(() => peer.stop());
-
-describeLLMBackend('Bedrock', () => new BedrockConnector({}, ctx()), {
+const { peer, setup } = wire.describeWireConnector('Bedrock', {
+  start: () => {
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+    return startBedrockPeer({ accessKeyIds: ['AKIA-A', 'AKIA-KIT'] });
+  },
+  connector: (aws?: AwsClientConfig) => new BedrockConnector({}, ctx(aws)),
+  baseURL: (peer) => peer.endpoint,
   model: 'anthropic.claude-test',
   credentials: { accessKeyId: 'AKIA-A', secretAccessKey: 'secret' },
-  echoes: true,
-  baseURL: () => peer.endpoint,
+  base: {
+    credentials: 'bedrock_vault',
+    settings: { keyIDName: 'aws-id', secretKeyName: 'aws-secret', region: 'eu-west-1' },
+    completionTokens: 800,
+  },
+  models: { claude: {}, thinker: { features: ['reasoning'] } },
+  others: (peer) => ({
+    'kit-keys': { modelId: 'amazon.nova-test', provider: 'Bedrock', credentials: 'internal', baseURL: peer.endpoint },
+    gpt: wire.OPENAI_MODEL,
+  }),
+  vaults: {
+    a: { 'aws-id': 'AKIA-A', 'aws-secret': 'secret' },
+    bad: { 'aws-id': 'AKIA-WRONG', 'aws-secret': 'the-secret-value' },
+  },
 });
 
 describe('Bedrock connector over the wire (Converse)', () => {
-  const entry = () => ({
-    modelId: 'anthropic.claude-test',
-    provider: 'Bedrock',
-    credentials: 'bedrock_vault' as const,
-    baseURL: peer.endpoint,
-    settings: { keyIDName: 'aws-id', secretKeyName: 'aws-secret', region: 'eu-west-1' },
-    completionTokens: 800,
-  });
-  const setup = (aws?: AwsClientConfig) =>
-    llmServiceOver(
-      new BedrockConnector({}, ctx(aws)),
-      {
-        claude: entry(),
-        thinker: { ...entry(), features: ['reasoning'] },
-        'kit-keys': {
-          modelId: 'amazon.nova-test',
-          provider: 'Bedrock',
-          credentials: 'internal',
-          baseURL: peer.endpoint,
-        },
-        gpt: { modelId: 'gpt-test', provider: 'OpenAI', credentials: 'vault' },
-      },
-      {
-        a: { 'aws-id': 'AKIA-A', 'aws-secret': 'secret' },
-        bad: { 'aws-id': 'AKIA-WRONG', 'aws-secret': 'the-secret-value' },
-      },
-      'Bedrock',
-    );
-
   it("chats with the caller's AWS keys, system prompt and inference config", async () => {
     const { service } = setup();
-    const result = await service.team('a').chat({
-      model: 'claude',
-      messages: [
-        { role: 'system', content: 'Be brief' },
-        { role: 'user', content: 'hi bedrock' },
-      ],
-    });
-    expect(result).toMatchObject({ content: 'hi bedrock', finishReason: 'stop', toolCalls: [] });
+    await wire.expectBriefChat(service, 'a', 'claude', 'hi bedrock');
     expect(peer.requests.at(-1)).toMatchObject({
       path: '/model/anthropic.claude-test/converse',
       accessKeyId: 'AKIA-A',
@@ -94,13 +60,7 @@ describe('Bedrock connector over the wire (Converse)', () => {
 
   it('streams the event stream as typed events, ending with one finish', async () => {
     const { service } = setup();
-    peer.enqueue({ thinking: 'pondering', content: 'one two three' });
-    const events = await drain(
-      service.team('a').stream({ model: 'thinker', prompt: 'x', params: { maxThinkingTokens: 1024 } }),
-    );
-    expect(textOf(events)).toBe('one two three');
-    expect(events.filter((event) => event.type === 'thinking')).toEqual([{ type: 'thinking', delta: 'pondering' }]);
-    expect(finishOf(events)).toMatchObject({ finishReason: 'stop', usage: { outputTokens: expect.any(Number) } });
+    await wire.expectThinkingStream(service, peer, 'pondering', 1024);
     expect(peer.requests.at(-1)!.body.additionalModelRequestFields).toEqual({
       thinking: { type: 'enabled', budget_tokens: 1024 },
     });
@@ -108,71 +68,39 @@ describe('Bedrock connector over the wire (Converse)', () => {
 
   it('round-trips a tool call, streamed and not', async () => {
     const { service } = setup();
-    peer.enqueue({ toolCalls: [{ name: 'get_weather', arguments: { city: 'Paris' }, id: 'tu_1' }] });
-    const first = await service
-      .team('a')
-      .chat({ model: 'claude', prompt: 'weather?', tools: [WEATHER_TOOL], toolChoice: 'required' });
-    expect(first).toMatchObject({
-      finishReason: 'tool_calls',
-      toolCalls: [{ id: 'tu_1', name: 'get_weather', arguments: { city: 'Paris' } }],
-    });
-    expect(peer.requests.at(-1)!.body.toolConfig).toMatchObject({
-      toolChoice: { any: {} },
-      tools: [{ toolSpec: { name: 'get_weather', inputSchema: { json: WEATHER_TOOL.parameters } } }],
-    });
-    const final = await service.team('a').chat({
-      model: 'claude',
-      tools: [WEATHER_TOOL],
-      messages: [
-        { role: 'user', content: 'weather?' },
-        { role: 'assistant', content: '', toolCalls: first.toolCalls },
-        { role: 'tool', toolCallId: 'tu_1', content: 'sunny' },
-      ],
-    });
-    expect(final).toMatchObject({ content: 'The tool answered: sunny', finishReason: 'stop' });
-    peer.enqueue({ toolCalls: [{ name: 'get_weather', arguments: { city: 'Rome' }, id: 'tu_2' }] });
-    const streamed = finishOf(
-      await drain(service.team('a').stream({ model: 'claude', prompt: 'Rome?', tools: [WEATHER_TOOL] })),
-    );
-    expect(streamed).toMatchObject({
-      finishReason: 'tool_calls',
-      toolCalls: [{ id: 'tu_2', name: 'get_weather', arguments: { city: 'Rome' } }],
+    await wire.expectToolRoundTrip(service, peer, 'claude', {
+      ids: ['tu_1', 'tu_2'],
+      toolChoice: 'required',
+      afterCall: () =>
+        expect(peer.requests.at(-1)!.body.toolConfig).toMatchObject({
+          toolChoice: { any: {} },
+          tools: [{ toolSpec: { name: 'get_weather', inputSchema: { json: WEATHER_TOOL.parameters } } }],
+        }),
     });
   });
 
   it('returns a parsed, schema-checked object (native outputConfig), and a clear error otherwise', async () => {
     const { service } = setup();
-    const responseFormat = { type: 'json_schema' as const, name: 'person', schema: PERSON_SCHEMA };
-    peer.enqueue({ content: '{"name":"Ada","age":36}' });
-    expect((await service.team('a').chat({ model: 'claude', prompt: 'who?', responseFormat })).parsed).toEqual({
-      name: 'Ada',
-      age: 36,
+    await wire.expectStructuredOutput(service, peer, 'claude', {
+      responseFormat: { type: 'json_schema', name: 'person', schema: PERSON_SCHEMA },
+      invalid: '{"name":1,"age":2}',
+      afterValid: () =>
+        expect(peer.requests.at(-1)!.body.outputConfig).toEqual({
+          textFormat: {
+            type: 'json_schema',
+            structure: { jsonSchema: { schema: JSON.stringify(PERSON_SCHEMA), name: 'person' } },
+          },
+        }),
     });
-    expect(peer.requests.at(-1)!.body.outputConfig).toEqual({
-      textFormat: {
-        type: 'json_schema',
-        structure: { jsonSchema: { schema: JSON.stringify(PERSON_SCHEMA), name: 'person' } },
-      },
-    });
-    peer.enqueue({ content: '{"name":1,"age":2}' });
-    await expect(service.team('a').chat({ model: 'claude', prompt: 'who?', responseFormat })).rejects.toBeInstanceOf(
-      LLMStructuredOutputError,
-    );
   });
 
   it('names the vault keys when they are missing or refused, never a value; refuses an OpenAI model', async () => {
     const { service } = setup();
-    const missing = await service
-      .team('nobody')
-      .chat({ model: 'claude', prompt: 'x' })
-      .catch((error: unknown) => error);
+    const missing = await wire.caught(service.team('nobody').chat({ model: 'claude', prompt: 'x' }));
     expect(missing).toBeInstanceOf(SreAuthError);
     expect(missing).toMatchObject({ vaultKey: 'aws-id' });
     expect((missing as Error).message).toContain("vault keys 'aws-id' and 'aws-secret'");
-    const refused = await service
-      .team('bad')
-      .chat({ model: 'claude', prompt: 'x' })
-      .catch((error: unknown) => error);
+    const refused = await wire.caught(service.team('bad').chat({ model: 'claude', prompt: 'x' }));
     expect(refused).toBeInstanceOf(SreAuthError);
     expect((refused as Error).message).not.toContain('the-secret-value');
     await expect(service.team('a').chat({ model: 'gpt', prompt: 'x' })).rejects.toBeInstanceOf(SreInvalidInputError);
@@ -188,10 +116,7 @@ describe('Bedrock connector over the wire (Converse)', () => {
     await expect(service.team('a').chat({ model: 'claude', prompt: 'x', maxRetries: 0 })).rejects.toBeInstanceOf(
       SreRateLimitError,
     );
-    peer.enqueue({ content: 'a b c d e f', cutAfterChunks: 3 });
-    expect(finishOf(await drain(service.team('a').stream({ model: 'claude', prompt: 'x' }))).finishReason).toBe(
-      'error',
-    );
+    await wire.expectCutStreamError(service, peer, 'claude', 3);
   });
 
   it('stops the upstream request on abort mid-stream', async () => {

@@ -1,61 +1,31 @@
-import { startOpenAIPeer, type OpenAIPeer } from '../../../../../test/peers/openai';
+import { startOpenAIPeer } from '../../../../../test/peers/openai';
 import {
   drain,
   eventually,
   expectAbortClosesUpstream,
   finishOf,
-  llmServiceOver,
   PERSON_SCHEMA,
   textOf,
-  WEATHER_TOOL,
 } from '../../../../../test/support/llm-chat-harness';
 import { createConnectorContext } from '../../core/backend';
-import { SreAuthError, SreInvalidInputError, SreRateLimitError } from '../../core/errors';
-import { describeLLMBackend } from '../../testing/llm.contract';
+import { SreAuthError, SreInvalidInputError } from '../../core/errors';
 import type { LLMUsageEvent } from '../llm-usage';
-import { LLMStructuredOutputError } from '../llm-usage';
 import { OpenAIConnector } from './openai.connector';
+import * as wire from './wire-connector.testkit';
 
 const ctx = (connector = 'OpenAI') => createConnectorContext({ subsystem: 'LLM', connector });
-let peer: OpenAIPeer;
-beforeAll(async () => {
-  peer = await startOpenAIPeer({ apiKeys: ['sk-a', 'sk-b', 'sk-env'] });
-});
-afterAll(() => peer.stop());
-
-describeLLMBackend('OpenAI', () => new OpenAIConnector({}, ctx()), {
+const { peer, setup } = wire.describeWireConnector('OpenAI', {
+  start: () => startOpenAIPeer({ apiKeys: ['sk-a', 'sk-b', 'sk-env'] }),
+  connector: () => new OpenAIConnector({}, ctx()),
+  baseURL: (peer) => peer.baseURL,
   model: 'gpt-test',
   credentials: { apiKey: 'sk-a' },
-  echoes: true,
-  baseURL: () => peer.baseURL,
+  models: { gpt: { completionTokens: 500 }, 'gpt-responses': { interface: 'responses' } },
+  others: () => ({ claude: { modelId: 'claude-test', provider: 'Anthropic', credentials: 'vault' } }),
+  vaults: { a: { openai: 'sk-a' }, b: { 'openai:apiKey': 'sk-b' }, bad: { openai: 'sk-wrong-value' } },
 });
 
 describe('OpenAI connector over the wire', () => {
-  const models = () => ({
-    gpt: {
-      modelId: 'gpt-test',
-      provider: 'OpenAI',
-      credentials: 'vault' as const,
-      baseURL: peer.baseURL,
-      completionTokens: 500,
-    },
-    'gpt-responses': {
-      modelId: 'gpt-test',
-      provider: 'OpenAI',
-      credentials: 'vault' as const,
-      baseURL: peer.baseURL,
-      interface: 'responses' as const,
-    },
-    claude: { modelId: 'claude-test', provider: 'Anthropic', credentials: 'vault' as const },
-  });
-  const setup = () =>
-    llmServiceOver(
-      new OpenAIConnector({}, ctx()),
-      models(),
-      { a: { openai: 'sk-a' }, b: { 'openai:apiKey': 'sk-b' }, bad: { openai: 'sk-wrong-value' } },
-      'OpenAI',
-    );
-
   it('chats, with content, finish reason and usage in one shape, and reports USAGE:LLM', async () => {
     const { service } = setup();
     const usage: LLMUsageEvent[] = [];
@@ -79,17 +49,11 @@ describe('OpenAI connector over the wire', () => {
 
   it('names the vault key, never a value, when the key is missing or refused', async () => {
     const { service } = setup();
-    const missing = await service
-      .team('nobody')
-      .chat({ model: 'gpt', prompt: 'x' })
-      .catch((error: unknown) => error);
+    const missing = await wire.caught(service.team('nobody').chat({ model: 'gpt', prompt: 'x' }));
     expect(missing).toBeInstanceOf(SreAuthError);
     expect(missing).toMatchObject({ vaultKey: 'openai' });
     expect((missing as Error).message).toContain("vault key 'openai'");
-    const refused = await service
-      .team('bad')
-      .chat({ model: 'gpt', prompt: 'x' })
-      .catch((error: unknown) => error);
+    const refused = await wire.caught(service.team('bad').chat({ model: 'gpt', prompt: 'x' }));
     expect(refused).toBeInstanceOf(SreAuthError);
     expect((refused as Error).message).toContain('401');
     expect((refused as Error).message).not.toContain('sk-wrong-value');
@@ -121,25 +85,7 @@ describe('OpenAI connector over the wire', () => {
 
   it.each(['gpt', 'gpt-responses'])('round-trips a tool call (%s), streamed and not', async (model) => {
     const { service } = setup();
-    peer.enqueue({ toolCalls: [{ name: 'get_weather', arguments: { city: 'Paris' }, id: 'call_1' }] });
-    const first = await service.team('a').chat({ model, prompt: 'weather in Paris?', tools: [WEATHER_TOOL] });
-    expect(first).toMatchObject({
-      finishReason: 'tool_calls',
-      toolCalls: [{ id: 'call_1', name: 'get_weather', arguments: { city: 'Paris' } }],
-    });
-    const messages = [
-      { role: 'user', content: 'weather in Paris?' },
-      { role: 'assistant', content: '', toolCalls: first.toolCalls },
-      { role: 'tool', toolCallId: 'call_1', content: 'sunny' },
-    ];
-    const final = await service.team('a').chat({ model, messages, tools: [WEATHER_TOOL] });
-    expect(final).toMatchObject({ content: 'The tool answered: sunny', finishReason: 'stop' });
-    peer.enqueue({ toolCalls: [{ name: 'get_weather', arguments: { city: 'Rome' }, id: 'call_2' }] });
-    const streamed = finishOf(await drain(service.team('a').stream({ model, prompt: 'Rome?', tools: [WEATHER_TOOL] })));
-    expect(streamed).toMatchObject({
-      finishReason: 'tool_calls',
-      toolCalls: [{ id: 'call_2', arguments: { city: 'Rome' } }],
-    });
+    await wire.expectToolRoundTrip(service, peer, model, { ids: ['call_1', 'call_2'], prompt: 'weather in Paris?' });
   });
 
   it.each(['gpt', 'gpt-responses'])(
@@ -147,16 +93,11 @@ describe('OpenAI connector over the wire', () => {
     async (model) => {
       const { service } = setup();
       const responseFormat = { type: 'json_schema' as const, name: 'person', schema: PERSON_SCHEMA };
-      peer.enqueue({ content: '{"name":"Ada","age":36}' });
-      const good = await service.team('a').chat({ model, prompt: 'who?', responseFormat });
-      expect(good.parsed).toEqual({ name: 'Ada', age: 36 });
-      peer.enqueue({ content: '{"name":"Ada","age":"old"}' });
-      const bad = await service
-        .team('a')
-        .chat({ model, prompt: 'who?', responseFormat })
-        .catch((error: unknown) => error);
-      expect(bad).toBeInstanceOf(LLMStructuredOutputError);
-      expect((bad as Error).message).toContain('$.age: must be integer');
+      const bad = await wire.expectStructuredOutput(service, peer, model, {
+        responseFormat,
+        invalid: '{"name":"Ada","age":"old"}',
+      });
+      expect(bad.message).toContain('$.age: must be integer');
       peer.enqueue({ content: '{"name":"Bo","age":7}' });
       expect(finishOf(await drain(service.team('a').stream({ model, prompt: 'x', responseFormat }))).parsed).toEqual({
         name: 'Bo',
@@ -193,19 +134,13 @@ describe('OpenAI connector over the wire', () => {
 
   it('retries a 429 after the advertised retry-after, and reports the delay when out of retries', async () => {
     const { service } = setup();
-    peer.failNext(1, 429, 1);
-    const started = Date.now();
-    await expect(service.team('a').chat({ model: 'gpt', prompt: 'patience' })).resolves.toMatchObject({
-      content: 'patience',
-    });
-    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
-    peer.failNext(1, 429, 2);
-    const error = await service
-      .team('a')
-      .chat({ model: 'gpt', prompt: 'x', maxRetries: 0 })
-      .catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(SreRateLimitError);
-    expect((error as SreRateLimitError).retryAfterMs).toBe(2000);
+    await wire.expectRetryAfter(
+      service,
+      'gpt',
+      (retryAfterSeconds) => peer.failNext(1, 429, retryAfterSeconds),
+      2,
+      'patience',
+    );
   });
 
   it('retries a 500, and reports a 500 that persists as the terminal event of a stream', async () => {
@@ -222,9 +157,7 @@ describe('OpenAI connector over the wire', () => {
 
   it('ends a stream cut in the middle with one error event', async () => {
     const { service } = setup();
-    peer.enqueue({ content: 'a b c d e f g h', cutAfterChunks: 3 });
-    const events = await drain(service.team('a').stream({ model: 'gpt', prompt: 'x' }));
-    expect(finishOf(events).finishReason).toBe('error');
+    const events = await wire.expectCutStreamError(service, peer, 'gpt', 3, 'a b c d e f g h');
     expect(textOf(events)).not.toBe('a b c d e f g h');
   });
 
