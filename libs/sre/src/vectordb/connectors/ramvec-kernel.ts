@@ -13,60 +13,39 @@
  * slack readable past the last one and ignores their scores.
  */
 
+import {
+  I32,
+  V128,
+  leb,
+  simd,
+  get,
+  set,
+  tee,
+  i32Const,
+  i32Add,
+  i32Mul,
+  i32LtU,
+  v128Zero,
+  f32x4Add,
+  f32x4Mul,
+  i32x4Add,
+  i32x4Shl,
+  v128And,
+  i32x4DotI16x8S,
+  i16x8ExtendLowI8x16S,
+  i16x8ExtendHighI8x16S,
+  f32x4ExtractLane,
+  i32x4ExtractLane,
+  f32Add,
+  f32Store,
+  i32Store,
+  load,
+  section,
+  name,
+} from './ramvec-wasm';
+
 /** Row encodings a kernel reads. */
 export type RowEncoding = 'f32' | 'bf16' | 'int8';
-
-const I32 = 0x7f;
-const V128 = 0x7b;
-
-/** Unsigned LEB128, as the binary format writes every index and immediate. */
-function leb(value: number): number[] {
-  const bytes: number[] = [];
-  do {
-    let byte = value & 0x7f;
-    value >>>= 7;
-    if (value !== 0) byte |= 0x80;
-    bytes.push(byte);
-  } while (value !== 0);
-  return bytes;
-}
-
-const simd = (op: number, ...immediates: number[]) => [0xfd, ...leb(op), ...immediates];
-const get = (local: number) => [0x20, ...leb(local)];
-const set = (local: number) => [0x21, ...leb(local)];
-const tee = (local: number) => [0x22, ...leb(local)];
-const i32Const = (value: number) => [0x41, ...signedLeb(value)];
-const i32Add = [0x6a];
-const i32Mul = [0x6c];
-const i32LtU = [0x49];
-/** memarg: alignment exponent, then offset. */
-const v128Zero = simd(0x0c, ...new Array(16).fill(0));
-const f32x4Add = simd(0xe4);
-const f32x4Mul = simd(0xe6);
-const i32x4Add = simd(0xae);
-const i32x4Shl = simd(0xab);
-const v128And = simd(0x4e);
-const i32x4DotI16x8S = simd(0xba);
-const i16x8ExtendLowI8x16S = simd(0x87);
-const i16x8ExtendHighI8x16S = simd(0x88);
-const f32x4ExtractLane = (lane: number) => simd(0x1f, lane);
-const i32x4ExtractLane = (lane: number) => simd(0x1b, lane);
-const f32Add = [0x92];
-const f32Store = [0x38, 2, 0];
-const i32Store = [0x36, 2, 0];
-
-function signedLeb(value: number): number[] {
-  const bytes: number[] = [];
-  for (;;) {
-    const byte = value & 0x7f;
-    value >>= 7;
-    if ((value === 0 && (byte & 0x40) === 0) || (value === -1 && (byte & 0x40) !== 0)) {
-      bytes.push(byte);
-      return bytes;
-    }
-    bytes.push(byte | 0x80);
-  }
-}
 
 // parameters
 const ROWS = 0,
@@ -96,11 +75,64 @@ export function queryBytes(encoding: RowEncoding, rowBytes: number): number {
   return encoding === 'bf16' ? rowBytes * 2 : rowBytes;
 }
 
-/** Loads 16 bytes at the address on the stack plus a constant offset. */
-const load = (offset: number) => simd(0x00, 4, ...leb(offset));
-
 /** 16-byte chunks each turn of the inner loop takes per row (the row bytes are a multiple of this). */
 const UNROLL: Record<RowEncoding, number> = { f32: 4, bf16: 4, int8: 2 };
+
+/** What sets one kernel apart; the loops around it, the accumulators and the stores are shared. */
+interface PassShape {
+  /** Rows a pass takes, and queries: each (row, query) pair has its accumulator from ACC0 on. */
+  rows: number;
+  queries: number;
+  unroll: number;
+  /** The local holding a query's bytes, and the bytes a query pointer moves per chunk turn. */
+  queryBytes: number;
+  queryStep: number;
+  /** Scores as f32 or i32 lanes. */
+  lanes: 'f32' | 'i32';
+  /** Before the loops (constants into locals). */
+  prelude?: number[];
+  /** One 16-byte chunk at `offset` of every row of the pass, into the accumulators. */
+  chunk: (offset: number) => number[];
+}
+
+/** A kernel body: rows `shape.rows` a pass, queries `shape.queries` at a time, each chunk by `shape.chunk`. */
+function passBody(shape: PassShape): number[] {
+  const { rows, queries, unroll } = shape;
+  const [extract, add, store] =
+    shape.lanes === 'f32' ? [f32x4ExtractLane, f32Add, f32Store] : [i32x4ExtractLane, i32Add, i32Store];
+  const b: number[] = [...(shape.prelude ?? [])];
+  b.push(0x02, 0x40); // block: nothing to do for zero rows
+  b.push(...get(N_ROWS), 0x45, 0x0d, 0); // i32.eqz; br_if 0
+  b.push(0x03, 0x40); // loop over passes of rows
+  b.push(...get(ROWS), ...get(R), ...get(STRIDE), ...i32Mul, ...i32Add, ...set(P0));
+  b.push(...i32Const(0), ...set(J));
+  b.push(0x03, 0x40); // loop over queries
+  b.push(...get(QUERIES), ...get(J), ...get(shape.queryBytes), ...i32Mul, ...i32Add, ...set(QP));
+  b.push(...get(P0), ...tee(P), ...get(ROW_BYTES), ...i32Add, ...set(END));
+  for (let i = 0; i < rows * queries; i++) b.push(...v128Zero, ...set(ACC0 + i));
+  b.push(0x03, 0x40); // loop over the rows' chunks
+  for (let u = 0; u < unroll; u++) b.push(...shape.chunk(u * 16));
+  b.push(...get(QP), ...i32Const(shape.queryStep), ...i32Add, ...set(QP));
+  b.push(...get(P), ...i32Const(16 * unroll), ...i32Add, ...tee(P), ...get(END), ...i32LtU, 0x0d, 0);
+  b.push(0x0b);
+  // out[(r + i) * nQueries + j + q] = horizontal sum of the (row i, query q) accumulator
+  for (let q = 0; q < queries; q++)
+    for (let i = 0; i < rows; i++) {
+      const acc = ACC0 + q * rows + i;
+      b.push(...get(OUT), ...get(R), ...i32Const(i), ...i32Add, ...get(N_QUERIES), ...i32Mul, ...get(J), ...i32Add);
+      if (queries > 1) b.push(...i32Const(q), ...i32Add);
+      b.push(...i32Const(4), ...i32Mul, ...i32Add);
+      b.push(...get(acc), ...extract(0), ...get(acc), ...extract(1), ...add);
+      b.push(...get(acc), ...extract(2), ...get(acc), ...extract(3), ...add, ...add);
+      b.push(...store);
+    }
+  b.push(...get(J), ...i32Const(queries), ...i32Add, ...tee(J), ...get(N_QUERIES), ...i32LtU, 0x0d, 0);
+  b.push(0x0b);
+  b.push(...get(R), ...i32Const(rows), ...i32Add, ...tee(R), ...get(N_ROWS), ...i32LtU, 0x0d, 0);
+  b.push(0x0b, 0x0b);
+  b.push(0x0b); // end of function
+  return b;
+}
 
 /**
  * bf16 rows 4 at a time against each query of the batch. Each row's 8 bf16 values of a chunk
@@ -109,48 +141,32 @@ const UNROLL: Record<RowEncoding, number> = { f32: 4, bf16: 4, int8: 2 };
  * offsets (row i sits at P + i * stride): one address add serves all four rows.
  */
 function bf16Body(stride: number): number[] {
-  const b: number[] = [];
-  const unroll = UNROLL.bf16;
-  b.push(...get(ROW_BYTES), ...i32Const(2), ...i32Mul, ...set(Q_BYTES));
+  const prelude = [...get(ROW_BYTES), ...i32Const(2), ...i32Mul, ...set(Q_BYTES)];
   // the high half of each 32-bit lane: a bf16 in the upper bits is that f32
-  b.push(...simd(0x0c, ...[0, 0, 0xff, 0xff, 0, 0, 0xff, 0xff, 0, 0, 0xff, 0xff, 0, 0, 0xff, 0xff]), ...set(MASK));
-  b.push(0x02, 0x40); // block: nothing to do for zero rows
-  b.push(...get(N_ROWS), 0x45, 0x0d, 0); // i32.eqz; br_if 0
-  b.push(0x03, 0x40); // loop over 4-row passes
-  b.push(...get(ROWS), ...get(R), ...get(STRIDE), ...i32Mul, ...i32Add, ...set(P0));
-  b.push(...i32Const(0), ...set(J));
-  b.push(0x03, 0x40); // loop over queries
-  b.push(...get(QUERIES), ...get(J), ...get(Q_BYTES), ...i32Mul, ...i32Add, ...set(QP));
-  b.push(...get(P0), ...tee(P), ...get(ROW_BYTES), ...i32Add, ...set(END));
-  for (let i = 0; i < 4; i++) b.push(...v128Zero, ...set(ACC0 + i));
-  b.push(0x03, 0x40); // loop over the rows' chunks
-  for (let u = 0; u < unroll; u++) {
-    const offset = u * 16;
-    b.push(...get(QP), ...load(offset * 2), ...set(QV));
-    b.push(...get(QP), ...load(offset * 2 + 16), ...set(QV2));
+  prelude.push(
+    ...simd(0x0c, ...[0, 0, 0xff, 0xff, 0, 0, 0xff, 0xff, 0, 0, 0xff, 0xff, 0, 0, 0xff, 0xff]),
+    ...set(MASK),
+  );
+  const chunk = (offset: number) => {
+    const b = [...get(QP), ...load(offset * 2), ...set(QV), ...get(QP), ...load(offset * 2 + 16), ...set(QV2)];
     for (let i = 0; i < 4; i++) {
       b.push(...get(P), ...load(i * stride + offset), ...set(RV));
       b.push(...get(ACC0 + i), ...get(RV), ...i32Const(16), ...i32x4Shl, ...get(QV), ...f32x4Mul, ...f32x4Add);
       b.push(...get(RV), ...get(MASK), ...v128And, ...get(QV2), ...f32x4Mul, ...f32x4Add, ...set(ACC0 + i));
     }
-  }
-  b.push(...get(QP), ...i32Const(32 * unroll), ...i32Add, ...set(QP));
-  b.push(...get(P), ...i32Const(16 * unroll), ...i32Add, ...tee(P), ...get(END), ...i32LtU, 0x0d, 0);
-  b.push(0x0b);
-  // out[(r + i) * nQueries + j] = horizontal sum of acc_i
-  for (let i = 0; i < 4; i++) {
-    b.push(...get(OUT), ...get(R), ...i32Const(i), ...i32Add, ...get(N_QUERIES), ...i32Mul, ...get(J), ...i32Add);
-    b.push(...i32Const(4), ...i32Mul, ...i32Add);
-    b.push(...get(ACC0 + i), ...f32x4ExtractLane(0), ...get(ACC0 + i), ...f32x4ExtractLane(1), ...f32Add);
-    b.push(...get(ACC0 + i), ...f32x4ExtractLane(2), ...get(ACC0 + i), ...f32x4ExtractLane(3), ...f32Add, ...f32Add);
-    b.push(...f32Store);
-  }
-  b.push(...get(J), ...i32Const(1), ...i32Add, ...tee(J), ...get(N_QUERIES), ...i32LtU, 0x0d, 0);
-  b.push(0x0b);
-  b.push(...get(R), ...i32Const(4), ...i32Add, ...tee(R), ...get(N_ROWS), ...i32LtU, 0x0d, 0);
-  b.push(0x0b, 0x0b);
-  b.push(0x0b); // end of function
-  return b;
+    return b;
+  };
+  const unroll = UNROLL.bf16;
+  return passBody({
+    rows: 4,
+    queries: 1,
+    unroll,
+    queryBytes: Q_BYTES,
+    queryStep: 32 * unroll,
+    lanes: 'f32',
+    prelude,
+    chunk,
+  });
 }
 
 /**
@@ -159,67 +175,26 @@ function bf16Body(stride: number): number[] {
  * `stride - 16` bytes (the f32 row bytes), which puts the second query at a constant offset.
  */
 function pairBody(stride: number): number[] {
-  const unroll = UNROLL.f32;
-  const [A, Q1, Q2, T] = [17, 25, 26, 27];
+  const [A, Q1, Q2, T] = [ACC0, 25, 26, 27];
   const second = stride - 16;
-  const b: number[] = [];
-  b.push(0x02, 0x40);
-  b.push(...get(N_ROWS), 0x45, 0x0d, 0);
-  b.push(0x03, 0x40);
-  b.push(...get(ROWS), ...get(R), ...get(STRIDE), ...i32Mul, ...i32Add, ...set(P0));
-  b.push(...i32Const(0), ...set(J));
-  b.push(0x03, 0x40);
-  b.push(...get(QUERIES), ...get(J), ...get(ROW_BYTES), ...i32Mul, ...i32Add, ...set(QP));
-  b.push(...get(P0), ...tee(P), ...get(ROW_BYTES), ...i32Add, ...set(END));
-  for (let i = 0; i < 8; i++) b.push(...v128Zero, ...set(A + i));
-  b.push(0x03, 0x40);
-  for (let u = 0; u < unroll; u++) {
-    const offset = u * 16;
-    b.push(...get(QP), ...load(offset), ...set(Q1), ...get(QP), ...load(offset + second), ...set(Q2));
+  const chunk = (offset: number) => {
+    const b = [...get(QP), ...load(offset), ...set(Q1), ...get(QP), ...load(offset + second), ...set(Q2)];
     for (let i = 0; i < 4; i++) {
       b.push(...get(P), ...load(i * stride + offset), ...set(T));
       b.push(...get(A + i), ...get(T), ...get(Q1), ...f32x4Mul, ...f32x4Add, ...set(A + i));
       b.push(...get(A + 4 + i), ...get(T), ...get(Q2), ...f32x4Mul, ...f32x4Add, ...set(A + 4 + i));
     }
-  }
-  b.push(...get(QP), ...i32Const(16 * unroll), ...i32Add, ...set(QP));
-  b.push(...get(P), ...i32Const(16 * unroll), ...i32Add, ...tee(P), ...get(END), ...i32LtU, 0x0d, 0);
-  b.push(0x0b);
-  for (let q = 0; q < 2; q++)
-    for (let i = 0; i < 4; i++) {
-      const acc = A + q * 4 + i;
-      b.push(...get(OUT), ...get(R), ...i32Const(i), ...i32Add, ...get(N_QUERIES), ...i32Mul, ...get(J), ...i32Add);
-      b.push(...i32Const(q), ...i32Add, ...i32Const(4), ...i32Mul, ...i32Add);
-      b.push(...get(acc), ...f32x4ExtractLane(0), ...get(acc), ...f32x4ExtractLane(1), ...f32Add);
-      b.push(...get(acc), ...f32x4ExtractLane(2), ...get(acc), ...f32x4ExtractLane(3), ...f32Add, ...f32Add);
-      b.push(...f32Store);
-    }
-  b.push(...get(J), ...i32Const(2), ...i32Add, ...tee(J), ...get(N_QUERIES), ...i32LtU, 0x0d, 0);
-  b.push(0x0b);
-  b.push(...get(R), ...i32Const(4), ...i32Add, ...tee(R), ...get(N_ROWS), ...i32LtU, 0x0d, 0);
-  b.push(0x0b, 0x0b);
-  b.push(0x0b);
-  return b;
+    return b;
+  };
+  const unroll = UNROLL.f32;
+  return passBody({ rows: 4, queries: 2, unroll, queryBytes: ROW_BYTES, queryStep: 16 * unroll, lanes: 'f32', chunk });
 }
 
 /** f32 rows 8 at a time against one query: one query load feeds 8 rows (nRows padded to 8). */
 function eightBody(stride: number): number[] {
-  const unroll = UNROLL.f32;
-  const [A, Q1] = [17, 25];
-  const b: number[] = [];
-  b.push(0x02, 0x40);
-  b.push(...get(N_ROWS), 0x45, 0x0d, 0);
-  b.push(0x03, 0x40);
-  b.push(...get(ROWS), ...get(R), ...get(STRIDE), ...i32Mul, ...i32Add, ...set(P0));
-  b.push(...i32Const(0), ...set(J));
-  b.push(0x03, 0x40);
-  b.push(...get(QUERIES), ...get(J), ...get(ROW_BYTES), ...i32Mul, ...i32Add, ...set(QP));
-  b.push(...get(P0), ...tee(P), ...get(ROW_BYTES), ...i32Add, ...set(END));
-  for (let i = 0; i < 8; i++) b.push(...v128Zero, ...set(A + i));
-  b.push(0x03, 0x40);
-  for (let u = 0; u < unroll; u++) {
-    const offset = u * 16;
-    b.push(...get(QP), ...load(offset), ...set(Q1));
+  const [A, Q1] = [ACC0, 25];
+  const chunk = (offset: number) => {
+    const b = [...get(QP), ...load(offset), ...set(Q1)];
     for (let i = 0; i < 8; i++)
       b.push(
         ...get(A + i),
@@ -230,75 +205,28 @@ function eightBody(stride: number): number[] {
         ...f32x4Add,
         ...set(A + i),
       );
-  }
-  b.push(...get(QP), ...i32Const(16 * unroll), ...i32Add, ...set(QP));
-  b.push(...get(P), ...i32Const(16 * unroll), ...i32Add, ...tee(P), ...get(END), ...i32LtU, 0x0d, 0);
-  b.push(0x0b);
-  for (let i = 0; i < 8; i++) {
-    const acc = A + i;
-    b.push(...get(OUT), ...get(R), ...i32Const(i), ...i32Add, ...get(N_QUERIES), ...i32Mul, ...get(J), ...i32Add);
-    b.push(...i32Const(4), ...i32Mul, ...i32Add);
-    b.push(...get(acc), ...f32x4ExtractLane(0), ...get(acc), ...f32x4ExtractLane(1), ...f32Add);
-    b.push(...get(acc), ...f32x4ExtractLane(2), ...get(acc), ...f32x4ExtractLane(3), ...f32Add, ...f32Add);
-    b.push(...f32Store);
-  }
-  b.push(...get(J), ...i32Const(1), ...i32Add, ...tee(J), ...get(N_QUERIES), ...i32LtU, 0x0d, 0);
-  b.push(0x0b);
-  b.push(...get(R), ...i32Const(8), ...i32Add, ...tee(R), ...get(N_ROWS), ...i32LtU, 0x0d, 0);
-  b.push(0x0b, 0x0b);
-  b.push(0x0b);
-  return b;
+    return b;
+  };
+  const unroll = UNROLL.f32;
+  return passBody({ rows: 8, queries: 1, unroll, queryBytes: ROW_BYTES, queryStep: 16 * unroll, lanes: 'f32', chunk });
 }
 
 /** int8 rows 8 at a time against one query: the query's widening is shared by 8 rows. */
 function eightInt8Body(stride: number): number[] {
-  const unroll = UNROLL.int8;
-  const [A, QL, QH, T] = [17, 25, 26, 27];
-  const b: number[] = [];
-  b.push(0x02, 0x40);
-  b.push(...get(N_ROWS), 0x45, 0x0d, 0);
-  b.push(0x03, 0x40);
-  b.push(...get(ROWS), ...get(R), ...get(STRIDE), ...i32Mul, ...i32Add, ...set(P0));
-  b.push(...i32Const(0), ...set(J));
-  b.push(0x03, 0x40);
-  b.push(...get(QUERIES), ...get(J), ...get(ROW_BYTES), ...i32Mul, ...i32Add, ...set(QP));
-  b.push(...get(P0), ...tee(P), ...get(ROW_BYTES), ...i32Add, ...set(END));
-  for (let i = 0; i < 8; i++) b.push(...v128Zero, ...set(A + i));
-  b.push(0x03, 0x40);
-  for (let u = 0; u < unroll; u++) {
-    const offset = u * 16;
-    b.push(...get(QP), ...load(offset), ...tee(T), ...i16x8ExtendLowI8x16S, ...set(QL));
+  const [A, QL, QH, T] = [ACC0, 25, 26, 27];
+  const chunk = (offset: number) => {
+    const b = [...get(QP), ...load(offset), ...tee(T), ...i16x8ExtendLowI8x16S, ...set(QL)];
     b.push(...get(T), ...i16x8ExtendHighI8x16S, ...set(QH));
     for (let i = 0; i < 8; i++) {
       b.push(...get(P), ...load(i * stride + offset), ...set(T));
       b.push(...get(A + i), ...get(T), ...i16x8ExtendLowI8x16S, ...get(QL), ...i32x4DotI16x8S, ...i32x4Add);
       b.push(...get(T), ...i16x8ExtendHighI8x16S, ...get(QH), ...i32x4DotI16x8S, ...i32x4Add, ...set(A + i));
     }
-  }
-  b.push(...get(QP), ...i32Const(16 * unroll), ...i32Add, ...set(QP));
-  b.push(...get(P), ...i32Const(16 * unroll), ...i32Add, ...tee(P), ...get(END), ...i32LtU, 0x0d, 0);
-  b.push(0x0b);
-  for (let i = 0; i < 8; i++) {
-    const acc = A + i;
-    b.push(...get(OUT), ...get(R), ...i32Const(i), ...i32Add, ...get(N_QUERIES), ...i32Mul, ...get(J), ...i32Add);
-    b.push(...i32Const(4), ...i32Mul, ...i32Add);
-    b.push(...get(acc), ...i32x4ExtractLane(0), ...get(acc), ...i32x4ExtractLane(1), ...i32Add);
-    b.push(...get(acc), ...i32x4ExtractLane(2), ...get(acc), ...i32x4ExtractLane(3), ...i32Add, ...i32Add);
-    b.push(...i32Store);
-  }
-  b.push(...get(J), ...i32Const(1), ...i32Add, ...tee(J), ...get(N_QUERIES), ...i32LtU, 0x0d, 0);
-  b.push(0x0b);
-  b.push(...get(R), ...i32Const(8), ...i32Add, ...tee(R), ...get(N_ROWS), ...i32LtU, 0x0d, 0);
-  b.push(0x0b, 0x0b);
-  b.push(0x0b);
-  return b;
+    return b;
+  };
+  const unroll = UNROLL.int8;
+  return passBody({ rows: 8, queries: 1, unroll, queryBytes: ROW_BYTES, queryStep: 16 * unroll, lanes: 'i32', chunk });
 }
-
-function section(id: number, content: number[]): number[] {
-  return [id, ...leb(content.length), ...content];
-}
-
-const name = (text: string) => [...leb(text.length), ...Buffer.from(text, 'latin1')];
 
 /**
  * read(address, bytes) -> i32: touches every 16 bytes and nothing else, 64 bytes a turn; the

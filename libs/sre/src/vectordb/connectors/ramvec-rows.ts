@@ -1,8 +1,11 @@
 import type { SreErrorSource } from '../../core/errors';
 import { SreInvalidInputError, SreUnavailableError } from '../../core/errors';
-import { instantiateKernels, kernelModule, queryBytes, type Kernels, type RowEncoding } from './ramvec-kernel';
+import { prepareQuery, type Prepared } from './ramvec-codec';
+import { kernelModule, type RowEncoding } from './ramvec-kernel';
+import { BLOCK, MAX_BATCH, RowMemory } from './ramvec-memory';
 import type { RAMVecPool } from './ramvec-pool';
-import { scanSlice, type SliceCandidates, type SliceParams } from './ramvec-scan';
+import { scanSlice, type SliceCandidates } from './ramvec-scan';
+import { rescoreCandidates, rowMask, sliceParams } from './ramvec-search';
 
 /**
  * One nearest row: its index when the search ended, its cosine similarity to the query, and its
@@ -36,33 +39,14 @@ export interface VectorRowsOptions {
   workerThreshold?: number;
 }
 
-/** Rows scored per kernel call: 256 rows x 16 queries of scores fit L1 beside the rows. */
-const BLOCK = 256;
-/** Queries that share one pass over memory. */
-const MAX_BATCH = 16;
-const PAGE = 65_536;
-const MAX_PAGES = 65_536;
-const U = 2 ** -24;
 /**
  * Row bytes from which the worker hop pays. Measured here at 1536 dimensions, fp32, on a busy
  * 2-core machine: the main thread wins up to 2,000 rows (12 MB, still in L3), the workers from
  * about 4,000; bench/ramvec.bench.ts prints the crossover.
  */
 const WORKER_THRESHOLD_BYTES = 16 * 2 ** 20;
-/** Rows per chunk of int8's fp32 originals. */
-const CHUNK = 1024;
 
 let nextUid = 0;
-
-interface Prepared {
-  values: ArrayLike<number>;
-  invQ: number;
-  encoded: Float32Array | Int8Array;
-  qFactor: number;
-  /** |approximate - exact cosine| <= deltaBase + deltaScale * the row's stored error. */
-  deltaBase: number;
-  deltaScale: number;
-}
 
 interface Pending {
   prepared: Prepared;
@@ -74,9 +58,9 @@ interface Pending {
 }
 
 /**
- * The vectors of one namespace, row after row in one shared `WebAssembly.Memory` (the layout the
- * SIMD kernels read, which the pool's workers see without a copy), each row's inverse norm
- * beside it. Rows are removed by moving the last row into the hole: a scan never walks over gaps.
+ * The vectors of one namespace, row after row in one shared `WebAssembly.Memory` (see
+ * `RowMemory`), each row's inverse norm beside it. Rows are removed by moving the last row into
+ * the hole: a scan never walks over gaps.
  *
  * A search is exact: the kernel's fp32 (or int8) scores pick candidates, and every candidate
  * whose error bound could put it in the top-k is rescored in double precision, so the answer is
@@ -89,25 +73,10 @@ export class VectorRows<P> {
   private readonly pool?: RAMVecPool;
   private readonly workerThreshold: number;
   private readonly encoding: RowEncoding;
-  private readonly padded: number;
-  private readonly rowBytes: number;
-  private readonly stride: number;
-  private readonly qBytes: number;
-  private readonly mainQuery: number;
-  private readonly mainOut: number;
-  private readonly poolQueries: number;
-  private readonly lanes: number[] = [];
-  private readonly rowsBase: number;
+  private readonly rows: RowMemory;
   private readonly uid = nextUid++;
 
-  private memory: WebAssembly.Memory;
-  private maxPages: number;
   private generation = 0;
-  private kernels?: Kernels;
-  private view: { buffer?: ArrayBufferLike; u8: Uint8Array; f32: Float32Array; u16: Uint16Array; i8: Int8Array };
-  private inverseNorms: Float64Array;
-  /** int8 only: the fp32 rows the exact rescore reads. */
-  private originals?: Float32Array[];
   private readonly payloads: P[] = [];
   private count = 0;
   /** Bumped by every removal: a pass that saw one started over moved rows and runs again. */
@@ -126,33 +95,9 @@ export class VectorRows<P> {
     this.pool = settings.pool;
     this.quantization = settings.quantization ?? 'none';
     this.encoding = this.quantization === 'none' ? 'f32' : this.quantization;
-    this.padded = Math.ceil(dimensions / 32) * 32;
-    this.rowBytes =
-      this.encoding === 'f32' ? this.padded * 4 : this.encoding === 'bf16' ? this.padded * 2 : this.padded;
-    // 16 bytes after each row: its f32 score factor and (int8) its relative quantization error,
-    // keeping every row 16-byte aligned
-    this.stride = this.rowBytes + 16;
-    this.qBytes = queryBytes(this.encoding, this.rowBytes);
-    let at = 0;
-    this.mainQuery = at;
-    at += this.qBytes;
-    this.mainOut = at;
-    at += BLOCK * 4;
-    this.poolQueries = at;
-    at += MAX_BATCH * this.qBytes;
-    for (let lane = 0; lane < (this.pool?.size ?? 0); lane++) {
-      this.lanes.push(at);
-      at += BLOCK * MAX_BATCH * 4;
-    }
-    this.rowsBase = Math.ceil(at / 64) * 64;
-    this.workerThreshold = settings.workerThreshold ?? Math.ceil(WORKER_THRESHOLD_BYTES / this.stride);
     const capacity = Math.max(16, settings.capacity ?? 16);
-    const pages = this.pagesFor(capacity);
-    this.maxPages = Math.min(MAX_PAGES, Math.max(256, pages * 4));
-    this.memory = new WebAssembly.Memory({ initial: pages, maximum: this.maxPages, shared: true });
-    this.view = this.views();
-    this.inverseNorms = new Float64Array(capacity);
-    if (this.encoding === 'int8') this.originals = [];
+    this.rows = new RowMemory(dimensions, this.encoding, this.pool?.size ?? 0, capacity, this.source);
+    this.workerThreshold = settings.workerThreshold ?? Math.ceil(WORKER_THRESHOLD_BYTES / this.rows.stride);
   }
 
   get size(): number {
@@ -161,11 +106,7 @@ export class VectorRows<P> {
 
   /** Bytes held for the rows (memory, norms, originals), payloads aside. */
   get byteLength(): number {
-    return (
-      this.memory.buffer.byteLength +
-      this.inverseNorms.byteLength +
-      (this.originals?.length ?? 0) * CHUNK * this.dimensions * 4
-    );
+    return this.rows.byteLength;
   }
 
   payload(row: number): P {
@@ -175,7 +116,7 @@ export class VectorRows<P> {
   /** The row's values, as stored (fp32; for bf16, the rounded values). */
   values(row: number): number[] {
     const out = new Array<number>(this.dimensions);
-    for (let i = 0; i < this.dimensions; i++) out[i] = this.value(row, i);
+    for (let i = 0; i < this.dimensions; i++) out[i] = this.rows.value(row, i);
     return out;
   }
 
@@ -184,71 +125,20 @@ export class VectorRows<P> {
    * read back to the same bf16): what a snapshot saves, without a `number[]` per row.
    */
   copyValues(row: number, into: Float32Array, offset = 0): void {
-    if (this.encoding === 'int8') return into.set(this.original(row), offset);
-    const base = this.rowsBase + row * this.stride;
-    if (this.encoding === 'f32') return into.set(this.view.f32.subarray(base / 4, base / 4 + this.dimensions), offset);
-    const u16 = this.view.u16;
-    for (let i = 0; i < this.dimensions; i++) into[offset + i] = fromBf16(u16[base / 2 + i]);
+    this.rows.copyValues(row, into, offset);
   }
 
   /** Appends a row; returns its index (valid until a removal moves it). */
   add(values: ArrayLike<number>, payload: P): number {
     this.check(values);
     this.usable();
-    this.ensure(this.count + 1);
-    const row = this.count;
-    const { dimensions } = this;
-    const base = this.rowsBase + row * this.stride;
-    const { u8, f32, u16, i8 } = this.view;
-    u8.fill(0, base, base + this.stride);
-    let squares = 0;
-    let factor: number;
-    if (this.encoding === 'int8') {
-      const originals = this.original(row);
-      const offset = 0;
-      let largest = 0;
-      for (let i = 0; i < dimensions; i++) {
-        const value = Math.fround(values[i]);
-        originals[offset + i] = value;
-        squares += value * value;
-        largest = Math.max(largest, Math.abs(value));
-      }
-      const scale = largest / 127;
-      const inverseScale = scale > 0 ? 1 / scale : 0;
-      let error = 0;
-      for (let i = 0; i < dimensions; i++) {
-        const value = originals[offset + i];
-        const scaled = value * inverseScale;
-        // any code is sound (the error below is measured on the code taken); round half away
-        let code = (scaled + (scaled >= 0 ? 0.5 : -0.5)) | 0;
-        if (code > 127) code = 127;
-        else if (code < -127) code = -127;
-        i8[base + i] = code;
-        const residual = value - code * scale;
-        error += residual * residual;
-      }
-      const inverse = squares > 0 ? 1 / Math.sqrt(squares) : 0;
-      // the row's relative quantization error |a - a'| / |a|, rounded up on its way to f32
-      f32[(base + this.rowBytes) / 4 + 1] = Math.sqrt(error) * inverse * (1 + 2 ** -20);
-      factor = scale * inverse;
-      this.inverseNorms[row] = inverse;
-    } else {
-      const at = base / (this.encoding === 'f32' ? 4 : 2);
-      for (let i = 0; i < dimensions; i++) {
-        let value: number;
-        if (this.encoding === 'f32') {
-          value = Math.fround(values[i]);
-          f32[at + i] = value;
-        } else {
-          u16[at + i] = toBf16(values[i]);
-          value = fromBf16(u16[at + i]);
-        }
-        squares += value * value;
-      }
-      // a zero vector scores 0 against everything
-      factor = this.inverseNorms[row] = squares > 0 ? 1 / Math.sqrt(squares) : 0;
+    if (this.rows.ensure(this.count + 1, this.count)) {
+      // a new memory: the workers let go of the old one, and attach the new one by its new key
+      this.pool?.detach(this.key());
+      this.generation++;
     }
-    f32[(base + this.rowBytes) / 4] = factor;
+    const row = this.count;
+    this.rows.write(row, values);
     this.payloads[row] = payload;
     this.count++;
     return row;
@@ -257,15 +147,11 @@ export class VectorRows<P> {
   /** Removes every row whose payload matches, keeping the rows packed. */
   removeWhere(match: (payload: P) => boolean): number {
     let removed = 0;
-    const { u8 } = this.view;
     for (let row = this.count - 1; row >= 0; row--) {
       if (!match(this.payloads[row])) continue;
       const last = --this.count;
       if (row !== last) {
-        const from = this.rowsBase + last * this.stride;
-        u8.copyWithin(this.rowsBase + row * this.stride, from, from + this.stride);
-        this.inverseNorms[row] = this.inverseNorms[last];
-        if (this.originals) this.original(row).set(this.original(last));
+        this.rows.move(last, row);
         this.payloads[row] = this.payloads[last];
       }
       this.payloads.length = last;
@@ -283,7 +169,7 @@ export class VectorRows<P> {
     this.check(query);
     this.usable();
     if (k <= 0 || this.count === 0) return [];
-    const prepared = this.prepare(query);
+    const prepared = prepareQuery(query, this.dimensions, this.rows.padded, this.encoding);
     if (prepared.invQ === 0) return this.zeroQuery(k, only);
     if (!this.pool?.usable || this.count < this.workerThreshold) return this.scanHere(prepared, k, only);
     return new Promise<RowHit<P>[]>((resolve, reject) => {
@@ -310,125 +196,14 @@ export class VectorRows<P> {
       throw new SreUnavailableError('the namespace was dropped or its connector disconnected', this.source);
   }
 
-  /** int8 only: the fp32 row, in chunks of CHUNK rows (growing never copies them). */
-  private original(row: number): Float32Array {
-    const at = (row % CHUNK) * this.dimensions;
-    return this.originals![Math.floor(row / CHUNK)].subarray(at, at + this.dimensions);
-  }
-
-  private value(row: number, i: number): number {
-    if (this.encoding === 'int8') return this.original(row)[i];
-    const base = this.rowsBase + row * this.stride;
-    if (this.encoding === 'f32') return this.view.f32[base / 4 + i];
-    return fromBf16(this.view.u16[base / 2 + i]);
-  }
-
-  /** The double-precision cosine of a stored row and the query (the reference every answer matches). */
-  private exactScore(row: number, prepared: Prepared): number {
-    const q = prepared.values;
-    let dot = 0;
-    if (this.encoding === 'int8') {
-      const originals = this.original(row);
-      for (let i = 0; i < this.dimensions; i++) dot += originals[i] * q[i];
-    } else if (this.encoding === 'f32') {
-      const f32 = this.view.f32;
-      const offset = (this.rowsBase + row * this.stride) / 4;
-      for (let i = 0; i < this.dimensions; i++) dot += f32[offset + i] * q[i];
-    } else {
-      const u16 = this.view.u16;
-      const offset = (this.rowsBase + row * this.stride) / 2;
-      for (let i = 0; i < this.dimensions; i++) dot += fromBf16(u16[offset + i]) * q[i];
-    }
-    return dot * this.inverseNorms[row] * prepared.invQ;
-  }
-
-  /**
-   * The query as the kernel reads it, and how far the kernel's approximate cosine can be from
-   * the exact one: fp32 sums of `padded` products stay within (padded + 16) units of fp32
-   * rounding of |row| |query|; int8 within the rows' and the query's relative quantization errors.
-   */
-  private prepare(query: ArrayLike<number>): Prepared {
-    let squares = 0;
-    for (let i = 0; i < this.dimensions; i++) squares += query[i] * query[i];
-    const invQ = squares > 0 ? 1 / Math.sqrt(squares) : 0;
-    if (this.encoding !== 'int8') {
-      const encoded = new Float32Array(this.padded);
-      if (this.encoding === 'f32') for (let i = 0; i < this.dimensions; i++) encoded[i] = query[i];
-      // bf16: each 8 values as the kernel pairs them, evens then odds
-      else for (let i = 0; i < this.dimensions; i++) encoded[(i & ~7) + ((i & 1) << 2) + ((i & 7) >> 1)] = query[i];
-      const delta = (this.padded + 16) * U * 1.01 + 1e-12;
-      return { values: query, invQ, encoded, qFactor: invQ, deltaBase: delta, deltaScale: 0 };
-    }
-    let largest = 0;
-    for (let i = 0; i < this.dimensions; i++) largest = Math.max(largest, Math.abs(query[i]));
-    const scale = largest / 127;
-    const encoded = new Int8Array(this.padded);
-    let error = 0;
-    for (let i = 0; i < this.dimensions; i++) {
-      const code = scale > 0 ? Math.max(-127, Math.min(127, Math.round(query[i] / scale))) : 0;
-      encoded[i] = code;
-      error += (query[i] - code * scale) ** 2;
-    }
-    const epsilon = Math.sqrt(error) * invQ;
-    // |a.q - a'.q'| <= |a - a'| |q| + |a'| |q - q'|, with |a'| <= |a| (1 + rho): per unit of
-    // |a| |q|, rho + (1 + rho) epsilon; 1e-6 covers the f32 roundings of the factors
-    return {
-      values: query,
-      invQ,
-      encoded,
-      qFactor: scale * invQ,
-      deltaBase: epsilon * 1.001 + 1e-6,
-      deltaScale: (1 + epsilon) * 1.001,
-    };
-  }
-
-  private writeQuery(at: number, prepared: Prepared): void {
-    if (prepared.encoded instanceof Int8Array) this.view.i8.set(prepared.encoded, at);
-    else this.view.f32.set(prepared.encoded, at / 4);
-  }
-
-  private mask(only: ((payload: P) => boolean) | undefined, count: number, shared: boolean): Uint8Array | null {
-    if (!only) return null;
-    const mask = new Uint8Array(shared ? new SharedArrayBuffer(count) : new ArrayBuffer(count));
-    for (let row = 0; row < count; row++) mask[row] = only(this.payloads[row]) ? 1 : 0;
-    return mask;
-  }
-
-  private params(
-    from: number,
-    to: number,
-    queries: number,
-    out: number,
-    batch: { prepared: Prepared; k: number }[],
-    masks: (Uint8Array | null)[],
-  ): SliceParams {
-    return {
-      encoding: this.encoding,
-      rowsBase: this.rowsBase,
-      stride: this.stride,
-      rowBytes: this.rowBytes,
-      from,
-      to,
-      queries,
-      nq: batch.length,
-      out,
-      block: BLOCK,
-      k: Math.max(...batch.map((entry) => entry.k)),
-      qFactor: batch.map((entry) => entry.prepared.qFactor),
-      deltaBase: batch.map((entry) => entry.prepared.deltaBase),
-      deltaScale: batch.map((entry) => entry.prepared.deltaScale),
-      masks,
-    };
-  }
-
   /** One query on this thread: the namespace is too small for a worker hop to pay. */
   private scanHere(prepared: Prepared, k: number, only?: (payload: P) => boolean): RowHit<P>[] {
-    const count = this.count;
-    this.writeQuery(this.mainQuery, prepared);
-    this.kernels ??= instantiateKernels(this.memory, kernelModule(this.stride));
-    const masks = [this.mask(only, count, false)];
-    const params = this.params(0, count, this.mainQuery, this.mainOut, [{ prepared, k }], masks);
-    const [candidates] = scanSlice(this.kernels, this.memory.buffer, params);
+    const { rows, count } = this;
+    rows.writeQuery(rows.mainQuery, prepared);
+    const kernels = rows.here;
+    const masks = [rowMask(this.payloads, only, count, false)];
+    const params = sliceParams(rows, 0, count, rows.mainQuery, rows.mainOut, [{ prepared, k }], masks);
+    const [candidates] = scanSlice(kernels, rows.memory.buffer, params);
     return this.finish(prepared, k, [candidates]);
   }
 
@@ -445,14 +220,13 @@ export class VectorRows<P> {
 
   private async pass(batch: Pending[]): Promise<void> {
     const pool = this.pool!;
-    const count = this.count;
-    const epoch = this.epoch;
+    const { rows, count, epoch } = this;
     const key = this.key();
-    const memory = this.memory;
-    const module = kernelModule(this.stride);
+    const memory = rows.memory;
+    const module = kernelModule(rows.stride);
     try {
-      const masks = batch.map((entry) => this.mask(entry.only, count, true));
-      batch.forEach((entry, j) => this.writeQuery(this.poolQueries + j * this.qBytes, entry.prepared));
+      const masks = batch.map((entry) => rowMask(this.payloads, entry.only, count, true));
+      batch.forEach((entry, j) => rows.writeQuery(rows.poolQueries + j * rows.qBytes, entry.prepared));
       const slices = Math.min(pool.size, Math.ceil(count / BLOCK));
       const per = Math.ceil(count / BLOCK / slices) * BLOCK;
       const scans: Promise<SliceCandidates[]>[] = [];
@@ -460,9 +234,8 @@ export class VectorRows<P> {
         const from = w * per;
         const to = Math.min(count, from + per);
         if (from >= to) break;
-        scans.push(
-          pool.scan(w, key, memory, module, this.params(from, to, this.poolQueries, this.lanes[w], batch, masks)),
-        );
+        const params = sliceParams(rows, from, to, rows.poolQueries, rows.lanes[w], batch, masks);
+        scans.push(pool.scan(w, key, memory, module, params));
       }
       const results = await Promise.all(scans);
       if (this.disposed) throw new SreUnavailableError('the namespace was dropped during the search', this.source);
@@ -497,25 +270,9 @@ export class VectorRows<P> {
     }
   }
 
-  /**
-   * Every candidate whose upper bound reaches the k-th best lower bound (the true k-th score is
-   * at least that), rescored exactly; the best k of them are the answer.
-   */
+  /** The slices' candidates rescored exactly: the best k, as hits. */
   private finish(prepared: Prepared, k: number, slices: SliceCandidates[]): RowHit<P>[] {
-    const lowers: number[] = [];
-    for (const slice of slices) for (const lower of slice.lowers) lowers.push(lower);
-    let floor = -Infinity;
-    if (lowers.length > k) {
-      lowers.sort((a, b) => b - a);
-      floor = lowers[k - 1];
-    }
-    const hits: { row: number; score: number }[] = [];
-    for (const slice of slices)
-      for (let i = 0; i < slice.rows.length; i++)
-        if (slice.uppers[i] >= floor)
-          hits.push({ row: slice.rows[i], score: this.exactScore(slice.rows[i], prepared) });
-    hits.sort((a, b) => b.score - a.score || a.row - b.row);
-    return hits.slice(0, k).map(({ row, score }) => this.hit(row, score));
+    return rescoreCandidates(this.rows, prepared, k, slices).map(({ row, score }) => this.hit(row, score));
   }
 
   private hit(row: number, score: number): RowHit<P> {
@@ -537,68 +294,4 @@ export class VectorRows<P> {
         this.source,
       );
   }
-
-  private pagesFor(rows: number): number {
-    // 8 rows of slack: the kernels read rows 4 or 8 at a time
-    return Math.ceil((this.rowsBase + (rows + 8) * this.stride) / PAGE);
-  }
-
-  /**
-   * Room for `rows`: the memory grows in place (no copy) by about 3%, so little sits unused; past
-   * its reserved maximum it moves to a new memory reserving 4 times more.
-   */
-  private ensure(rows: number): void {
-    if (rows > this.inverseNorms.length) {
-      const capacity = Math.ceil(rows * 1.25) + 16;
-      const norms = new Float64Array(capacity);
-      norms.set(this.inverseNorms.subarray(0, this.count));
-      this.inverseNorms = norms;
-    }
-    while (this.originals && this.originals.length * CHUNK < rows)
-      this.originals.push(new Float32Array(CHUNK * this.dimensions));
-    const needed = this.pagesFor(rows);
-    const pages = this.view.u8.length / PAGE;
-    if (needed <= pages) return;
-    const target = needed + Math.max(16, Math.floor(needed / 32));
-    if (target > MAX_PAGES)
-      throw new SreInvalidInputError('this namespace is full: its vectors would pass 4 GB of memory', this.source);
-    if (target <= this.maxPages) {
-      this.memory.grow(target - pages);
-    } else {
-      this.maxPages = Math.min(MAX_PAGES, target * 4);
-      const memory = new WebAssembly.Memory({ initial: target, maximum: this.maxPages, shared: true });
-      new Uint8Array(memory.buffer).set(this.view.u8.subarray(0, this.rowsBase + this.count * this.stride));
-      this.pool?.detach(this.key());
-      this.memory = memory;
-      this.generation++;
-      this.kernels = undefined;
-    }
-    this.view = this.views();
-  }
-
-  private views(): VectorRows<P>['view'] {
-    const buffer = this.memory.buffer;
-    return {
-      buffer,
-      u8: new Uint8Array(buffer),
-      f32: new Float32Array(buffer),
-      u16: new Uint16Array(buffer),
-      i8: new Int8Array(buffer),
-    };
-  }
-}
-
-const bits = new Float32Array(1);
-const bitsU32 = new Uint32Array(bits.buffer);
-
-/** Rounds to the nearest bf16 (ties to even), as its 16 stored bits. */
-function toBf16(value: number): number {
-  bits[0] = value;
-  const u = bitsU32[0];
-  return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
-}
-
-function fromBf16(stored: number): number {
-  bitsU32[0] = stored << 16;
-  return bits[0];
 }

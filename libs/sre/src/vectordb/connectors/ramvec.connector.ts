@@ -1,14 +1,11 @@
 import { Logger } from '@nestjs/common';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, Max, Min, ValidateNested } from 'class-validator';
-import { randomUUID } from 'node:crypto';
 import { createConnectorContext, sourceOf, type ConnectorContext } from '../../core/backend';
 import { codeOf } from '../../core/fs/fs-util';
 import { SreBackendError, SreConfigError, type SreErrorSource } from '../../core/errors';
 import { ACL } from '../../security/acl';
 import type { SecretReader } from '../../llm/llm-credentials';
 import type { AccessCandidate } from '../../security/access-candidate';
-import { createEmbedder, EmbeddingsSettings, type Embedder } from '../embeddings/embedder';
+import { createEmbedder, type Embedder } from '../embeddings/embedder';
 import type {
   DatasourceInput,
   NamespaceRecord,
@@ -18,81 +15,31 @@ import type {
   VectorResult,
   VectorSearchOptions,
 } from '../vectordb.backend';
-import { isEmptyFilter, matchesMetadataFilter } from '../metadata-filter';
 import { NamespaceTable } from '../namespace-table';
-import { storedDatasourceOf } from '../datasource-record';
 import { chunkDatasource } from './datasource-chunks';
-import { ChunkOverlapSetting, ChunkSizeSetting, EmbeddingsSetting } from './vector-connector-settings';
-import { defaultWorkers, MAX_WORKERS, RAMVecPool } from './ramvec-pool';
-import { VectorRows, type RAMVecQuantization } from './ramvec-rows';
+import { defaultWorkers, RAMVecPool } from './ramvec-pool';
+import { VectorRows } from './ramvec-rows';
+import {
+  chunkFilter,
+  copyDatasource,
+  removeDatasource,
+  resultOf,
+  snapshotInputs,
+  storeDatasource,
+  type Chunk,
+  type Namespace,
+} from './ramvec-namespace';
+import { RAMVecSettings } from './ramvec-settings';
 import {
   captureSnapshot,
   datasourceOfSaved,
-  RAMVecSnapshotSettings,
   SnapshotCorruptError,
   SnapshotFile,
   type SnapshotNamespaceMeta,
 } from './ramvec-snapshot';
 
 export { RAMVecSnapshotSettings } from './ramvec-snapshot';
-
-export class RAMVecSettings {
-  @EmbeddingsSetting()
-  embeddings?: EmbeddingsSettings = new EmbeddingsSettings();
-
-  /** Chunk length in characters when a datasource names none (the original's embedder default). */
-  @ChunkSizeSetting(100_000)
-  chunkSize?: number = 512;
-
-  @ChunkOverlapSetting(99_999)
-  chunkOverlap?: number = 100;
-
-  /** Worker threads that scan large namespaces (default: one a core; 0: every search on the main thread). */
-  @IsOptional()
-  @IsInt()
-  @Min(0)
-  @Max(MAX_WORKERS)
-  workers?: number = defaultWorkers();
-
-  /**
-   * Vectors from which a namespace is scanned by the workers (below, the hop costs more than it
-   * saves). Default: 16 MB of rows (~2,700 vectors of 1536 dimensions in fp32).
-   */
-  @IsOptional()
-  @IsInt()
-  @Min(0)
-  workerThreshold?: number;
-
-  /**
-   * 'none': fp32 rows, exact. 'int8': an int8 copy is scanned and the fp32 rows rescored (exact,
-   * ~1.25x the memory, a quarter of the reads). 'bf16': bf16 rows only (half the memory, lossy).
-   */
-  @IsOptional()
-  @IsIn(['none', 'int8', 'bf16'])
-  quantization?: RAMVecQuantization = 'none';
-
-  /**
-   * A file the namespaces, datasources and vectors are loaded from on connect and saved to (atomically)
-   * on disconnect and every `intervalSeconds` while something changed. Default: none (memory only).
-   */
-  @IsOptional()
-  @ValidateNested()
-  @Type(() => RAMVecSnapshotSettings)
-  snapshot?: RAMVecSnapshotSettings;
-}
-
-/** What a row carries besides its numbers. */
-interface Chunk {
-  id: string;
-  datasourceId: string;
-  text: string;
-}
-
-interface Namespace {
-  rows: VectorRows<Chunk>;
-  /** Records by datasource id, with the user metadata as an object for search results. */
-  datasources: Map<string, { stored: StoredDatasource; metadata: Record<string, unknown> }>;
-}
+export { RAMVecSettings } from './ramvec-settings';
 
 /**
  * Vectors in this process' memory: one `VectorRows` per namespace (fp32, packed, exact cosine
@@ -177,21 +124,7 @@ export class RAMVecConnector implements VectorDBBackend {
     const file = this.snapshot;
     if (!file || this.changes === this.savedChanges) return;
     const changes = this.changes;
-    const captured = captureSnapshot(
-      this.namespaces.keys().map((key) => {
-        const { rows, datasources } = this.namespaces.slot(key)!;
-        const record = this.namespaces.read(key)!;
-        return {
-          key,
-          record: { ...record, acl: record.acl.serialize() },
-          dimensions: rows.dimensions,
-          datasources: [...datasources.values()],
-          rows: Array.from({ length: rows.size }, (_, row) => rows.payload(row)),
-          copyValues: (row, into, offset) => rows.copyValues(row, into, offset),
-        };
-      }),
-      this.settings.quantization ?? 'none',
-    );
+    const captured = captureSnapshot(snapshotInputs(this.namespaces), this.settings.quantization ?? 'none');
     try {
       await file.write(captured);
     } catch (error) {
@@ -298,18 +231,8 @@ export class RAMVecConnector implements VectorDBBackend {
     // embedding took a while: the namespace may be gone (or dropped and created again) meanwhile
     found = this.namespaces.slot(namespace.key);
     if (!found) return undefined;
-    const { rows, datasources } = found;
-    const only = isEmptyFilter(options.filter)
-      ? undefined
-      : (chunk: Chunk) => {
-          const metadata = datasources.get(chunk.datasourceId)?.metadata;
-          return metadata !== undefined && matchesMetadataFilter(metadata, options.filter);
-        };
-    return (await rows.nearest(vector, options.topK, only)).map(({ score, payload: chunk, values }) => {
-      const result: VectorResult = { id: chunk.id, score, values, text: chunk.text };
-      if (options.includeMetadata) result.metadata = { ...datasources.get(chunk.datasourceId)?.metadata };
-      return result;
-    });
+    const hits = await found.rows.nearest(vector, options.topK, chunkFilter(found, options.filter));
+    return hits.map((hit) => resultOf(found, hit, options.includeMetadata));
   }
 
   async upsertDatasource(
@@ -319,33 +242,12 @@ export class RAMVecConnector implements VectorDBBackend {
     if (!this.namespaces.slot(namespace.key)) return undefined;
     const defaults = { chunkSize: this.settings.chunkSize ?? 512, chunkOverlap: this.settings.chunkOverlap ?? 100 };
     const chunking = chunkDatasource(datasource, defaults, this.source);
-    const { texts } = chunking;
     // embedded before anything changes: a failure leaves the namespace as it was
-    const vectors = await this.embedder.embed(texts, namespace.owner);
+    const vectors = await this.embedder.embed(chunking.texts, namespace.owner);
     const found = this.namespaces.slot(namespace.key);
     if (!found) return undefined;
-    const chunks = texts.map((text, i) => ({
-      id: `${datasource.id}_${randomUUID()}`,
-      datasourceId: datasource.id,
-      text,
-      i,
-    }));
-    // the same id again replaces the datasource whole: its old vectors go (W33)
-    if (found.datasources.has(datasource.id)) found.rows.removeWhere((chunk) => chunk.datasourceId === datasource.id);
-    chunks.forEach((chunk) =>
-      found.rows.add(vectors[chunk.i], { id: chunk.id, datasourceId: chunk.datasourceId, text: chunk.text }),
-    );
-    const stored = storedDatasourceOf(
-      namespace,
-      datasource,
-      chunking,
-      chunks.map((chunk) => chunk.id),
-    );
-    found.datasources.set(datasource.id, { stored, metadata: structuredClone(datasource.metadata) });
+    const result = storeDatasource(found, namespace, datasource, chunking, vectors);
     this.changes++;
-    const result = copyDatasource(stored);
-    if (datasource.returnFullVectorInfo)
-      result.vectorInfo = chunks.map((chunk) => ({ id: chunk.id, values: [...vectors[chunk.i]], text: chunk.text }));
     return result;
   }
 
@@ -361,14 +263,8 @@ export class RAMVecConnector implements VectorDBBackend {
   }
 
   async dropDatasource(namespace: VectorNamespace, datasourceId: string): Promise<boolean> {
-    const found = this.namespaces.slot(namespace.key);
-    if (!found?.datasources.delete(datasourceId)) return false;
-    found.rows.removeWhere((chunk) => chunk.datasourceId === datasourceId);
+    if (!removeDatasource(this.namespaces.slot(namespace.key), datasourceId)) return false;
     this.changes++;
     return true;
   }
-}
-
-function copyDatasource(stored: StoredDatasource): StoredDatasource {
-  return { ...stored, vectorIds: [...stored.vectorIds], createdAt: stored.createdAt && new Date(stored.createdAt) };
 }

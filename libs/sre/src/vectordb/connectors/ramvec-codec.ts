@@ -1,0 +1,142 @@
+import type { RowEncoding } from './ramvec-kernel';
+
+/** A unit of fp32 rounding (relative). */
+const U = 2 ** -24;
+
+/** A query as the kernel reads it, and the bound on how far the kernel's cosine is from the exact one. */
+export interface Prepared {
+  values: ArrayLike<number>;
+  invQ: number;
+  encoded: Float32Array | Int8Array;
+  qFactor: number;
+  /** |approximate - exact cosine| <= deltaBase + deltaScale * the row's stored error. */
+  deltaBase: number;
+  deltaScale: number;
+}
+
+/**
+ * Writes an int8 row: its fp32 originals into `originals`, its codes into `i8` at `base`.
+ * Returns its inverse norm, its score factor and its relative quantization error
+ * |a - a'| / |a| (rounded up on its way to f32).
+ */
+export function quantizeInt8Row(
+  values: ArrayLike<number>,
+  dimensions: number,
+  originals: Float32Array,
+  i8: Int8Array,
+  base: number,
+): { inverse: number; factor: number; error: number } {
+  let squares = 0;
+  const offset = 0;
+  let largest = 0;
+  for (let i = 0; i < dimensions; i++) {
+    const value = Math.fround(values[i]);
+    originals[offset + i] = value;
+    squares += value * value;
+    largest = Math.max(largest, Math.abs(value));
+  }
+  const scale = largest / 127;
+  const inverseScale = scale > 0 ? 1 / scale : 0;
+  let error = 0;
+  for (let i = 0; i < dimensions; i++) {
+    const value = originals[offset + i];
+    const scaled = value * inverseScale;
+    // any code is sound (the error below is measured on the code taken); round half away
+    let code = (scaled + (scaled >= 0 ? 0.5 : -0.5)) | 0;
+    if (code > 127) code = 127;
+    else if (code < -127) code = -127;
+    i8[base + i] = code;
+    const residual = value - code * scale;
+    error += residual * residual;
+  }
+  const inverse = squares > 0 ? 1 / Math.sqrt(squares) : 0;
+  return { inverse, factor: scale * inverse, error: Math.sqrt(error) * inverse * (1 + 2 ** -20) };
+}
+
+/**
+ * Writes an fp32 or bf16 row at byte `base` (through the memory's `f32` or `u16` view); returns
+ * its inverse norm over the values as stored (a zero vector's is 0: it scores 0 against everything).
+ */
+export function encodeFloatRow(
+  values: ArrayLike<number>,
+  dimensions: number,
+  encoding: 'f32' | 'bf16',
+  f32: Float32Array,
+  u16: Uint16Array,
+  base: number,
+): number {
+  let squares = 0;
+  const at = base / (encoding === 'f32' ? 4 : 2);
+  for (let i = 0; i < dimensions; i++) {
+    let value: number;
+    if (encoding === 'f32') {
+      value = Math.fround(values[i]);
+      f32[at + i] = value;
+    } else {
+      u16[at + i] = toBf16(values[i]);
+      value = fromBf16(u16[at + i]);
+    }
+    squares += value * value;
+  }
+  return squares > 0 ? 1 / Math.sqrt(squares) : 0;
+}
+
+/**
+ * The query as the kernel reads it, and how far the kernel's approximate cosine can be from
+ * the exact one: fp32 sums of `padded` products stay within (padded + 16) units of fp32
+ * rounding of |row| |query|; int8 within the rows' and the query's relative quantization errors.
+ */
+export function prepareQuery(
+  query: ArrayLike<number>,
+  dimensions: number,
+  padded: number,
+  encoding: RowEncoding,
+): Prepared {
+  let squares = 0;
+  for (let i = 0; i < dimensions; i++) squares += query[i] * query[i];
+  const invQ = squares > 0 ? 1 / Math.sqrt(squares) : 0;
+  if (encoding !== 'int8') {
+    const encoded = new Float32Array(padded);
+    if (encoding === 'f32') for (let i = 0; i < dimensions; i++) encoded[i] = query[i];
+    // bf16: each 8 values as the kernel pairs them, evens then odds
+    else for (let i = 0; i < dimensions; i++) encoded[(i & ~7) + ((i & 1) << 2) + ((i & 7) >> 1)] = query[i];
+    const delta = (padded + 16) * U * 1.01 + 1e-12;
+    return { values: query, invQ, encoded, qFactor: invQ, deltaBase: delta, deltaScale: 0 };
+  }
+  let largest = 0;
+  for (let i = 0; i < dimensions; i++) largest = Math.max(largest, Math.abs(query[i]));
+  const scale = largest / 127;
+  const encoded = new Int8Array(padded);
+  let error = 0;
+  for (let i = 0; i < dimensions; i++) {
+    const code = scale > 0 ? Math.max(-127, Math.min(127, Math.round(query[i] / scale))) : 0;
+    encoded[i] = code;
+    error += (query[i] - code * scale) ** 2;
+  }
+  const epsilon = Math.sqrt(error) * invQ;
+  // |a.q - a'.q'| <= |a - a'| |q| + |a'| |q - q'|, with |a'| <= |a| (1 + rho): per unit of
+  // |a| |q|, rho + (1 + rho) epsilon; 1e-6 covers the f32 roundings of the factors
+  return {
+    values: query,
+    invQ,
+    encoded,
+    qFactor: scale * invQ,
+    deltaBase: epsilon * 1.001 + 1e-6,
+    deltaScale: (1 + epsilon) * 1.001,
+  };
+}
+
+const bits = new Float32Array(1);
+const bitsU32 = new Uint32Array(bits.buffer);
+
+/** Rounds to the nearest bf16 (ties to even), as its 16 stored bits. */
+export function toBf16(value: number): number {
+  bits[0] = value;
+  const u = bitsU32[0];
+  return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+export function fromBf16(stored: number): number {
+  bitsU32[0] = stored << 16;
+  return bits[0];
+}
