@@ -261,7 +261,10 @@ function versionOf(state: ObjectState): string {
   return `s:${state.etag}|${state.header.expiresAt ?? ''}`;
 }
 
-/** The version a successful write of `body` gives: S3's ETag of a single-part upload is its MD5. */
+/**
+ * The version a successful write of `body` gives: S3's ETag of a single-part upload is its MD5. Where
+ * it is not (SSE-KMS), the guess only costs a refused conditional write and a read.
+ */
 function versionAfter(body: Buffer, header: Record<string, string>): string {
   return `s:"${createHash('md5').update(body).digest('hex')}"|${header.expiresat ?? ''}`;
 }
