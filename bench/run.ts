@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import { runCacheBench } from './cache.bench';
+import { runEmbeddingsBench } from './embeddings.bench';
 import { runLogBench } from './log.bench';
 import { runNKVBench } from './nkv.bench';
 import { runRAMVecBench } from './ramvec.bench';
@@ -45,6 +46,7 @@ async function main(): Promise<void> {
   if (!only || only === 'log') await runLogBench();
   if (!only || only === 'redis') await runRedisBench();
   if (!only || only === 'ramvec') await runRAMVecBench();
+  if (!only || only === 'embeddings') await runEmbeddingsBench();
   if (!only || only === 's3') await runS3Bench();
   printSummary();
   const earlier = compare === true ? latestResultsFile(recordedRows()) : compare;
