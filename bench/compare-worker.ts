@@ -93,20 +93,7 @@ async function bootOurs(which: CompareCase, dataDir: string): Promise<Side> {
   const { LogService } = require('../libs/sre/src/log/log.service') as typeof LogFile;
   const { StorageService } = require('../libs/sre/src/storage/storage.service') as typeof StorageFile;
   /* eslint-enable @typescript-eslint/no-require-imports */
-  // boot = the seed's defaults; the other cases pin the connectors the original uses for them
-  const config =
-    which === 'boot'
-      ? {}
-      : {
-          Cache: { Connector: 'RAM' },
-          NKV: { Connector: 'RAM' },
-          Vault: {
-            Connector: 'JSONFileVault',
-            Settings: { file: path.join(dataDir, 'vault.json'), shared: 'default' },
-          },
-          Storage: { Connector: 'LocalStorage' },
-          Log: { Connector: 'ConsoleLog' },
-        };
+  const config = configFor(which, dataDir, {});
   // the Log connector writes at `debug`: the app's logger levels decide whether it is on
   const levels = logEnabled(which)
     ? (['error', 'warn', 'log', 'debug', 'verbose'] as const)
@@ -124,6 +111,21 @@ async function bootOurs(which: CompareCase, dataDir: string): Promise<Side> {
   };
 }
 
+/**
+ * The configuration both sides boot with: the seed's defaults for `boot`; for the other cases the
+ * connectors the original uses for them, the same on both sides (`storage` adds Storage settings).
+ */
+function configFor(which: CompareCase, dataDir: string, storage: { Settings?: Record<string, unknown> }): object {
+  if (which === 'boot') return {};
+  return {
+    Cache: { Connector: 'RAM' },
+    NKV: { Connector: 'RAM' },
+    Vault: { Connector: 'JSONFileVault', Settings: { file: path.join(dataDir, 'vault.json'), shared: 'default' } },
+    Storage: { Connector: 'LocalStorage', ...storage },
+    Log: { Connector: 'ConsoleLog' },
+  };
+}
+
 /** The original as its README boots it: `SRE.init(config)`, then `ConnectorService` requesters. */
 async function bootOriginal(which: CompareCase, dataDir: string, peerDir: string): Promise<Side> {
   const pkgDir = path.join(peerDir, 'node_modules', '@smythos', 'sre');
@@ -131,19 +133,8 @@ async function bootOriginal(which: CompareCase, dataDir: string, peerDir: string
   // an ES module: import() stays a real import() in our CommonJS output under nodenext
   const sre = await import(pathToFileURL(path.join(pkgDir, pkg.main)).href);
   const { SRE, ConnectorService, AccessCandidate } = sre;
-  const config =
-    which === 'boot'
-      ? {}
-      : {
-          Cache: { Connector: 'RAM' },
-          NKV: { Connector: 'RAM' },
-          Vault: {
-            Connector: 'JSONFileVault',
-            Settings: { file: path.join(dataDir, 'vault.json'), shared: 'default' },
-          },
-          Storage: { Connector: 'LocalStorage', Settings: { folder: path.join(dataDir, 'storage') } },
-          Log: { Connector: 'ConsoleLog' },
-        };
+  // the original has no data-folder option of ours: its storage folder is named
+  const config = configFor(which, dataDir, { Settings: { folder: path.join(dataDir, 'storage') } });
   SRE.init(config);
   await SRE.ready();
   const user = AccessCandidate.user('bench-user');

@@ -1,6 +1,5 @@
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import { startS3Peer, type S3Peer } from '../test/peers/s3';
 import { CacheService } from '../libs/sre/src/cache/cache.service';
 import { S3CacheConnector } from '../libs/sre/src/cache/connectors/s3.connector';
@@ -10,44 +9,15 @@ import { OWN_TEAM_ONLY, type TeamResolver } from '../libs/sre/src/security/team-
 import { S3StorageConnector } from '../libs/sre/src/storage/connectors/s3.connector';
 import { StorageService } from '../libs/sre/src/storage/storage.service';
 import { BenchResult, measure, measureConcurrent, measurePair, printComparison, withPeakRss } from './util';
+import { byteSource, drain } from './streams';
 
 const SMALL = 10 * 1024;
 const CACHE_VALUE = 'x'.repeat(64);
 const LARGE = 200 * 1024 * 1024;
-const CHUNK = 64 * 1024;
 const BUCKET = 'bench';
 const RESOLVER: TeamResolver = {
   getCandidateTeam: async (candidate) => (candidate.role === 'team' ? candidate.id : 'bench-team'),
 };
-
-/** `total` bytes as a stream of fresh 64 KB chunks: never one big buffer. */
-function source(total: number): Readable {
-  let produced = 0;
-  return new Readable({
-    highWaterMark: CHUNK,
-    read() {
-      if (produced >= total) return void this.push(null);
-      const size = Math.min(CHUNK, total - produced);
-      const chunk = Buffer.allocUnsafe(size);
-      chunk[0] = produced & 0xff;
-      this.push(chunk);
-      produced += size;
-    },
-  });
-}
-
-/** Drains a stream, checking it carried `expected` bytes. */
-async function drain(stream: Readable, expected: number): Promise<void> {
-  let bytes = 0;
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      bytes += chunk.length;
-      done();
-    },
-  });
-  await pipeline(stream, sink);
-  if (bytes !== expected) throw new Error(`read ${bytes} bytes, expected ${expected}`);
-}
 
 /** Two timed runs of `work` (a busy neighbour skews one, not both): MB/s of the faster, peak RSS growth of either. */
 async function throughput(name: string, bytes: number, work: () => Promise<void>): Promise<BenchResult> {
@@ -211,7 +181,7 @@ export async function runS3Bench(): Promise<void> {
     const rows: Array<{ subject: BenchResult; baseline: BenchResult }> = [];
     const rawUp = await throughput('raw PutObject 200 MB, one streamed request', LARGE, async () => {
       await rawStreams.send(
-        new PutObjectCommand({ Bucket: BUCKET, Key: 'raw/big', Body: source(LARGE), ContentLength: LARGE }),
+        new PutObjectCommand({ Bucket: BUCKET, Key: 'raw/big', Body: byteSource(LARGE), ContentLength: LARGE }),
       );
     });
     const rawDown = await throughput('raw GetObject 200 MB', LARGE, async () => {
@@ -219,7 +189,7 @@ export async function runS3Bench(): Promise<void> {
       await drain(out.Body as Readable, LARGE);
     });
     const up = await throughput('service streamed write 200 MB (multipart + CopyObject)', LARGE, () =>
-      streamed.requester(AccessCandidate.team('bench')).write('big', source(LARGE)),
+      streamed.requester(AccessCandidate.team('bench')).write('big', byteSource(LARGE)),
     );
     const down = await throughput('service readStream 200 MB', LARGE, async () => {
       const stream = await streamed.requester(AccessCandidate.team('bench')).readStream('big');

@@ -1,7 +1,6 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createConnectorContext } from '../libs/sre/src/core/backend';
 import { AccessCandidate } from '../libs/sre/src/security/access-candidate';
@@ -12,38 +11,10 @@ import {
 } from '../libs/sre/src/storage/connectors/local-storage.connector';
 import { StorageService } from '../libs/sre/src/storage/storage.service';
 import { BenchResult, measure, printComparison, withPeakRss } from './util';
+import { byteSource, countingSink } from './streams';
 
 const SMALL = 10 * 1024;
 const LARGE = 200 * 1024 * 1024;
-const CHUNK = 64 * 1024;
-
-/** `total` bytes as a stream of fresh 64 KB chunks: never one big buffer. */
-function source(total: number): Readable {
-  let produced = 0;
-  return new Readable({
-    highWaterMark: CHUNK,
-    read() {
-      if (produced >= total) return void this.push(null);
-      const size = Math.min(CHUNK, total - produced);
-      const chunk = Buffer.allocUnsafe(size);
-      chunk[0] = produced & 0xff;
-      this.push(chunk);
-      produced += size;
-    },
-  });
-}
-
-/** Counts and drops what it receives. */
-function sink(): Writable & { bytes: number } {
-  const out = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      out.bytes += chunk.length;
-      done();
-    },
-  }) as Writable & { bytes: number };
-  out.bytes = 0;
-  return out;
-}
 
 async function connect(folder: string, settings: Partial<LocalStorageSettings>): Promise<StorageService> {
   const context = createConnectorContext({ subsystem: 'Storage', connector: 'LocalStorage', dataDir: folder });
@@ -154,19 +125,19 @@ export async function runStorageBench(): Promise<void> {
 
     const rawFile = path.join(raw, 'big');
     const rawWrite = await throughput('raw fs pipeline write 200 MB', LARGE, () =>
-      pipeline(source(LARGE), fs.createWriteStream(rawFile)),
+      pipeline(byteSource(LARGE), fs.createWriteStream(rawFile)),
     );
     const rawDurableBig = await throughput('raw fs pipeline write 200 MB + fsync', LARGE, async () => {
       const handle = await fs.promises.open(rawFile, 'w');
       try {
-        await pipeline(source(LARGE), fs.createWriteStream(rawFile, { fd: handle.fd, autoClose: false }));
+        await pipeline(byteSource(LARGE), fs.createWriteStream(rawFile, { fd: handle.fd, autoClose: false }));
         await handle.sync();
       } finally {
         await handle.close();
       }
     });
     const rawReadBig = await throughput('raw fs pipeline read 200 MB', LARGE, async () => {
-      const out = sink();
+      const out = countingSink();
       await pipeline(fs.createReadStream(rawFile), out);
       if (out.bytes !== LARGE) throw new Error(`raw read returned ${out.bytes} bytes`);
     });
@@ -177,12 +148,12 @@ export async function runStorageBench(): Promise<void> {
       ['fsync off', asScratch],
     ] as const) {
       const write = await throughput(`requester streamed write 200 MB (${label})`, LARGE, () =>
-        requester.write('big', source(LARGE)),
+        requester.write('big', byteSource(LARGE)),
       );
       const read = await throughput(`requester readStream 200 MB (${label})`, LARGE, async () => {
         const stream = await requester.readStream('big');
         if (!stream) throw new Error('the 200 MB resource is missing');
-        const out = sink();
+        const out = countingSink();
         await pipeline(stream, out);
         if (out.bytes !== LARGE) throw new Error(`streamed read returned ${out.bytes} bytes`);
       });
