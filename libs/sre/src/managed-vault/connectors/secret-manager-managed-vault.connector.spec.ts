@@ -1,9 +1,4 @@
-import {
-  CreateSecretCommand,
-  DescribeSecretCommand,
-  GetSecretValueCommand,
-  SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
+import { CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { Test } from '@nestjs/testing';
 import { createConnectorContext } from '../../core/backend';
 import { SreUnavailableError } from '../../core/errors';
@@ -15,25 +10,16 @@ import {
   SecretManagerManagedVaultConnector,
   type SecretManagerManagedVaultSettings,
 } from './secret-manager-managed-vault.connector';
-import { startSecretsManagerPeer, type SecretsManagerPeer } from '../../../../../test/peers/secrets-manager';
+import { useSecretsManagerPeer } from '../../../../../test/peers/secrets-manager-jest';
 
 jest.setTimeout(30_000);
 
-let peer: SecretsManagerPeer;
-let admin: SecretsManagerClient;
-beforeAll(async () => {
-  peer = await startSecretsManagerPeer();
-  admin = new SecretsManagerClient(peer.clientConfig());
-});
-afterAll(async () => {
-  admin?.destroy();
-  await peer?.stop();
-});
+const sm = useSecretsManagerPeer();
 
 let runs = 0;
 const connector = (settings: Partial<SecretManagerManagedVaultSettings> = {}) =>
   new SecretManagerManagedVaultConnector(
-    { ...peer.settings(), prefix: `managed-${++runs}`, ...settings },
+    { ...sm.peer().settings(), prefix: `managed-${++runs}`, ...settings },
     createConnectorContext({ subsystem: 'ManagedVault', connector: 'SecretManagerManagedVault' }),
   );
 
@@ -50,7 +36,8 @@ describe('SecretManagerManagedVault over the wire', () => {
   afterEach(async () => {
     for (const vault of opened.splice(0)) await vault.disconnect();
   });
-  const stored = async (name: string) => (await admin.send(new GetSecretValueCommand({ SecretId: name }))).SecretString;
+  const stored = async (name: string) =>
+    (await sm.admin().send(new GetSecretValueCommand({ SecretId: name }))).SecretString;
 
   it("stores the original's layout: [prefix/]team/key, {key: value}, tagged, on create and update alike (W17)", async () => {
     const vault = await open({ prefix: '' });
@@ -58,15 +45,15 @@ describe('SecretManagerManagedVault over the wire', () => {
     expect(await stored('team-a/oauth_google')).toBe('{"oauth_google":"tok-1"}');
     await vault.writeSecret('team-a', 'oauth_google', 'tok-2');
     expect(await stored('team-a/oauth_google')).toBe('{"oauth_google":"tok-2"}');
-    const described = await admin.send(new DescribeSecretCommand({ SecretId: 'team-a/oauth_google' }));
+    const described = await sm.admin().send(new DescribeSecretCommand({ SecretId: 'team-a/oauth_google' }));
     expect(described.Tags).toEqual([{ Key: 'smyth-managed-vault', Value: 'true' }]);
     await expect(vault.readSecret('team-a', 'oauth_google')).resolves.toBe('tok-2');
   });
 
   it('reads raw values the original wrote on update, and JSON values that are not the wrapping', async () => {
     const vault = await open({ prefix: 'legacy' });
-    await admin.send(new CreateSecretCommand({ Name: 'legacy/team-a/raw', SecretString: 'plain-token' }));
-    await admin.send(new CreateSecretCommand({ Name: 'legacy/team-a/json', SecretString: '{"other":"x"}' }));
+    await sm.admin().send(new CreateSecretCommand({ Name: 'legacy/team-a/raw', SecretString: 'plain-token' }));
+    await sm.admin().send(new CreateSecretCommand({ Name: 'legacy/team-a/json', SecretString: '{"other":"x"}' }));
     await expect(vault.readSecret('team-a', 'raw')).resolves.toBe('plain-token');
     await expect(vault.readSecret('team-a', 'json')).resolves.toBe('{"other":"x"}');
     await vault.writeSecret('team-a', 'wrapped', '{"wrapped":"inner"}');
@@ -78,37 +65,37 @@ describe('SecretManagerManagedVault over the wire', () => {
     await vault.writeSecret('team-a', 'k', 'v1');
     await vault.deleteSecret('team-a', 'k');
     const name = `managed-${runs}/team-a/k`;
-    expect(peer.secrets.get(name)?.deleted).toBeDefined();
+    expect(sm.peer().secrets.get(name)?.deleted).toBeDefined();
     await expect(vault.readSecret('team-a', 'k')).resolves.toBeUndefined();
     await expect(vault.secretExists('team-a', 'k')).resolves.toBe(false);
     await vault.deleteSecret('team-a', 'k');
     await vault.writeSecret('team-a', 'k', 'v2');
-    expect(peer.secrets.get(name)?.deleted).toBeUndefined();
+    expect(sm.peer().secrets.get(name)?.deleted).toBeUndefined();
     await expect(vault.readSecret('team-a', 'k')).resolves.toBe('v2');
     expect(await stored(name)).toBe('{"k":"v2"}');
     const immediate = await open({ recoveryWindowDays: 0 });
     await immediate.writeSecret('team-a', 'gone', 'x');
     await immediate.deleteSecret('team-a', 'gone');
-    expect(peer.secrets.has(`managed-${runs}/team-a/gone`)).toBe(false);
+    expect(sm.peer().secrets.has(`managed-${runs}/team-a/gone`)).toBe(false);
   });
 
   it('finds secrets by name only: no listing, whatever the team holds (W17)', async () => {
     const vault = await open();
     for (let i = 0; i < 20; i++) await vault.writeSecret('team-a', `k${i}`, `v${i}`);
-    const lists = peer.calls.get('ListSecrets') ?? 0;
+    const lists = sm.peer().calls.get('ListSecrets') ?? 0;
     await expect(vault.readSecret('team-a', 'k7')).resolves.toBe('v7');
     await expect(vault.readSecret('team-a', 'missing')).resolves.toBeUndefined();
     await expect(vault.secretExists('team-a', 'missing')).resolves.toBe(false);
-    expect(peer.calls.get('ListSecrets') ?? 0).toBe(lists);
+    expect(sm.peer().calls.get('ListSecrets') ?? 0).toBe(lists);
   });
 
   it('never logs a value, nor quotes one in an error (W18)', async () => {
     const logger = { log: jest.fn(), error: jest.fn(), warn: jest.fn(), debug: jest.fn(), verbose: jest.fn() };
     const context = createConnectorContext({ subsystem: 'ManagedVault', connector: 'SecretManagerManagedVault' });
     Object.assign(context.logger, logger);
-    const vault = new SecretManagerManagedVaultConnector({ ...peer.settings(), prefix: 'quiet' }, context);
+    const vault = new SecretManagerManagedVaultConnector({ ...sm.peer().settings(), prefix: 'quiet' }, context);
     await vault.writeSecret('team-a', 'k', 'sk-NEVER-LOGGED');
-    peer.inject({ type: 'ThrottlingException', status: 400, operation: 'PutSecretValue' });
+    sm.peer().inject({ type: 'ThrottlingException', status: 400, operation: 'PutSecretValue' });
     const error = await vault.writeSecret('team-a', 'k', 'sk-NEVER-LOGGED-2').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SreUnavailableError);
     expect((error as Error).message).toContain("'quiet/team-a/k'");
@@ -124,7 +111,7 @@ describe('SecretManagerManagedVault over the wire', () => {
         fakeAccountModule({ a1: 'team-a', b1: 'team-b' }),
         ManagedVaultModule.forRoot({
           connector: 'SecretManagerManagedVault',
-          settings: { ...peer.settings(), prefix: 'smythos', vaultName: 'unused' },
+          settings: { ...sm.peer().settings(), prefix: 'smythos', vaultName: 'unused' },
         }),
       ],
     }).compile();

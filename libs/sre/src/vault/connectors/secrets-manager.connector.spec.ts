@@ -1,4 +1,4 @@
-import { CreateSecretCommand, DeleteSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CreateSecretCommand, DeleteSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { Test } from '@nestjs/testing';
 import * as net from 'node:net';
 import { SecretNames } from '../../core/aws-secrets';
@@ -10,20 +10,11 @@ import { describeVaultBackend, type VaultSeed } from '../../testing/vault.contra
 import { VaultModule } from '../vault.module';
 import { VaultService } from '../vault.service';
 import { SecretsManagerVaultConnector, type SecretsManagerVaultSettings } from './secrets-manager.connector';
-import { startSecretsManagerPeer, type SecretsManagerPeer } from '../../../../../test/peers/secrets-manager';
+import { useSecretsManagerPeer } from '../../../../../test/peers/secrets-manager-jest';
 
 jest.setTimeout(30_000);
 
-let peer: SecretsManagerPeer;
-let admin: SecretsManagerClient;
-beforeAll(async () => {
-  peer = await startSecretsManagerPeer();
-  admin = new SecretsManagerClient(peer.clientConfig());
-});
-afterAll(async () => {
-  admin?.destroy();
-  await peer?.stop();
-});
+const sm = useSecretsManagerPeer();
 
 let runs = 0;
 const prefixes = () => `vault-${++runs}`;
@@ -33,12 +24,12 @@ async function seed(prefix: string, teams: Record<string, Record<string, string>
   const names = new SecretNames(prefix);
   for (const [team, secrets] of Object.entries(teams))
     for (const [key, value] of Object.entries(secrets))
-      await admin.send(new CreateSecretCommand({ Name: names.nameOf(team, key), SecretString: value }));
+      await sm.admin().send(new CreateSecretCommand({ Name: names.nameOf(team, key), SecretString: value }));
 }
 
 function connector(settings: Partial<SecretsManagerVaultSettings> = {}, secrets: string[] = []) {
   const context = createConnectorContext({ subsystem: 'Vault', connector: 'SecretsManager', secrets });
-  return new SecretsManagerVaultConnector({ ...peer.settings(), ...settings }, context);
+  return new SecretsManagerVaultConnector({ ...sm.peer().settings(), ...settings }, context);
 }
 
 describeVaultBackend(
@@ -65,13 +56,13 @@ describe('SecretsManager vault over the wire', () => {
   });
 
   it('names secrets <prefix>/<team>/<key>, and reads secrets created by hand under that layout', async () => {
-    await admin.send(new CreateSecretCommand({ Name: 'layout/acme/openai', SecretString: 'sk-hand' }));
-    await admin.send(new CreateSecretCommand({ Name: 'acme/openai', SecretString: 'sk-no-prefix' }));
+    await sm.admin().send(new CreateSecretCommand({ Name: 'layout/acme/openai', SecretString: 'sk-hand' }));
+    await sm.admin().send(new CreateSecretCommand({ Name: 'acme/openai', SecretString: 'sk-no-prefix' }));
     await expect((await open({ prefix: 'layout' })).getSecret('acme', 'openai')).resolves.toBe('sk-hand');
     await expect((await open({ prefix: '' })).getSecret('acme', 'openai')).resolves.toBe('sk-no-prefix');
     await expect((await open({ prefix: 'layout' })).listSecretKeys('acme')).resolves.toEqual(['openai']);
     // the default prefix is the original's
-    await admin.send(new CreateSecretCommand({ Name: 'smythos/test/secret', SecretString: 'test_value' }));
+    await sm.admin().send(new CreateSecretCommand({ Name: 'smythos/test/secret', SecretString: 'test_value' }));
     await expect((await open()).getSecret('test', 'secret')).resolves.toBe('test_value');
   });
 
@@ -79,16 +70,16 @@ describe('SecretsManager vault over the wire', () => {
     const prefix = prefixes();
     const many = Object.fromEntries(Array.from({ length: 230 }, (_, i) => [`key-${i}`, `v${i}`]));
     await seed(prefix, { acme: many, ACME: { upper: 'x' }, 'acme-corp': { other: 'y' } });
-    const before = peer.calls.get('ListSecrets') ?? 0;
+    const before = sm.peer().calls.get('ListSecrets') ?? 0;
     const keys = await (await open({ prefix })).listSecretKeys('acme');
     expect(keys.sort()).toEqual(Object.keys(many).sort());
-    expect((peer.calls.get('ListSecrets') ?? 0) - before).toBe(3);
+    expect((sm.peer().calls.get('ListSecrets') ?? 0) - before).toBe(3);
   });
 
   it('treats a secret pending deletion as missing', async () => {
     const prefix = prefixes();
     await seed(prefix, { acme: { gone: 'soon' } });
-    await admin.send(new DeleteSecretCommand({ SecretId: `${prefix}/acme/gone`, RecoveryWindowInDays: 7 }));
+    await sm.admin().send(new DeleteSecretCommand({ SecretId: `${prefix}/acme/gone`, RecoveryWindowInDays: 7 }));
     const vault = await open({ prefix });
     await expect(vault.getSecret('acme', 'gone')).resolves.toBeUndefined();
     await expect(vault.listSecretKeys('acme')).resolves.toEqual([]);
@@ -98,7 +89,10 @@ describe('SecretsManager vault over the wire', () => {
     const prefix = prefixes();
     await seed(prefix, { acme: { openai: 'sk-acme' } });
     const env = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
-    Object.assign(process.env, { AWS_ACCESS_KEY_ID: peer.accessKeyId, AWS_SECRET_ACCESS_KEY: peer.secretAccessKey });
+    Object.assign(process.env, {
+      AWS_ACCESS_KEY_ID: sm.peer().accessKeyId,
+      AWS_SECRET_ACCESS_KEY: sm.peer().secretAccessKey,
+    });
     try {
       const wrongSecret = 'wrong-secret-value-4411';
       const wrong = await open({ prefix, accessKeyId: 'AKIAWRONGWRONGWRONG', secretAccessKey: wrongSecret }, [
@@ -123,15 +117,15 @@ describe('SecretsManager vault over the wire', () => {
     await seed(prefix, { acme: { openai: 'sk-acme' } });
     const vault = await open({ prefix });
     await expect(vault.getSecret('acme', 'missing')).resolves.toBeUndefined();
-    peer.inject({ type: 'AccessDeniedException', status: 400 });
+    sm.peer().inject({ type: 'AccessDeniedException', status: 400 });
     await expect(vault.getSecret('acme', 'openai')).rejects.toThrow(/refused the credentials or the permission/);
-    peer.inject({ type: 'ThrottlingException', status: 400 });
+    sm.peer().inject({ type: 'ThrottlingException', status: 400 });
     await expect(vault.getSecret('acme', 'openai')).rejects.toBeInstanceOf(SreUnavailableError);
-    peer.inject({ type: 'InternalServiceError', status: 500 });
+    sm.peer().inject({ type: 'InternalServiceError', status: 500 });
     await expect(vault.listSecretKeys('acme')).rejects.toBeInstanceOf(SreBackendError);
     // with retries a transient throttle is absorbed
     const retrying = await open({ prefix, maxAttempts: 3 });
-    peer.inject({ type: 'ThrottlingException', status: 400 });
+    sm.peer().inject({ type: 'ThrottlingException', status: 400 });
     await expect(retrying.getSecret('acme', 'openai')).resolves.toBe('sk-acme');
   });
 
@@ -142,17 +136,17 @@ describe('SecretsManager vault over the wire', () => {
     const error = await down.getSecret('acme', 'openai').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SreUnavailableError);
     expect((error as Error).message).toMatch(/unreachable/);
-    expect((error as Error).message).not.toContain(peer.secretAccessKey);
+    expect((error as Error).message).not.toContain(sm.peer().secretAccessKey);
     expect(Date.now() - started).toBeLessThan(4_000);
 
-    peer.delay(2_000);
+    sm.peer().delay(2_000);
     try {
       const slow = await open({ requestTimeoutMs: 300, callTimeoutMs: 800 });
       started = Date.now();
       await expect(slow.getSecret('acme', 'openai')).rejects.toBeInstanceOf(SreUnavailableError);
       expect(Date.now() - started).toBeLessThan(1_500);
     } finally {
-      peer.delay(0);
+      sm.peer().delay(0);
     }
   });
 
@@ -163,12 +157,12 @@ describe('SecretsManager vault over the wire', () => {
     await expect(vault.getSecret('acme', 'openai')).resolves.toBe('sk-acme');
     await expect(vault.getSecret('globex', 'openai')).resolves.toBe('sk-globex');
     await expect(vault.getSecret('initech', 'openai')).resolves.toBeUndefined();
-    const reads = peer.calls.get('GetSecretValue');
-    peer.secrets.get(`${prefix}/acme/openai`)!.versions.at(-1)!.value = 'sk-acme-rotated';
+    const reads = sm.peer().calls.get('GetSecretValue');
+    sm.peer().secrets.get(`${prefix}/acme/openai`)!.versions.at(-1)!.value = 'sk-acme-rotated';
     await expect(vault.getSecret('acme', 'openai')).resolves.toBe('sk-acme');
     await expect(vault.getSecret('globex', 'openai')).resolves.toBe('sk-globex');
     await expect(vault.getSecret('initech', 'openai')).resolves.toBeUndefined();
-    expect(peer.calls.get('GetSecretValue')).toBe(reads);
+    expect(sm.peer().calls.get('GetSecretValue')).toBe(reads);
     await new Promise((resolve) => setTimeout(resolve, 1_100));
     await expect(vault.getSecret('acme', 'openai')).resolves.toBe('sk-acme-rotated');
   });
@@ -193,7 +187,7 @@ describe('SecretsManager vault over the wire', () => {
     const moduleRef = await Test.createTestingModule({
       imports: [
         fakeAccountModule({ alice: 'acme' }),
-        VaultModule.forRoot({ connector: 'SecretsManager', settings: { ...peer.settings(), prefix } }),
+        VaultModule.forRoot({ connector: 'SecretsManager', settings: { ...sm.peer().settings(), prefix } }),
       ],
     }).compile();
     await moduleRef.init();
