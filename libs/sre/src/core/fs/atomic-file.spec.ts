@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { SreInvalidInputError } from '../errors';
 import { AtomicFiles } from './atomic-file';
+import { POOLED_FILE_IO } from './file-io';
 import { codeOf, fileStamp } from './fs-util';
 
 describe('AtomicFiles', () => {
@@ -43,13 +44,17 @@ describe('AtomicFiles', () => {
   });
 
   it('fsyncs each file unless told not to', async () => {
+    // bytes in hand flush through the io, a stream through its FileHandle
+    const sync = jest.spyOn(POOLED_FILE_IO, 'fsync');
     const probe = await fs.promises.open(path.join(dir, 'probe'), 'w');
-    const sync = jest.spyOn(Object.getPrototypeOf(probe) as { sync(): Promise<void> }, 'sync');
+    const handleSync = jest.spyOn(Object.getPrototypeOf(probe) as { sync(): Promise<void> }, 'sync');
     await probe.close();
     await new AtomicFiles(temp, true).write(path.join(dir, 'a'), 'x');
-    expect(sync).toHaveBeenCalledTimes(1);
+    await new AtomicFiles(temp, true).write(path.join(dir, 'c'), Readable.from(['x']));
+    expect([sync.mock.calls.length, handleSync.mock.calls.length]).toEqual([1, 1]);
     await new AtomicFiles(temp, false).write(path.join(dir, 'b'), 'x');
-    expect(sync).toHaveBeenCalledTimes(1);
+    await new AtomicFiles(temp, false).write(path.join(dir, 'd'), Readable.from(['x']));
+    expect([sync.mock.calls.length, handleSync.mock.calls.length]).toEqual([1, 1]);
   });
 
   it('leaves the old file and no temp file when the source fails or yields something else than bytes', async () => {
@@ -123,5 +128,36 @@ describe('AtomicFiles', () => {
     expect(await files.removeStale(3600_000)).toBe(2);
     expect(temps().sort()).toEqual(['busy', path.basename(mine.path)].sort());
     await files.drop(mine.path);
+  });
+
+  describe('createAhead', () => {
+    it('writes bytes into the temp file created ahead, keeps one spare, and close() removes it', async () => {
+      const files = new AtomicFiles(temp, false, { createAhead: true });
+      await files.write(path.join(dir, 'a'), 'one');
+      const spare = files.spareName;
+      expect(spare).toBeDefined();
+      await files.spool('taken').then(async (spooled) => {
+        expect(path.basename(spooled.path)).toBe(spare);
+        await files.place(spooled.path, path.join(dir, 'b'));
+      });
+      expect(fs.readFileSync(path.join(dir, 'b'), 'utf8')).toBe('taken');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(temps()).toEqual([files.spareName]);
+      await files.close();
+      expect([temps(), files.spareName]).toEqual([[], undefined]);
+    });
+
+    it('replaces a spare that was removed under it, and leaves none behind concurrent writers', async () => {
+      const files = new AtomicFiles(temp, false, { createAhead: true });
+      await files.write(path.join(dir, 'a'), 'one');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      fs.rmSync(path.join(temp, files.spareName!));
+      await files.write(path.join(dir, 'a'), 'two');
+      expect(fs.readFileSync(path.join(dir, 'a'), 'utf8')).toBe('two');
+      await Promise.all(Array.from({ length: 8 }, (_, i) => files.write(path.join(dir, `c${i}`), `${i}`)));
+      await files.close();
+      expect(temps()).toEqual([]);
+      expect(fs.readFileSync(path.join(dir, 'c7'), 'utf8')).toBe('7');
+    });
   });
 });

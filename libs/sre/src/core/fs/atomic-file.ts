@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { assertByteSource, chunkToBuffer, toBuffer, type ByteSource } from './bytes';
+import { POOLED_FILE_IO, type FileIo } from './file-io';
 import { codeOf, statOrUndefined } from './fs-util';
 
 const fsp = fs.promises;
@@ -14,6 +15,21 @@ const fsp = fs.promises;
 const WRITE_BATCH_BYTES = 1024 * 1024;
 /** A source of tiny chunks is batched by count too (the kernel takes at most IOV_MAX at once). */
 const WRITE_BATCH_CHUNKS = 1024;
+
+export interface AtomicFilesOptions {
+  /** How the small calls run (see `FileIo`; default `POOLED_FILE_IO`); streams always use FileHandles. */
+  io?: FileIo;
+  /**
+   * Keep one empty temp file created ahead for the next write of bytes (see `openTemp`); `close()`
+   * removes it. Off by default: it is one open descriptor and one empty file in the temp folder.
+   */
+  createAhead?: boolean;
+}
+
+interface OpenTemp {
+  path: string;
+  fd: number;
+}
 
 /** A flushed temp file, not yet in place. */
 export interface SpooledFile {
@@ -35,43 +51,125 @@ export interface SpooledFile {
 export class AtomicFiles {
   private readonly active = new Set<string>();
 
+  readonly io: FileIo;
+  private readonly createAhead: boolean;
+  /** The temp file created ahead for the next `spool` of bytes (with `createAhead`). */
+  private spare?: Promise<OpenTemp>;
+  private sparePath?: string;
+
   constructor(
     readonly tempDir: string,
     readonly fsync = true,
-  ) {}
+    options: AtomicFilesOptions = {},
+  ) {
+    this.io = options.io ?? POOLED_FILE_IO;
+    this.createAhead = options.createAhead ?? false;
+  }
 
   /** Streams `data` into a new flushed temp file (with backpressure); nothing is left behind if this fails. */
   async spool(data: ByteSource): Promise<SpooledFile> {
     assertByteSource(data);
+    const bytes = toBuffer(data);
+    let temp: string | undefined;
+    try {
+      if (!bytes) {
+        temp = this.newTemp();
+        return { path: temp, stat: await this.spoolStream(temp, data as AsyncIterable<unknown>) };
+      }
+      const open = await this.openTemp();
+      temp = open.path;
+      return { path: temp, stat: await this.fill(open.fd, bytes) };
+    } catch (error) {
+      if (temp !== undefined) await this.drop(temp);
+      throw error;
+    }
+  }
+
+  /** Closes and removes the temp file created ahead, if any (before the folder may go away). */
+  async close(): Promise<void> {
+    const taken = this.spare;
+    this.spare = this.sparePath = undefined;
+    const spare = await taken?.catch(() => undefined);
+    if (spare) await this.discard(spare);
+  }
+
+  /** A temp path of this instance (known to `removeStale` as in use until placed or dropped). */
+  private newTemp(): string {
     const temp = path.join(this.tempDir, randomUUID());
     this.active.add(temp);
-    let handle: fs.promises.FileHandle | undefined;
+    return temp;
+  }
+
+  private async createTemp(temp = this.newTemp()): Promise<OpenTemp> {
     try {
-      handle = await fsp.open(temp, 'wx');
-      const bytes = toBuffer(data);
-      if (bytes) await writeAll(handle, bytes);
-      else await writeStream(handle, data as AsyncIterable<unknown>);
-      if (this.fsync) await handle.sync();
-      const stat = await handle.stat();
-      const open = handle;
-      handle = undefined;
-      await open.close();
-      return { path: temp, stat };
+      return { path: temp, fd: await this.io.open(temp, 'wx') };
     } catch (error) {
-      await handle?.close().catch(() => undefined);
-      await this.drop(temp);
+      this.active.delete(temp);
       throw error;
+    }
+  }
+
+  /** The name of the temp file created ahead (in `tempDir`), if any: an empty file, not a leftover. */
+  get spareName(): string | undefined {
+    return this.sparePath && path.basename(this.sparePath);
+  }
+
+  /**
+   * An empty temp file open for writing. With `createAhead` the next one is created on the pool
+   * while this one is written and flushed: creating a file is journal work (about 20 µs on a plain
+   * local disk, 250-400 µs in this machine's /tmp and /work), and a writer then never waits for it.
+   */
+  private async openTemp(): Promise<OpenTemp> {
+    if (!this.createAhead) return this.createTemp();
+    // swapped before any await: concurrent spools each take a different spare, none is left over
+    const taken = this.spare;
+    this.sparePath = this.newTemp();
+    this.spare = this.createTemp(this.sparePath);
+    // a failed creation is seen by the spool that takes it (which then creates its own)
+    this.spare.catch(() => undefined);
+    const spare = await taken?.catch(() => undefined);
+    // a spare whose folder was removed, or that a sweep of another process took, is no file any more
+    if (spare && (await this.io.fstat(spare.fd)).nlink > 0) return spare;
+    if (spare) await this.discard(spare);
+    return this.createTemp();
+  }
+
+  private async discard(open: OpenTemp): Promise<void> {
+    await this.io.close(open.fd).catch(() => undefined);
+    await this.drop(open.path);
+  }
+
+  /** Writes `bytes` into the empty temp file at `fd`, flushes and closes it; resolves with its stat. */
+  private async fill(fd: number, bytes: Buffer): Promise<fs.Stats> {
+    const { io } = this;
+    try {
+      for (let offset = 0; offset < bytes.length;) offset += await io.write(fd, bytes, offset, bytes.length - offset);
+      if (this.fsync) await io.fsync(fd);
+      return await io.fstat(fd);
+    } finally {
+      await io.close(fd);
+    }
+  }
+
+  private async spoolStream(temp: string, source: AsyncIterable<unknown>): Promise<fs.Stats> {
+    const handle = await fsp.open(temp, 'wx');
+    try {
+      await writeStream(handle, source);
+      if (this.fsync) await handle.sync();
+      return await handle.stat();
+    } finally {
+      await handle.close();
     }
   }
 
   /** Renames a spooled file onto `target`, creating its parent folders on demand. */
   async place(temp: string, target: string): Promise<void> {
     try {
-      await fsp.rename(temp, target);
+      await this.io.rename(temp, target);
     } catch (error) {
-      if (codeOf(error) !== 'ENOENT' || !(await statOrUndefined(temp))) throw error;
+      if (codeOf(error) !== 'ENOENT' || !(await statOrUndefined(temp, this.io))) throw error;
       await fsp.mkdir(path.dirname(target), { recursive: true });
-      await fsp.rename(temp, target);
+      await this.io.rename(temp, target);
     }
     this.active.delete(temp);
   }
@@ -161,13 +259,5 @@ async function writevAll(handle: fs.promises.FileHandle, chunks: Buffer[]): Prom
     while (index < rest.length && skip >= rest[index].length) skip -= rest[index++].length;
     rest = rest.slice(index);
     if (skip > 0) rest[0] = rest[0].subarray(skip);
-  }
-}
-
-async function writeAll(handle: fs.promises.FileHandle, buffer: Buffer): Promise<void> {
-  let offset = 0;
-  while (offset < buffer.length) {
-    const { bytesWritten } = await handle.write(buffer, offset, buffer.length - offset);
-    offset += bytesWritten;
   }
 }

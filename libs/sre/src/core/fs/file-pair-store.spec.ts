@@ -63,8 +63,8 @@ describe('FilePairStore', () => {
     expect(snap.header.acl.checkExactAccess(AccessCandidate.user('alice'), 'owner')).toBe(true);
     expect(snap.data?.size).toBe(5);
     expect(typeof snap.version).toBe('string');
-    expect((await snap.handle!.readFile()).toString()).toBe('bytes');
-    await snap.handle!.close();
+    expect(fs.readFileSync(snap.fd!).toString()).toBe('bytes');
+    await store.release(snap);
     expect(await store.get('missing')).toBeUndefined();
   });
 

@@ -6,13 +6,13 @@ import { ACL } from '../../security/acl';
 import { narrowedACL } from './acl-narrowing';
 import type { AtomicFiles, SpooledFile } from './atomic-file';
 import { isExpired } from './expiry';
+import type { FileIo } from './file-io';
 import {
   assertNoSymlinkBelow,
   codeOf,
   fileStamp,
   isAbsent,
   StampedTextCache,
-  statOrUndefined,
   SymlinkInPathError,
   unlinkIfPresent,
   walkFiles,
@@ -27,8 +27,8 @@ const SNAPSHOT_TRIES = 5;
 export interface PairSnapshot {
   /** The data file's stat when it is a regular file: the key exists iff it is. */
   readonly data?: fs.Stats;
-  /** A descriptor of that data file, when asked for: it pins this version's bytes (the caller closes it). */
-  readonly handle?: fs.promises.FileHandle;
+  /** A descriptor of that data file, when asked for: it pins this version's bytes (the caller closes it, see `release`). */
+  readonly fd?: number;
   /** Decoded metadata; empty (nobody may access) without a metadata file. */
   readonly header: StoredHeader;
   /** Both files' stamps: changes with every commit and header write. `undefined`: missing or expired. */
@@ -47,7 +47,7 @@ export class ConcurrentChangeError extends Error {
 export interface FilePairStoreOptions {
   dataRoot: string;
   metaRoot: string;
-  /** Temp files, on the same file system as both roots. */
+  /** Temp files, on the same file system as both roots; their `io` is the store's too. */
   files: AtomicFiles;
   /** Told about metadata that cannot be decoded and expired pairs that could not be deleted. */
   warn?: (key: string, problem: string) => void;
@@ -83,23 +83,29 @@ export class FilePairStore {
   readonly dataRoot: string;
   readonly metaRoot: string;
   readonly files: AtomicFiles;
+  readonly io: FileIo;
   private readonly lock = new KeyedLock();
   /** Metadata texts by stamp: a read still stats the file but skips re-reading an unchanged one. */
-  private readonly metaTexts = new StampedTextCache();
-  /** Real paths of the roots (a root may be reached through links; nothing below it may). */
-  private readonly realRoots = new Map<string, string>();
+  private readonly metaTexts: StampedTextCache;
 
   constructor(private readonly options: FilePairStoreOptions) {
     this.dataRoot = path.resolve(options.dataRoot);
     this.metaRoot = path.resolve(options.metaRoot);
     this.files = options.files;
+    this.io = options.files.io;
+    this.metaTexts = new StampedTextCache(undefined, this.io);
+  }
+
+  /** Closes the descriptor a snapshot opened (if any). Never throws: the bytes are in hand or unwanted. */
+  async release(snap: PairSnapshot | undefined): Promise<void> {
+    if (snap?.fd !== undefined) await this.io.close(snap.fd).catch(() => undefined);
   }
 
   /** The live pair of `key` (an expired one is deleted on the way); `open` also pins its bytes. */
   async get(key: string, open = false): Promise<PairSnapshot | undefined> {
     const snap = await this.settled(key, open);
     if (snap.version !== undefined) return snap;
-    await snap.handle?.close().catch(() => undefined);
+    await this.release(snap);
     if (snap.data) await this.reap(key);
     return undefined;
   }
@@ -113,7 +119,7 @@ export class FilePairStore {
     if (!this.lock.busy(key)) {
       const snap = await this.snapshot(key, open);
       if (!this.lock.busy(key)) return snap;
-      await snap.handle?.close().catch(() => undefined);
+      await this.release(snap);
     }
     return this.lock.run(key, () => this.snapshot(key, open));
   }
@@ -126,10 +132,10 @@ export class FilePairStore {
       const paths = this.paths(key);
       if (snap.version === undefined) {
         // expired leftovers must not become readable under the new ACL
-        if (snap.data) await unlinkIfPresent(paths.data);
+        if (snap.data) await unlinkIfPresent(paths.data, this.io);
         await this.writeMeta(paths.meta, header);
         await this.files.place(temp, paths.data).catch(async (error: unknown) => {
-          await unlinkIfPresent(paths.meta).catch(() => undefined);
+          await unlinkIfPresent(paths.meta, this.io).catch(() => undefined);
           throw error;
         });
         return true;
@@ -203,9 +209,9 @@ export class FilePairStore {
   removeOrphan(key: string, graceMs: number): Promise<boolean> {
     return this.lock.run(key, async () => {
       const { meta, data } = await this.realPaths(key);
-      const [metaStat, dataStat] = await Promise.all([statOrUndefined(meta), statOrUndefined(data)]);
+      const [metaStat, dataStat] = await Promise.all([this.io.statIfAny(meta), this.io.statIfAny(data)]);
       if (!metaStat?.isFile() || dataStat?.isFile() || Date.now() - metaStat.mtimeMs < graceMs) return false;
-      await unlinkIfPresent(meta);
+      await unlinkIfPresent(meta, this.io);
       this.metaTexts.forget(meta);
       return true;
     });
@@ -236,7 +242,7 @@ export class FilePairStore {
     try {
       await contained;
     } catch (error) {
-      await snap.handle?.close().catch(() => undefined);
+      await this.release(snap);
       throw error;
     }
     return snap;
@@ -248,34 +254,36 @@ export class FilePairStore {
     open: boolean,
     remember: boolean,
   ): Promise<PairSnapshot> {
+    const { io } = this;
     for (let tries = 1; tries <= SNAPSHOT_TRIES; tries++) {
-      let handle: fs.promises.FileHandle | undefined;
+      let fd: number | undefined;
+      const close = () => (fd === undefined ? undefined : io.close(fd).catch(() => undefined));
       try {
         const meta = await this.metaTexts.read(paths.meta, remember);
-        handle = open ? await fs.promises.open(paths.data, 'r').catch(absent) : undefined;
+        fd = open ? await io.open(paths.data, 'r').catch(absent) : undefined;
         let stat: fs.Stats | undefined;
         let after: fs.Stats | undefined;
         // an open descriptor already pins the version probed: its fstat and the second look at the
         // metadata may overlap; a bare stat is the probe itself and must come first
-        if (handle) [stat, after] = await Promise.all([handle.stat(), statOrUndefined(paths.meta)]);
+        if (fd !== undefined) [stat, after] = await Promise.all([io.fstat(fd), io.statIfAny(paths.meta)]);
         else {
-          stat = await statOrUndefined(paths.data);
-          after = await statOrUndefined(paths.meta);
+          stat = await io.statIfAny(paths.data);
+          after = await io.statIfAny(paths.meta);
         }
         if ((after?.isFile() ? fileStamp(after) : undefined) !== meta?.stamp) {
-          await handle?.close();
+          await close();
           continue;
         }
         if (!stat?.isFile()) {
           // metadata without data is an orphan: nothing reads its header, so it is not decoded
-          await handle?.close();
+          await close();
           return { header: emptyHeader() };
         }
         const header = meta ? decodeHeader(meta.text, (why) => this.options.warn?.(key, why)) : emptyHeader();
         const version = isExpired(header.expiresAt) ? undefined : `${meta?.stamp ?? '-'}|${fileStamp(stat)}`;
-        return { data: stat, handle, header, version, metaText: meta?.text };
+        return { data: stat, fd, header, version, metaText: meta?.text };
       } catch (error) {
-        await handle?.close().catch(() => undefined);
+        await close();
         throw error;
       }
     }
@@ -289,7 +297,8 @@ export class FilePairStore {
    */
   private async stampsOf(key: string): Promise<string | undefined> {
     const { data, meta } = this.paths(key);
-    const [metaStat, dataStat] = await Promise.all([statOrUndefined(meta), statOrUndefined(data), this.realPaths(key)]);
+    const { io } = this;
+    const [metaStat, dataStat] = await Promise.all([io.statIfAny(meta), io.statIfAny(data), this.realPaths(key)]);
     if (!metaStat?.isFile() || !dataStat?.isFile()) return undefined;
     return `${fileStamp(metaStat)}|${fileStamp(dataStat)}`;
   }
@@ -325,7 +334,10 @@ export class FilePairStore {
   async realPaths(key: string): Promise<{ data: string; meta: string }> {
     const paths = this.paths(key);
     try {
-      await Promise.all([this.checkReal(this.dataRoot, paths.data), this.checkReal(this.metaRoot, paths.meta)]);
+      await Promise.all([
+        assertNoSymlinkBelow(this.dataRoot, paths.data, this.io),
+        assertNoSymlinkBelow(this.metaRoot, paths.meta, this.io),
+      ]);
     } catch (error) {
       if (!(error instanceof SymlinkInPathError)) throw error;
       throw new SreInvalidInputError(
@@ -336,19 +348,10 @@ export class FilePairStore {
     return paths;
   }
 
-  private async checkReal(root: string, file: string): Promise<void> {
-    let realRoot = this.realRoots.get(root);
-    if (realRoot === undefined) {
-      realRoot = await fs.promises.realpath(root).catch(() => undefined);
-      if (realRoot !== undefined) this.realRoots.set(root, realRoot);
-    }
-    await assertNoSymlinkBelow(root, file, realRoot);
-  }
-
   private async removePair(key: string): Promise<void> {
     const { data, meta } = this.paths(key);
-    await unlinkIfPresent(data);
-    await unlinkIfPresent(meta);
+    await unlinkIfPresent(data, this.io);
+    await unlinkIfPresent(meta, this.io);
     this.metaTexts.forget(meta);
   }
 

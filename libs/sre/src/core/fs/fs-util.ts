@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LRUCache } from 'lru-cache';
+import { POOLED_FILE_IO, type FileIo } from './file-io';
 
 const fsp = fs.promises;
 
@@ -29,13 +30,8 @@ export function fileStamp(stat: fs.Stats): string {
   return `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
 }
 
-export async function statOrUndefined(file: string): Promise<fs.Stats | undefined> {
-  try {
-    return await fsp.stat(file);
-  } catch (error) {
-    if (codeOf(error) === 'ENOENT' || codeOf(error) === 'ENOTDIR') return undefined;
-    throw error;
-  }
+export function statOrUndefined(file: string, io: FileIo = POOLED_FILE_IO): Promise<fs.Stats | undefined> {
+  return io.statIfAny(file);
 }
 
 /**
@@ -85,46 +81,28 @@ export class SymlinkInPathError extends Error {
 /**
  * Throws `SymlinkInPathError` when `file`, or any existing folder between `root` and it, is a
  * symbolic link (or `file` lies outside `root`): what keeps reads and writes under `root` on the
- * real path, not only on the lexical one. One `realpath` of the deepest existing component (and an
- * `lstat` of each component found missing on the way up to it, which finds dangling links),
- * compared with where that component would be without links. `root` itself may be reached through
- * links. Below the root, names that differ only in letter case or Unicode normalisation are the
- * same (case-insensitive file systems answer the stored spelling). Other file-system errors are
- * thrown as they are.
+ * real path, not only on the lexical one. One `lstat` per name below the root, from the top down to
+ * the first that does not exist (nothing below a missing name can be a link; a dangling link exists
+ * and is found). A path with no link below the root stays below it, whatever the root itself is
+ * reached through. Other file-system errors are thrown as they are.
  */
-export async function assertNoSymlinkBelow(root: string, file: string, realRoot?: string): Promise<void> {
+export async function assertNoSymlinkBelow(root: string, file: string, io: FileIo = POOLED_FILE_IO): Promise<void> {
   const base = path.resolve(root);
   const relative = path.relative(base, path.resolve(file));
   if (relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative))
     throw new SymlinkInPathError();
-  let current = relative;
-  for (;;) {
-    let real: string;
+  let current = base;
+  for (const name of relative === '' ? [] : relative.split(path.sep)) {
+    current = path.join(current, name);
+    let stat: fs.Stats;
     try {
-      real = await fsp.realpath(path.join(base, current));
+      stat = await io.lstat(current);
     } catch (error) {
-      const code = codeOf(error);
-      if (code === 'ELOOP') throw new SymlinkInPathError();
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
-      // nothing of the path exists, the root included: no link can be on it
-      if (current === '') return;
-      // a dangling link is there, though what it points to is not
-      if ((await fsp.lstat(path.join(base, current)).catch(() => undefined))?.isSymbolicLink())
-        throw new SymlinkInPathError();
-      current = path.dirname(current) === '.' ? '' : path.dirname(current);
-      continue;
+      if (codeOf(error) === 'ENOENT' || codeOf(error) === 'ENOTDIR') return;
+      throw error;
     }
-    if (current === '') return;
-    const top = realRoot ?? (await fsp.realpath(base));
-    if (!real.startsWith(top + path.sep)) throw new SymlinkInPathError();
-    const below = real.slice(top.length + 1);
-    if (below !== current && fold(below) !== fold(current)) throw new SymlinkInPathError();
-    return;
+    if (stat.isSymbolicLink()) throw new SymlinkInPathError();
   }
-}
-
-function fold(name: string): string {
-  return name.normalize('NFC').toLowerCase();
 }
 
 /**
@@ -143,9 +121,9 @@ export async function syncFolder(dir: string): Promise<void> {
   }
 }
 
-export async function unlinkIfPresent(file: string): Promise<void> {
+export async function unlinkIfPresent(file: string, io: FileIo = POOLED_FILE_IO): Promise<void> {
   try {
-    await fsp.unlink(file);
+    await io.unlink(file);
   } catch (error) {
     if (!isAbsent(error)) throw error;
   }
@@ -179,33 +157,37 @@ export interface StampedText {
 export class StampedTextCache {
   private readonly texts: LRUCache<string, StampedText>;
 
-  constructor(max = 10_000) {
+  constructor(
+    max = 10_000,
+    private readonly io: FileIo = POOLED_FILE_IO,
+  ) {
     this.texts = new LRUCache({ max });
   }
 
   /** `undefined` when the file is missing or not a regular file; `remember: false` keeps one-off reads out. */
   async read(file: string, remember = true): Promise<StampedText | undefined> {
-    const stat = await statOrUndefined(file);
+    const stat = await this.io.statIfAny(file);
     if (!stat?.isFile()) {
       this.texts.delete(file);
       return undefined;
     }
     const cached = this.texts.get(file);
     if (cached?.stamp === fileStamp(stat)) return cached;
-    let handle: fs.promises.FileHandle;
+    let fd: number;
     try {
-      handle = await fsp.open(file, 'r');
+      fd = await this.io.open(file, 'r');
     } catch (error) {
       if (isAbsent(error)) return undefined;
       throw error;
     }
     try {
       // stamp and text from one descriptor: a replace between stat and read cannot pair them wrongly
-      const read = { stamp: fileStamp(await handle.stat()), text: await handle.readFile('utf8') };
+      const opened = await this.io.fstat(fd);
+      const read = { stamp: fileStamp(opened), text: (await readFd(this.io, fd, opened.size)).toString('utf8') };
       if (remember) this.texts.set(file, read);
       return read;
     } finally {
-      await handle.close();
+      await this.io.close(fd);
     }
   }
 
@@ -217,4 +199,21 @@ export class StampedTextCache {
   forget(file: string): void {
     this.texts.delete(file);
   }
+}
+
+/**
+ * The `size` bytes of the file open at `fd` (the size a stat of that descriptor found): one read for
+ * a small file, where `readFile` stats again and reads until end of file. A file cut short under us
+ * returns what it still holds.
+ */
+export async function readFd(io: FileIo, fd: number, size: number): Promise<Buffer> {
+  // not from the shared pool: the caller owns the whole ArrayBuffer behind what it gets
+  const data = Buffer.allocUnsafeSlow(size);
+  let filled = 0;
+  while (filled < size) {
+    const bytesRead = await io.read(fd, data, filled, size - filled, filled);
+    if (bytesRead === 0) return data.subarray(0, filled);
+    filled += bytesRead;
+  }
+  return data;
 }
