@@ -72,6 +72,8 @@ export interface CacheRequester {
 export const CACHE_MAX_TTL_SECONDS = 10 * 365 * 24 * 3600;
 
 const RESERVED_METADATA = 'acl';
+/** What every `set` resolves with, settled once. */
+const TRUE = Promise.resolve(true as const);
 const NO_METADATA = '{}';
 const OWNER_ONLY_MEMO_LIMIT = 10_000;
 const READING = 'reading a cache key';
@@ -112,28 +114,39 @@ export class CacheService extends SecureService<CacheBackend> {
   requester(candidate: AccessCandidate): CacheRequester {
     return {
       candidate,
-      get: <T>(key: string) =>
-        settle(() => {
+      // written out, not through `settle`: see `readSnapshot`
+      get: <T>(key: string): Promise<T | undefined> => {
+        try {
           this.checkKey(key);
-          if (this.backend.readEntry) return this.readSnapshot(candidate, key);
-          return this.readData(candidate, key, (version) => this.backend.readValue(key, version), decodeValue);
-        }) as Promise<T | undefined>,
-      set: async (key, data, acl, metadata, ttlSeconds) => {
-        const value = this.encodeValue(data);
-        const text = metadata === undefined || metadata === null ? NO_METADATA : this.encodeMetadata(metadata);
-        const expiresAt = this.expiryOf(ttlSeconds);
-        const given = acl === undefined ? undefined : ACL.from(acl);
-        this.checkKey(key);
-        // a key named like a reserved folder (`teams`, `users/<id>`, ...) is refused in every
-        // subsystem, whether or not this backend has folders
-        assertNotScopeFolder(key, 'cache key', this.errorSource);
-        await this.mutate(candidate, WRITE, key, (info) =>
-          then(this.nextACL(candidate, key, info?.acl, given), (next) => {
-            const entry = { value, acl: next, metadata: text, expiresAt };
-            return this.call(WRITING, () => this.backend.write(key, entry, info?.version));
-          }),
-        );
-        return true;
+          const value = this.backend.readEntry
+            ? this.readSnapshot(candidate, key)
+            : this.readData(candidate, key, (version) => this.backend.readValue(key, version), decodeValue);
+          return (isPromise(value) ? value : Promise.resolve(value)) as Promise<T | undefined>;
+        } catch (error) {
+          return Promise.reject(error as Error);
+        }
+      },
+      set: (key, data, acl, metadata, ttlSeconds) => {
+        try {
+          const value = this.encodeValue(data);
+          const text = metadata === undefined || metadata === null ? NO_METADATA : this.encodeMetadata(metadata);
+          const expiresAt = this.expiryOf(ttlSeconds);
+          const given = acl === undefined ? undefined : ACL.from(acl);
+          this.checkKey(key);
+          // a key named like a reserved folder (`teams`, `users/<id>`, ...) is refused in every
+          // subsystem, whether or not this backend has folders
+          assertNotScopeFolder(key, 'cache key', this.errorSource);
+          const written = this.mutate(candidate, WRITE, key, (info) =>
+            then(this.nextACL(candidate, key, info?.acl, given), (next) => {
+              const entry = { value, acl: next, metadata: text, expiresAt };
+              return this.call(WRITING, () => this.backend.write(key, entry, info?.version));
+            }),
+          );
+          // a write done at once (see `mutate`) costs no promise of its own
+          return written === undefined ? TRUE : written.then(() => true);
+        } catch (error) {
+          return Promise.reject(error as Error);
+        }
       },
       delete: async (key) => {
         this.checkKey(key);
@@ -293,20 +306,49 @@ export class CacheService extends SecureService<CacheBackend> {
     });
   }
 
-  /** `get` over a backend that reads info and value at one instant: one call, decided on that state's ACL. */
+  /**
+   * `get` over a backend that reads info and value at one instant: one call, decided on that
+   * state's ACL. Straight-line code without a closure while the backend answers synchronously (the
+   * hot path of a RAM `get`): the shared helpers (`then`, `call`, `settle`) see every operation's
+   * closures in an app that also writes, and their calls of those closures turn megamorphic.
+   */
   private readSnapshot(candidate: AccessCandidate, key: string): MaybePromise<CacheValue | undefined> {
-    return then(
-      this.call(READING, () => this.backend.readEntry!(key)),
-      (found) =>
-        this.decideOn(candidate, READ, key, found?.info, () => {
-          if (found === undefined) return undefined;
-          try {
-            return decodeValue(found.value);
-          } catch (error) {
-            throw this.wrap(error, READING);
-          }
-        }),
-    );
+    const pending = this.ensureReady();
+    if (pending) return pending.then(() => this.readSnapshot(candidate, key));
+    let found: MaybePromise<{ info: CacheInfo; value: CacheData } | undefined>;
+    try {
+      found = this.backend.readEntry!(key);
+    } catch (error) {
+      throw this.wrap(error, READING);
+    }
+    if (isPromise(found))
+      return found.then(
+        (entry) => this.decideSnapshot(candidate, key, entry),
+        (error: unknown) => Promise.reject(this.wrap(error, READING)),
+      );
+    return this.decideSnapshot(candidate, key, found);
+  }
+
+  private decideSnapshot(
+    candidate: AccessCandidate,
+    key: string,
+    found: { info: CacheInfo; value: CacheData } | undefined,
+  ): MaybePromise<CacheValue | undefined> {
+    const info = found?.info;
+    // the first answers of `authorize`, without a tick: a missing key outside the reserved scopes,
+    // or an ACL granting the candidate directly
+    if (info === undefined ? scopeOf(key) === undefined : info.acl.allowsDirectly(candidate, READ))
+      return this.valueIn(found);
+    return this.authorize(candidate, READ, key, info?.acl).then(() => this.valueIn(found));
+  }
+
+  private valueIn(found: { value: CacheData } | undefined): CacheValue | undefined {
+    if (found === undefined) return undefined;
+    try {
+      return decodeValue(found.value);
+    } catch (error) {
+      throw this.wrap(error, READING);
+    }
   }
 
   /**
@@ -321,17 +363,47 @@ export class CacheService extends SecureService<CacheBackend> {
     need: number,
     key: string,
     write: (info: CacheInfo | undefined) => MaybePromise<boolean>,
-  ): Promise<void> {
-    const run = (): Promise<void> => {
-      const decided = () =>
-        this.retryOnConflict(`cache key '${key}'`, () => this.withInfo(candidate, need, key, write));
+  ): MaybePromise<void> {
+    const decided = (made: number) =>
+      this.retryOnConflict(`cache key '${key}'`, () => this.withInfo(candidate, need, key, write), made);
+    // the first attempt: at the backend's recent state of the key when that lets the candidate act
+    // directly (a stale guess fails the conditional write, and the reads that follow decide, with
+    // all of their attempts), else a read and a decision like every later attempt
+    const attempt = (): [MaybePromise<boolean>, number] => {
       const guess = this.backend.peekInfo?.(key);
-      if (guess === undefined || !guess.acl.allowsDirectly(candidate, need)) return decided();
-      // a stale guess may also fail in the write's own checks: the real read decides then
-      return settle(() => write(guess)).then((done) => (done ? undefined : decided()), decided);
+      return guess !== undefined && guess.acl.allowsDirectly(candidate, need)
+        ? [write(guess), 0]
+        : [this.withInfo(candidate, need, key, write), 1];
     };
     const before = this.writing.get(key);
-    const result = before === undefined ? run() : before.then(run, run);
+    if (before !== undefined) {
+      const next = () => this.finish(attempt, decided);
+      return this.queue(key, before.then(next, next));
+    }
+    // nothing of this key queued: the first attempt runs now, and one that completes at once (a
+    // synchronous backend, an ACL granting directly) never enters the queue: nothing can overlap it
+    let first: [MaybePromise<boolean>, number];
+    try {
+      first = attempt();
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    const [done, made] = first;
+    if (done === true) return undefined;
+    return this.queue(key, done === false ? decided(made) : done.then((ok) => (ok ? undefined : decided(made))));
+  }
+
+  /** The first attempt, then the read-and-decide loop if it did not apply. */
+  private async finish(
+    attempt: () => [MaybePromise<boolean>, number],
+    decided: (made: number) => Promise<void>,
+  ): Promise<void> {
+    const [done, made] = attempt();
+    if (!(await done)) await decided(made);
+  }
+
+  /** Registers `result` as the last write of `key`: the next write of the key waits for it. */
+  private queue(key: string, result: Promise<void>): Promise<void> {
     this.writing.set(key, result);
     const done = () => {
       if (this.writing.get(key) === result) this.writing.delete(key);

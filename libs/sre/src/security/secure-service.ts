@@ -105,8 +105,13 @@ export abstract class SecureService<B extends SreBackend = SreBackend> extends S
    * and tries a conditional write against the version it read; `false` means the resource changed in
    * between, so everything is read and decided again. A resource that keeps changing is an error.
    */
-  protected async retryOnConflict(what: string, attempt: () => Promise<boolean> | boolean): Promise<void> {
-    for (let tries = 1; ; tries++) {
+  protected async retryOnConflict(
+    what: string,
+    attempt: () => Promise<boolean> | boolean,
+    /** Attempts already made (and refused) before this call. */
+    made = 0,
+  ): Promise<void> {
+    for (let tries = made + 1; ; tries++) {
       if (await attempt()) return;
       if (tries === MAX_WRITE_ATTEMPTS)
         throw new SreBackendError(`${this.label()}: ${what} kept changing during the write; try again`, this.source());

@@ -62,6 +62,11 @@ class Entry implements CacheInfo {
   get version(): Version {
     return this;
   }
+
+  /** An entry is also its own `readEntry` answer: info and value of one state, no allocation. */
+  get info(): CacheInfo {
+    return this;
+  }
 }
 
 /** Expired entries are invisible at once (checked on every access); the sweep only frees their memory. */
@@ -133,6 +138,11 @@ export class RAMCacheConnector implements CacheBackend {
   }
 
   readInfo(key: string): CacheInfo | undefined {
+    return this.live(key);
+  }
+
+  /** Info and value in one lookup (the service's `get` then makes one call instead of two). */
+  readEntry(key: string): Entry | undefined {
     return this.live(key);
   }
 
