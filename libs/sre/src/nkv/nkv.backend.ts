@@ -1,4 +1,4 @@
-import type { SreBackend } from '../core/backend';
+import type { MaybePromise, SreBackend } from '../core/backend';
 
 /**
  * What NKV stores: text, bytes, or a JSON value. Every backend keeps the encoded form made by
@@ -29,10 +29,10 @@ export interface NKVStoredEntry {
  * writes, so none needs a `Version`.
  */
 export interface NKVBackend extends SreBackend {
-  /** The stored value, or `undefined`. */
-  readEntry(team: string, namespace: string, key: string): Promise<string | undefined>;
-  /** Creates or replaces; atomic (readers see the old or the new value, never a mix). */
-  writeEntry(team: string, namespace: string, key: string, value: string): Promise<void>;
+  /** The stored value, or `undefined`. An in-memory backend may answer synchronously (the service then takes no tick). */
+  readEntry(team: string, namespace: string, key: string): MaybePromise<string | undefined>;
+  /** Creates or replaces; atomic (readers see the old or the new value, never a mix). May complete synchronously (and throw). */
+  writeEntry(team: string, namespace: string, key: string, value: string): MaybePromise<void>;
   /** A missing key (or namespace) is a no-op. */
   deleteEntry(team: string, namespace: string, key: string): Promise<void>;
   hasEntry(team: string, namespace: string, key: string): Promise<boolean>;

@@ -1,9 +1,10 @@
 import type { ConnectorContext } from '../core/backend';
 import { SreErrorSource, SreInvalidInputError } from '../core/errors';
 import { assertKey } from '../core/resource-id';
+import { isPromise } from '../core/service';
 import { AccessCandidate, type Level } from '../security/access-candidate';
 import { ACL } from '../security/acl';
-import { READ, SecureService, type SecureServiceDeps, WRITE } from '../security/secure-service';
+import { SecureService, type SecureServiceDeps } from '../security/secure-service';
 import type { NKVBackend, NKVEntry, NKVValue } from './nkv.backend';
 
 export type { NKVBackend, NKVEntry, NKVStoredEntry, NKVValue } from './nkv.backend';
@@ -31,7 +32,6 @@ export interface NKVRequester {
 
 const MAX_NAMESPACE_BYTES = 256;
 const MAX_KEY_BYTES = 1024;
-const NKV_SCOPE = 'nkv';
 /** `teams/<team>/nkv/<namespace>`: the namespace may itself contain slashes. */
 const NKV_RESOURCE = /^teams\/([^/]+)\/nkv\/(.+)$/;
 
@@ -77,6 +77,8 @@ function teamACL(team: string): ACL {
  * stores the same thing.
  */
 export class NKVService extends SecureService<NKVBackend> {
+  /** Named by every input error: made once, not per call. */
+  private readonly errorSource: SreErrorSource = this.source();
   constructor(backend: NKVBackend, context: ConnectorContext | undefined, deps: SecureServiceDeps) {
     super(backend, context, deps);
   }
@@ -91,15 +93,16 @@ export class NKVService extends SecureService<NKVBackend> {
   }
 
   requester(candidate: AccessCandidate): NKVRequester {
-    const open = async (namespace: string, need: number): Promise<string> => {
-      assertKey(namespace, 'NKV namespace', this.source(), MAX_NAMESPACE_BYTES);
-      const team = await this.requireTeam(candidate);
-      await this.authorize(candidate, need, `teams/${team}/${NKV_SCOPE}/${namespace}`, teamACL(team));
-      return team;
+    // A namespace belongs to a team, and a candidate works in its own team's namespaces only: the
+    // team its Account gives it is the whole decision (`teams/<T>/nkv/<ns>` is owned by T, and the
+    // candidate acts for T; see `hasAccess`), so no ACL is built or checked per call.
+    const open = (namespace: string): Promise<string> => {
+      assertKey(namespace, 'NKV namespace', this.errorSource, MAX_NAMESPACE_BYTES);
+      return this.requireTeam(candidate);
     };
-    const openKey = (namespace: string, key: string, need: number): Promise<string> => {
-      assertKey(key, 'NKV key', this.source(), MAX_KEY_BYTES);
-      return open(namespace, need);
+    const openKey = (namespace: string, key: string): Promise<string> => {
+      assertKey(key, 'NKV key', this.errorSource, MAX_KEY_BYTES);
+      return open(namespace);
     };
     const decode = (stored: string): NKVValue => {
       try {
@@ -111,29 +114,32 @@ export class NKVService extends SecureService<NKVBackend> {
     return {
       candidate,
       get: async <T extends NKVValue>(namespace: string, key: string) => {
-        const team = await openKey(namespace, key, READ);
-        const stored = await this.call('reading a value', () => this.backend.readEntry(team, namespace, key));
+        const team = await openKey(namespace, key);
+        const read = this.call('reading a value', () => this.backend.readEntry(team, namespace, key));
+        // an answer in hand is not awaited: that would cost a tick of its own (the RAM backend)
+        const stored = isPromise(read) ? await read : read;
         return stored === undefined ? undefined : (decode(stored) as T);
       },
       set: async (namespace, key, value) => {
-        const encoded = encodeNKVValue(value, this.source());
-        const team = await openKey(namespace, key, WRITE);
-        await this.call('writing a value', () => this.backend.writeEntry(team, namespace, key, encoded));
+        const encoded = encodeNKVValue(value, this.errorSource);
+        const team = await openKey(namespace, key);
+        const written = this.call('writing a value', () => this.backend.writeEntry(team, namespace, key, encoded));
+        if (isPromise(written)) await written;
       },
       delete: async (namespace, key) => {
-        const team = await openKey(namespace, key, WRITE);
+        const team = await openKey(namespace, key);
         await this.call('deleting a value', () => this.backend.deleteEntry(team, namespace, key));
       },
       exists: async (namespace, key) => {
-        const team = await openKey(namespace, key, READ);
+        const team = await openKey(namespace, key);
         return (await this.call('checking a key', () => this.backend.hasEntry(team, namespace, key))) === true;
       },
       deleteAll: async (namespace) => {
-        const team = await open(namespace, WRITE);
+        const team = await open(namespace);
         await this.call('deleting a namespace', () => this.backend.deleteNamespace(team, namespace));
       },
       list: async (namespace) => {
-        const team = await open(namespace, READ);
+        const team = await open(namespace);
         const entries = await this.call('listing a namespace', () => this.backend.listEntries(team, namespace));
         return entries.map(({ key, value }) => ({ key, data: decode(value) }));
       },

@@ -29,7 +29,7 @@ describe('RAMNKVConnector', () => {
   it('refuses a write past maxSizeMB and keeps what it had; never evicts', async () => {
     const ram = new RAMNKVConnector({ maxSizeMB: 0.01 }); // 10,485 bytes
     await ram.writeEntry('t', 'ns', 'small', 'j:1');
-    await expect(ram.writeEntry('t', 'ns', 'big', `j:"${'x'.repeat(6000)}"`)).rejects.toThrow('full');
+    expect(() => ram.writeEntry('t', 'ns', 'big', `j:"${'x'.repeat(6000)}"`)).toThrow('full');
     expect(await ram.readEntry('t', 'ns', 'small')).toBe('j:1');
     expect(await ram.hasEntry('t', 'ns', 'big')).toBe(false);
     // replacing counts only the difference

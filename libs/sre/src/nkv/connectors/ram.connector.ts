@@ -57,11 +57,11 @@ export class RAMNKVConnector implements NKVBackend {
     this.used = 0;
   }
 
-  async readEntry(team: string, namespace: string, key: string): Promise<string | undefined> {
+  readEntry(team: string, namespace: string, key: string): string | undefined {
     return this.teams.get(team)?.get(namespace)?.get(key);
   }
 
-  async writeEntry(team: string, namespace: string, key: string, value: string): Promise<void> {
+  writeEntry(team: string, namespace: string, key: string, value: string): void {
     const existing = this.teams.get(team)?.get(namespace)?.get(key);
     const delta = sizeOf(key, value) - (existing === undefined ? 0 : sizeOf(key, existing));
     if (this.used + delta > this.maxBytes)
