@@ -88,6 +88,28 @@ describe('VectorRows (WASM kernel, worker pool, exact rescore)', () => {
     }
   });
 
+  it('f32 batch kernel: the same dot products when rows span several 512-byte slices, or end mid-slice', () => {
+    const memory = new WebAssembly.Memory({ initial: 4, maximum: 4, shared: true });
+    const f32 = new Float32Array(memory.buffer);
+    const random = generator(5);
+    const [rows, queries, queryAt, out] = [12, 4, 150_000, 200_000];
+    // 256 bytes: one partial slice; 800: a slice and 288 bytes; 6144: twelve whole slices
+    for (const dims of [64, 200, 1536]) {
+      const rowBytes = dims * 4;
+      const stride = rowBytes + 16;
+      for (let r = 0; r < rows + 8; r++) for (let i = 0; i < dims; i++) f32[(r * stride) / 4 + i] = random();
+      for (let i = 0; i < queries * dims; i++) f32[queryAt / 4 + i] = random();
+      instantiateKernels(memory, kernelModule(stride)).f32x2(0, rows, stride, rowBytes, queryAt, queries, out);
+      const scores = new Float32Array(memory.buffer, out, rows * queries);
+      for (let r = 0; r < rows; r++)
+        for (let q = 0; q < queries; q++) {
+          let dot = 0;
+          for (let i = 0; i < dims; i++) dot += f32[(r * stride) / 4 + i] * f32[queryAt / 4 + q * dims + i];
+          expect([dims, r, q, Math.abs(scores[r * queries + q] - dot) < 1e-3]).toEqual([dims, r, q, true]);
+        }
+    }
+  });
+
   for (const quantization of ['none', 'int8', 'bf16'] as RAMVecQuantization[]) {
     it(`${quantization}: equals a double-precision brute force across sizes, k, deletes, filters and concurrent queries`, async () => {
       const random = generator(quantization.length * 7 + 1);

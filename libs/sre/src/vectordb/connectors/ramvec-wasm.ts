@@ -23,6 +23,9 @@ export const i32Const = (value: number) => [0x41, ...signedLeb(value)];
 export const i32Add = [0x6a];
 export const i32Mul = [0x6c];
 export const i32LtU = [0x49];
+export const f32Const0 = [0x43, 0, 0, 0, 0];
+/** The first of two values when the i32 above them is nonzero, else the second. */
+export const select = [0x1b];
 export const v128Zero = simd(0x0c, ...new Array(16).fill(0));
 export const f32x4Add = simd(0xe4);
 export const f32x4Mul = simd(0xe6);
@@ -35,7 +38,9 @@ export const i16x8ExtendHighI8x16S = simd(0x88);
 export const f32x4ExtractLane = (lane: number) => simd(0x1f, lane);
 export const i32x4ExtractLane = (lane: number) => simd(0x1b, lane);
 export const f32Add = [0x92];
+export const f32Load = [0x2a, 2, 0];
 export const f32Store = [0x38, 2, 0];
+export const i32Load = [0x28, 2, 0];
 export const i32Store = [0x36, 2, 0];
 
 export function signedLeb(value: number): number[] {
