@@ -2,11 +2,14 @@ import type { RowEncoding } from './ramvec-kernel';
 
 /** A unit of fp32 rounding (relative). */
 const U = 2 ** -24;
+/** The largest i16 code of a query for int8 rows (symmetric, as the rows' codes are). */
+const I16_MAX = 32_767;
 
 /** A query as the kernel reads it, and the bound on how far the kernel's cosine is from the exact one. */
 export interface Prepared {
   values: ArrayLike<number>;
   invQ: number;
+  /** What the kernel reads: f32 values, or (int8 rows) i16 codes carried in an f32 array. */
   encoded: Float32Array | Int8Array;
   qFactor: number;
   /** |approximate - exact cosine| <= deltaBase + deltaScale * the row's stored error. */
@@ -103,14 +106,24 @@ export function prepareQuery(
     const delta = (padded + 16) * U * 1.01 + 1e-12;
     return { values: query, invQ, encoded, qFactor: invQ, deltaBase: delta, deltaScale: 0 };
   }
+  // i16 codes, as fine as the kernel's i32 sums allow: every partial sum of code products stays
+  // within 127 x sum|code| <= 2^31 - 1 (so no lane wraps), which caps sum|code| rather than the
+  // largest code; a query quantized like the rows (127 levels) kept half of the error bound,
+  // this makes it negligible next to the rows' own
   let largest = 0;
-  for (let i = 0; i < dimensions; i++) largest = Math.max(largest, Math.abs(query[i]));
-  const scale = largest / 127;
-  const encoded = new Int8Array(padded);
+  let absolute = 0;
+  for (let i = 0; i < dimensions; i++) {
+    largest = Math.max(largest, Math.abs(query[i]));
+    absolute += Math.abs(query[i]);
+  }
+  // rounding adds at most 1/2 a code per dimension to sum|code|
+  const budget = Math.floor((2 ** 31 - 1) / 127) - dimensions;
+  const scale = Math.max(largest / I16_MAX, absolute / budget) * (1 + 2 ** -20);
+  const codes = new Int16Array(padded);
   let error = 0;
   for (let i = 0; i < dimensions; i++) {
-    const code = scale > 0 ? Math.max(-127, Math.min(127, Math.round(query[i] / scale))) : 0;
-    encoded[i] = code;
+    const code = scale > 0 ? Math.max(-I16_MAX, Math.min(I16_MAX, Math.round(query[i] / scale))) : 0;
+    codes[i] = code;
     error += (query[i] - code * scale) ** 2;
   }
   const epsilon = Math.sqrt(error) * invQ;
@@ -119,7 +132,8 @@ export function prepareQuery(
   return {
     values: query,
     invQ,
-    encoded,
+    // the i16 codes' bytes, as f32 lanes only so the memory's f32 copy moves them bit for bit
+    encoded: new Float32Array(codes.buffer),
     qFactor: scale * invQ,
     deltaBase: epsilon * 1.001 + 1e-6,
     deltaScale: (1 + epsilon) * 1.001,

@@ -78,9 +78,9 @@ const ACC0 = 17,
   RV = 23,
   MASK = 24;
 
-/** The bytes a query takes for rows of `rowBytes`: f32 for f32 and bf16 rows, int8 for int8 rows. */
+/** The bytes a query takes for rows of `rowBytes`: f32 for f32 and bf16 rows, i16 for int8 rows. */
 export function queryBytes(encoding: RowEncoding, rowBytes: number): number {
-  return encoding === 'bf16' ? rowBytes * 2 : rowBytes;
+  return encoding === 'f32' ? rowBytes : rowBytes * 2;
 }
 
 /** 16-byte chunks each turn of the inner loop takes per row (the row bytes are a multiple of this). */
@@ -99,6 +99,9 @@ interface PassShape {
   lanes: 'f32' | 'i32';
   /** Before the loops (constants into locals). */
   prelude?: number[];
+  /** Accumulators zeroed per pass (default one per row and query), and what folds them into those. */
+  accumulators?: number;
+  fold?: number[];
   /** One 16-byte chunk at `offset` of every row of the pass, into the accumulators. */
   chunk: (offset: number) => number[];
   /**
@@ -133,12 +136,13 @@ function passBody(shape: PassShape): number[] {
     b.push(...get(END), ...get(P0), ...get(ROW_BYTES), ...i32Add, ...tee(SCRATCH));
     b.push(...get(END), ...get(SCRATCH), ...i32LtU, ...select, ...set(END));
   } else b.push(...get(P0), ...tee(P), ...get(ROW_BYTES), ...i32Add, ...set(END));
-  for (let i = 0; i < rows * queries; i++) b.push(...v128Zero, ...set(ACC0 + i));
+  for (let i = 0; i < (shape.accumulators ?? rows * queries); i++) b.push(...v128Zero, ...set(ACC0 + i));
   b.push(0x03, 0x40); // loop over the rows' chunks
   for (let u = 0; u < unroll; u++) b.push(...shape.chunk(u * 16));
   b.push(...get(QP), ...i32Const(shape.queryStep), ...i32Add, ...set(QP));
   b.push(...get(P), ...i32Const(16 * unroll), ...i32Add, ...tee(P), ...get(END), ...i32LtU, 0x0d, 0);
   b.push(0x0b);
+  b.push(...(shape.fold ?? []));
   // out[(r + i) * nQueries + j + q] = horizontal sum of the (row i, query q) accumulator, plus
   // the earlier slices' sums (none at the first)
   for (let q = 0; q < queries; q++)
@@ -257,21 +261,54 @@ function eightBody(stride: number): number[] {
   return passBody({ rows: 8, queries: 1, unroll, queryBytes: ROW_BYTES, queryStep: 16 * unroll, lanes: 'f32', chunk });
 }
 
-/** int8 rows 8 at a time against one query: the query's widening is shared by 8 rows. */
-function eightInt8Body(stride: number): number[] {
+/**
+ * int8 rows against i16 queries (2 bytes a dimension): the rows are widened to i16 and
+ * multiplied pairwise into i32 lanes. A query is stored widened (and quantized far finer than
+ * the rows: see prepareQuery), so the kernel widens only the rows.
+ *
+ * `rows` 1 is the single-query kernel: one row at a time, read as one sequential stream. Rows
+ * 8 at a time (the earlier kernel, sharing the query's widening) took 2.7 times as long over
+ * 25,000 rows of 1536 dimensions out of memory, but only 1.3 times out of L2: 8 interleaved
+ * streams of 1.5 KB defeat the hardware prefetcher here (2 or 4 rows a pass did no better; an
+ * explicit load of the next pass's rows did not help). Its 2 accumulator pairs, one per chunk of
+ * a turn, keep the additions off one dependency chain.
+ *
+ * `rows` 4 is the batch kernel: there every query of the batch passes over rows already in L1,
+ * so compute, not the prefetcher, sets the pace, and a query chunk loaded once feeds 4 rows (a
+ * fifth less time than one row at a time at 8 queries).
+ */
+function int8Body(stride: number, rows: 1 | 4): number[] {
   const [A, QL, QH, T] = [ACC0, 25, 26, 27];
+  const prelude = [...get(ROW_BYTES), ...i32Const(2), ...i32Mul, ...set(Q_BYTES)];
+  const single = rows === 1;
   const chunk = (offset: number) => {
-    const b = [...get(QP), ...load(offset), ...tee(T), ...i16x8ExtendLowI8x16S, ...set(QL)];
-    b.push(...get(T), ...i16x8ExtendHighI8x16S, ...set(QH));
-    for (let i = 0; i < 8; i++) {
+    const b = [...get(QP), ...load(offset * 2), ...set(QL), ...get(QP), ...load(offset * 2 + 16), ...set(QH)];
+    for (let i = 0; i < rows; i++) {
+      // single: accumulators A..A+3, (even or odd chunk) x (low or high half); else A + row
+      const [low, high] = single ? [A + ((offset / 16) % 2) * 2, A + ((offset / 16) % 2) * 2 + 1] : [A + i, A + i];
       b.push(...get(P), ...load(i * stride + offset), ...set(T));
-      b.push(...get(A + i), ...get(T), ...i16x8ExtendLowI8x16S, ...get(QL), ...i32x4DotI16x8S, ...i32x4Add);
-      b.push(...get(T), ...i16x8ExtendHighI8x16S, ...get(QH), ...i32x4DotI16x8S, ...i32x4Add, ...set(A + i));
+      b.push(...get(low), ...get(T), ...i16x8ExtendLowI8x16S, ...get(QL), ...i32x4DotI16x8S, ...i32x4Add);
+      if (single) b.push(...set(low), ...get(high));
+      b.push(...get(T), ...i16x8ExtendHighI8x16S, ...get(QH), ...i32x4DotI16x8S, ...i32x4Add, ...set(high));
     }
     return b;
   };
+  const fold = single
+    ? [...get(A), ...get(A + 1), ...i32x4Add, ...get(A + 2), ...get(A + 3), ...i32x4Add, ...i32x4Add, ...set(A)]
+    : undefined;
   const unroll = UNROLL.int8;
-  return passBody({ rows: 8, queries: 1, unroll, queryBytes: ROW_BYTES, queryStep: 16 * unroll, lanes: 'i32', chunk });
+  return passBody({
+    rows,
+    queries: 1,
+    unroll,
+    queryBytes: Q_BYTES,
+    queryStep: 32 * unroll,
+    lanes: 'i32',
+    prelude,
+    chunk,
+    accumulators: single ? 4 : rows,
+    fold,
+  });
 }
 
 /**
@@ -300,7 +337,8 @@ export function kernelBytes(stride: number): Uint8Array<ArrayBuffer> {
   const functions: [string, number, number[], number[]][] = [
     ['f32r8', 0, [2, 10, I32, 9, V128], eightBody(stride)],
     ['f32x2', 0, [2, 10, I32, 13, V128], pairBody(stride)],
-    ['int8r8', 0, [2, 10, I32, 11, V128], eightInt8Body(stride)],
+    ['int8r1', 0, [2, 10, I32, 11, V128], int8Body(stride, 1)],
+    ['int8r4', 0, [2, 10, I32, 11, V128], int8Body(stride, 4)],
     ['bf16', 0, [2, 10, I32, 8, V128], bf16Body(stride)],
     ['read', 1, [], readBody()],
   ];
@@ -343,8 +381,10 @@ export interface Kernels {
   f32r8: (...args: number[]) => void;
   /** f32 rows, 4 a pass, queries in pairs: nQueries must be even (the batch kernel). */
   f32x2: (...args: number[]) => void;
-  /** int8 rows against int8 queries, 8 rows a pass, i32 scores. */
-  int8r8: (...args: number[]) => void;
+  /** int8 rows against i16 queries, 1 row a pass, i32 scores (the single-query kernel). */
+  int8r1: (...args: number[]) => void;
+  /** int8 rows against i16 queries, 4 rows a pass, i32 scores (the batch kernel). */
+  int8r4: (...args: number[]) => void;
   /** bf16 rows against f32 queries (stored evens-then-odds per 8 values), 4 rows a pass. */
   bf16: (...args: number[]) => void;
   read: (address: number, bytes: number) => number;

@@ -55,32 +55,36 @@ describe('VectorRows (WASM kernel, worker pool, exact rescore)', () => {
     const memory = new WebAssembly.Memory({ initial: 4, maximum: 4, shared: true });
     const f32 = new Float32Array(memory.buffer);
     const i8 = new Int8Array(memory.buffer);
+    const i16 = new Int16Array(memory.buffer);
     const random = generator(21);
     const [dims, rows, queries, out] = [64, 24, 4, 100_000];
     for (const encoding of ['f32', 'int8'] as const) {
       const rowBytes = encoding === 'f32' ? dims * 4 : dims;
       const stride = rowBytes + 16;
       const queryAt = 50_000;
-      const value = (address: number) => (encoding === 'f32' ? f32[address / 4] : i8[address]);
-      const size = encoding === 'f32' ? 4 : 1;
+      // rows: f32, or int8 codes at their extremes too; queries: f32, or i16 codes up to +-32767
+      const row = (r: number, i: number) => (encoding === 'f32' ? f32[(r * stride) / 4 + i] : i8[r * stride + i]);
+      const query = (q: number, i: number) =>
+        encoding === 'f32' ? f32[queryAt / 4 + q * dims + i] : i16[queryAt / 2 + q * dims + i];
       for (let r = 0; r < rows + 8; r++)
         for (let i = 0; i < dims; i++) {
           if (encoding === 'f32') f32[(r * stride) / 4 + i] = random();
-          else i8[r * stride + i] = Math.round(random() * 127);
+          else i8[r * stride + i] = r % 3 === 0 ? (i % 2 ? 127 : -127) : Math.round(random() * 127);
         }
       for (let i = 0; i < queries * dims; i++) {
         if (encoding === 'f32') f32[queryAt / 4 + i] = random();
-        else i8[queryAt + i] = Math.round(random() * 127);
+        else i16[queryAt / 2 + i] = i % 7 === 0 ? 32_767 * Math.sign(random()) : Math.round(random() * 32_767);
       }
       const kernels = instantiateKernels(memory, kernelModule(stride));
-      const runs = encoding === 'f32' ? [kernels.f32r8, kernels.f32x2] : [kernels.int8r8];
+      const runs = encoding === 'f32' ? [kernels.f32r8, kernels.f32x2] : [kernels.int8r1, kernels.int8r4];
       for (const kernel of runs) {
+        new Uint8Array(memory.buffer).fill(0, out, out + rows * queries * 4);
         kernel(0, rows, stride, rowBytes, queryAt, queries, out);
         const scores = encoding === 'f32' ? new Float32Array(memory.buffer, out) : new Int32Array(memory.buffer, out);
         for (let r = 0; r < rows; r++)
           for (let q = 0; q < queries; q++) {
             let dot = 0;
-            for (let i = 0; i < dims; i++) dot += value(r * stride + i * size) * value(queryAt + (q * dims + i) * size);
+            for (let i = 0; i < dims; i++) dot += row(r, i) * query(q, i);
             if (encoding === 'f32') expect(Math.abs(scores[r * queries + q] - dot)).toBeLessThan(1e-4);
             else expect(scores[r * queries + q]).toBe(dot);
           }
@@ -143,6 +147,35 @@ describe('VectorRows (WASM kernel, worker pool, exact rescore)', () => {
       rows.dispose();
     });
   }
+
+  it("int8: exact where the i16 query codes reach the i32 sums' limit, and among near-ties inside the error bound", async () => {
+    // a constant query at 4096 dimensions spends the whole budget of sum|code| (127 x its sum is
+    // just under 2^31) against rows of +-127 codes: a sum past it would wrap and sort last
+    const dimensions = 4096;
+    const random = generator(17);
+    const query = Array.from({ length: dimensions }, () => 1);
+    const cases = [
+      Array.from({ length: dimensions }, () => 1),
+      Array.from({ length: dimensions }, () => -1),
+      Array.from({ length: dimensions }, (_, i) => (i % 2 ? 1 : -1)),
+      // within the int8 error bound of each other: only the rescore can order them
+      ...Array.from({ length: 40 }, () => Array.from({ length: dimensions }, () => 1 + random() * 1e-3)),
+      ...Array.from({ length: 20 }, () => Array.from({ length: dimensions }, random)),
+    ];
+    for (const workerThreshold of [Infinity, 0]) {
+      const rows = new VectorRows<number>(dimensions, undefined, { pool, quantization: 'int8', workerThreshold });
+      cases.forEach((values, i) => rows.add(values, i));
+      for (const k of [1, 5, 30]) {
+        const got = await rows.nearest(query, k);
+        const expected = bruteForce(rows, query, k);
+        expect(got.map((hit) => hit.row)).toEqual(expected.map((hit) => hit.row));
+        expect(got.map((hit) => hit.score)).toEqual(expected.map((hit) => hit.score));
+      }
+      const worst = await rows.nearest(query, cases.length);
+      expect(worst[worst.length - 1].row).toBe(1);
+      rows.dispose();
+    }
+  });
 
   it('at 1536 dimensions past the default threshold: moves to a larger memory, and rescans rows removed mid-search', async () => {
     const dimensions = 1536;

@@ -50,11 +50,14 @@ export interface SliceCandidates {
 export const SCAN_SOURCE = String.raw`
 function scanSlice(kernels, buffer, p) {
   // f32: one query takes 8 rows a pass, a batch goes through the pair kernel (an odd batch
-  // scores one spare query slot, unread); int8 takes 8 rows a pass (measured faster here)
+  // scores one spare query slot, unread); int8: one query streams row by row, a batch takes 4
+  // rows a pass (see the int8 kernels for why they differ)
   var pairs = p.encoding === 'f32' && p.nq > 1;
   var kernel = pairs
     ? kernels.f32x2
-    : p.encoding === 'f32' ? kernels.f32r8 : p.encoding === 'int8' ? kernels.int8r8 : kernels.bf16;
+    : p.encoding === 'f32'
+      ? kernels.f32r8
+      : p.encoding === 'int8' ? (p.nq > 1 ? kernels.int8r4 : kernels.int8r1) : kernels.bf16;
   var width = pairs && p.nq % 2 === 1 ? p.nq + 1 : p.nq;
   var factors = new Float32Array(buffer);
   var out = p.encoding === 'int8'
