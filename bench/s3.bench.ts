@@ -188,7 +188,7 @@ export async function runS3Bench(): Promise<void> {
       const out = await rawStreams.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'raw/big' }));
       await drain(out.Body as Readable, LARGE);
     });
-    const up = await throughput('service streamed write 200 MB (multipart + CopyObject)', LARGE, () =>
+    const up = await throughput('service streamed write 200 MB (multipart to the key)', LARGE, () =>
       streamed.requester(AccessCandidate.team('bench')).write('big', byteSource(LARGE)),
     );
     const down = await throughput('service readStream 200 MB', LARGE, async () => {
