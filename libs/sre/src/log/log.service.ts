@@ -1,6 +1,6 @@
 import type { ConnectorContext } from '../core/backend';
 import { SreAccessDeniedError, SreInvalidInputError } from '../core/errors';
-import { SreService } from '../core/service';
+import { isPromise, SreService } from '../core/service';
 import { AccessCandidate } from '../security/access-candidate';
 import type { AgentCallLog, LogBackend } from './log.backend';
 
@@ -39,7 +39,9 @@ export class LogService extends SreService<LogBackend> {
           throw new SreInvalidInputError('a log entry must be an object', this.source());
         if (callId !== undefined && typeof callId !== 'string')
           throw new SreInvalidInputError('callId must be a string', this.source());
-        await this.call('writing a log entry', () => this.backend.writeLog(agentId, entry, callId));
+        const written = this.call('writing a log entry', () => this.backend.writeLog(agentId, entry, callId));
+        // a line written (or dropped) at once is not awaited: that would cost a tick of its own
+        if (isPromise(written)) await written;
       },
       logTask: async (tasks, isUsingTestDomain) => {
         if (!Number.isSafeInteger(tasks) || tasks < 0)
