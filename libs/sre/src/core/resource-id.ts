@@ -46,11 +46,26 @@ export function assertKey(
     throw new SreInvalidInputError(`invalid ${what}: control characters are not allowed`, source);
 }
 
-/** U+0000-U+001F or U+007F; a loop, cheaper than a regex call on the short keys of every request. */
+/** Short keys already found free of control characters (see `hasControlCharacter`). */
+const cleanKeys = new Set<string>();
+const CLEAN_KEYS_MAX = 4096;
+const CLEAN_KEY_MAX_LENGTH = 128;
+
+/**
+ * U+0000-U+001F or U+007F. A loop, cheaper than a regex; and a short key seen clean before is
+ * answered from a set: keys built with template literals are cons strings, whose characters cost
+ * an indirection each (~2.5 ns a character), while a set lookup uses the hash the string keeps.
+ */
 function hasControlCharacter(text: string): boolean {
+  if (cleanKeys.has(text)) return false;
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
     if (code < 0x20 || code === 0x7f) return true;
+  }
+  if (text.length <= CLEAN_KEY_MAX_LENGTH) {
+    // bounded without LRU bookkeeping: the hot keys come back at once
+    if (cleanKeys.size >= CLEAN_KEYS_MAX) cleanKeys.clear();
+    cleanKeys.add(text);
   }
   return false;
 }
