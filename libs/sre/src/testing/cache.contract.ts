@@ -377,6 +377,9 @@ export function describeCacheBackend(
           const live = await info('t');
           expect(live.expiresAt).toBeGreaterThan(Date.now());
           await pass(1_000);
+          // first, before a read could clear it: a write decided on the live state must not land
+          // once that state has expired
+          await expect(Promise.resolve(backend().write('t', entry('late'), live.version))).resolves.toBe(false);
           await expect(Promise.resolve(backend().readInfo('t'))).resolves.toBeUndefined();
           await expect(Promise.resolve(backend().readValue('t', live.version))).resolves.toBeUndefined();
           await expect(Promise.resolve(backend().readMetadata('t', live.version))).resolves.toBeUndefined();

@@ -100,10 +100,9 @@ local function write(kv, km, mode, version, value, md, at)
   local stored = redis.pcall('GET', km)
   if type(stored) == 'table' then return 'E' .. tostring(stored.err) end
   if mode == 'v' and version ~= '' then
-    -- at a version of ours: its metadata text names it, expiry included (the value is replaced whole)
+    -- at a version of ours: its metadata text names it, expiry included (the value is replaced
+    -- whole); the client refuses a version past its expiry before sending (same \`now\`)
     if stored ~= version then return 0 end
-    local exp = string.match(version, EXPIRY)
-    if exp and tonumber(exp) <= now then return 0 end
   else
     -- the key's state, as in state(): nil missing or expired, '' a value without metadata
     local current = nil

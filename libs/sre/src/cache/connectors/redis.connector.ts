@@ -58,6 +58,8 @@ interface WriteItem {
   key: string;
   mode: 'n' | 'v';
   version: string;
+  /** The expiry of the version a `v` write expects, from its parsed metadata (see `send`). */
+  versionExpiresAt?: number | null;
   bytes: string | Buffer;
   md: string;
   expiresAt: number | '';
@@ -118,16 +120,25 @@ export class RedisCacheConnector implements CacheBackend {
 
   /** The writes of one tick as one script call: one result per write. */
   private readonly writeBatch: RedisBatchKind<WriteItem, number> = {
-    send: (client, items) => {
+    send: async (client, items) => {
+      const now = Date.now();
+      // a version past its expiry at this `now` (the one the script gets) is no live state: refused
+      // here, as the script would refuse it, without a Lua pattern match on Redis' single thread
+      const live = (item: WriteItem) =>
+        item.mode !== 'v' || typeof item.versionExpiresAt !== 'number' || item.versionExpiresAt > now;
+      const sent = items.filter(live);
       const keys: string[] = [];
-      const args: (string | Buffer | number)[] = [Date.now()];
-      for (const { key, mode, version, bytes, md, expiresAt } of items) {
+      const args: (string | Buffer | number)[] = [now];
+      for (const { key, mode, version, bytes, md, expiresAt } of sent) {
         keys.push(this.valuePrefix + key, this.metadataPrefix + key);
         args.push(mode, version, bytes, md, expiresAt);
       }
-      return (client as ScriptClient)
-        .sreCacheWriteMany(keys.length, keys, args)
-        .then((results) => results.map((r) => (typeof r === 'string' ? new Error(r.slice(1)) : r)));
+      const results =
+        sent.length === 0 ? [] : await (client as ScriptClient).sreCacheWriteMany(keys.length, keys, args);
+      const answers = results.map((r) => (typeof r === 'string' ? new Error(r.slice(1)) : r));
+      if (sent.length === items.length) return answers;
+      let next = 0;
+      return items.map((item) => (live(item) ? answers[next++] : 0));
     },
     size: (item) => item.bytes.length + item.md.length + item.version.length + 2 * item.key.length,
   };
@@ -230,6 +241,7 @@ export class RedisCacheConnector implements CacheBackend {
       key,
       mode: ifVersion === undefined ? 'n' : 'v',
       version: ifVersion?.md ?? '',
+      versionExpiresAt: ifVersion?.meta.expiresAt,
       bytes,
       md,
       expiresAt: expiresAt ?? '',
