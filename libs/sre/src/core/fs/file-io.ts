@@ -20,7 +20,6 @@ export const INLINE_IO_BYTES = 64 * 1024;
  * Errors are the file system's own (code, syscall) in both.
  */
 export interface FileIo {
-  readonly inline: boolean;
   /** The file's stat; `undefined` when it, or a folder on its way, is missing. */
   statIfAny(file: string): Promise<fs.Stats | undefined>;
   lstat(file: string): Promise<fs.Stats>;
@@ -48,7 +47,6 @@ function missing(error: unknown): undefined {
 }
 
 export const POOLED_FILE_IO: FileIo = {
-  inline: false,
   statIfAny: (file) => fsp.stat(file).catch(missing),
   lstat: (file) => fsp.lstat(file),
   open: (file, flags) => pooled((done) => fs.open(file, flags, done)),
@@ -71,7 +69,6 @@ function now<T>(call: () => T): Promise<T> {
 }
 
 export const INLINE_FILE_IO: FileIo = {
-  inline: true,
   statIfAny: (file) =>
     now(() => {
       try {
