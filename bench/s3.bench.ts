@@ -1,4 +1,4 @@
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
 import { startS3Peer, type S3Peer } from '../test/peers/s3';
 import { CacheService } from '../libs/sre/src/cache/cache.service';
@@ -136,6 +136,40 @@ export async function runS3Bench(): Promise<void> {
       );
     const rawPut = (i: number) => put(raw, `raw/${key(i)}`, payload);
     const rawGet = (i: number) => get(raw, `raw/${key(i)}`);
+    // the like-for-like floors of a conditional write: s3rver has no conditional PutObject, so the
+    // proxy answers If-None-Match / If-Match itself with a HEAD of its own (real S3 does not);
+    // these baselines pay that HEAD as the connector's requests do
+    let rawCreated = 0;
+    const rawCreate = () =>
+      raw.send(
+        new PutObjectCommand({
+          Bucket: BUCKET,
+          Key: `raw-new/${rawCreated++}`,
+          Body: payload,
+          ContentLength: payload.length,
+          IfNoneMatch: '*',
+        }),
+      );
+    // each key's ETag, read once before the timing, then the one each replace answers
+    const etags = new Map<string, string | undefined>();
+    for (let i = 0; i < 100; i++)
+      etags.set(
+        `raw-cache/${key(i)}`,
+        (await raw.send(new HeadObjectCommand({ Bucket: BUCKET, Key: `raw-cache/${key(i)}` }))).ETag,
+      );
+    const rawReplace = async (i: number) => {
+      const target = `raw-cache/${key(i)}`;
+      const out = await raw.send(
+        new PutObjectCommand({
+          Bucket: BUCKET,
+          Key: target,
+          Body: value,
+          ContentLength: value.length,
+          IfMatch: etags.get(target),
+        }),
+      );
+      etags.set(target, out.ETag);
+    };
     printComparison('Storage S3: 10 KB objects through StorageService vs raw S3Client (same s3rver, same proxy)', [
       await pair(
         'service write, new id (create)',
@@ -148,6 +182,12 @@ export async function runS3Bench(): Promise<void> {
         (i) => files.write(key(i), payload),
         'raw PutObject 10 KB',
         rawPut,
+      ),
+      await pair(
+        'service write, new id (create)',
+        () => files.write(`new/${created++}`, payload),
+        'raw PutObject 10 KB, If-None-Match: * (a conditional create)',
+        rawCreate,
       ),
       await pair('service read', (i) => files.read(key(i)), 'raw GetObject 10 KB', rawGet),
       await measurePair(
@@ -169,6 +209,12 @@ export async function runS3Bench(): Promise<void> {
         (i) => agent.set(key(i), CACHE_VALUE),
         'raw PutObject 64 B',
         (i) => put(raw, `raw-cache/${key(i)}`, value),
+      ),
+      await pair(
+        'cache set (existing key)',
+        (i) => agent.set(key(i), CACHE_VALUE),
+        'raw PutObject 64 B, If-Match: its ETag (a conditional replace)',
+        rawReplace,
       ),
       await pair(
         'cache get',
