@@ -562,8 +562,9 @@ describe('LocalStorageConnector', () => {
       const passes = jest.spyOn(storage.local as unknown as { runSweep(): Promise<unknown> }, 'runSweep');
       await storage.requester(alice).write('ttl', 'x');
       await storage.requester(alice).expire('ttl', 1);
-      // the sweep unlinks data, then metadata: wait for both (a look between the two sees one)
-      const deadline = Date.now() + 4_000;
+      // the sweep unlinks data, then metadata: wait for both (a look between the two sees one);
+      // generous under load, the loop ends as soon as both are gone
+      const deadline = Date.now() + 10_000;
       while ((fs.existsSync(dataFile('ttl')) || fs.existsSync(metaFile('ttl'))) && Date.now() < deadline)
         await new Promise((resolve) => setTimeout(resolve, 100));
       expect(fs.existsSync(dataFile('ttl'))).toBe(false);
@@ -573,7 +574,7 @@ describe('LocalStorageConnector', () => {
       passes.mockClear();
       await new Promise((resolve) => setTimeout(resolve, 1_200));
       expect(passes).not.toHaveBeenCalled();
-    });
+    }, 15_000);
 
     it('header writes and deletes of a missing resource create nothing', async () => {
       const { local } = await connector();
