@@ -271,7 +271,7 @@ export class CacheService extends SecureService<CacheBackend> {
     info: CacheInfo | undefined,
     next: (info: CacheInfo | undefined) => MaybePromise<T>,
   ): MaybePromise<T> {
-    if (info === undefined ? scopeOf(key) === undefined : info.acl.allowsDirectly(candidate, need)) return next(info);
+    if (allowedAtOnce(candidate, need, key, info)) return next(info);
     return this.authorize(candidate, need, key, info?.acl).then(() => next(info));
   }
 
@@ -335,10 +335,7 @@ export class CacheService extends SecureService<CacheBackend> {
     found: { info: CacheInfo; value: CacheData } | undefined,
   ): MaybePromise<CacheValue | undefined> {
     const info = found?.info;
-    // the first answers of `authorize`, without a tick: a missing key outside the reserved scopes,
-    // or an ACL granting the candidate directly
-    if (info === undefined ? scopeOf(key) === undefined : info.acl.allowsDirectly(candidate, READ))
-      return this.valueIn(found);
+    if (allowedAtOnce(candidate, READ, key, info)) return this.valueIn(found);
     return this.authorize(candidate, READ, key, info?.acl).then(() => this.valueIn(found));
   }
 
@@ -551,6 +548,14 @@ export class CacheService extends SecureService<CacheBackend> {
 }
 
 /** A fresh copy of a stored value: Buffers copied, JSON parsed. */
+/**
+ * The first answers of `authorize`, taken without a tick: a missing key outside the reserved
+ * scopes, or an ACL granting the candidate directly. `false`: ask `authorize`.
+ */
+function allowedAtOnce(candidate: AccessCandidate, need: number, key: string, info: CacheInfo | undefined): boolean {
+  return info === undefined ? scopeOf(key) === undefined : info.acl.allowsDirectly(candidate, need);
+}
+
 function decodeValue(data: CacheData): CacheValue {
   if (typeof data !== 'object' || data === null) return data;
   if (data instanceof Uint8Array) return Buffer.from(data);
