@@ -89,49 +89,87 @@ return 1`,
  * Many conditional writes in one call (the writes one tick queued, see `RedisBatcher`): KEYS value
  * and metadata per write, ARGV now, then per write mode (n: create, v: at version), version,
  * value, metadata, expiresAt. One result per write: 1 done, 0 not at that version, or `E<error>`
- * for a write that failed alone (its metadata key holds another type: the only command here that
- * can fail), which leaves the others done. Kept to two or three commands a write (`MSET` of both
- * keys): every `redis.call` costs about a microsecond of Redis' one thread.
+ * for a write that failed alone (its metadata key holds another type), which leaves the others
+ * done. Each `redis.call` costs Redis' one thread about a microsecond whatever its size, so the
+ * common writes share calls: one `MGET` reads every metadata key, one `EXISTS` per create, one
+ * `MSET` writes what passed. A write at a version of ours needs nothing more: its metadata text
+ * names it, expiry included (the client refuses a version past its expiry before sending, at the
+ * same `now`). Anything else (a key without metadata, an expired one, a wrong type) is decided
+ * on its own, after what is pending has been written, as is a second write of a key in one batch.
  */
 export const REDIS_CACHE_WRITE_MANY = `
 local now = tonumber(ARGV[1])
 local EXPIRY = '^{"_sre":"%a|[%w_-]*|(%d+)"'
-local function write(kv, km, mode, version, value, md, at)
+local n = #KEYS / 2
+local metas = {}
+for i = 1, n do metas[i] = KEYS[2 * i] end
+local read = redis.call('MGET', unpack(metas))
+local sets, expiries, touched = {}, {}, {}
+local function flush()
+  if #sets > 0 then redis.call('MSET', unpack(sets)) end
+  for j = 1, #expiries, 3 do
+    redis.call('PEXPIREAT', expiries[j], expiries[j + 2])
+    redis.call('PEXPIREAT', expiries[j + 1], expiries[j + 2])
+  end
+  sets, expiries, touched = {}, {}, {}
+end
+-- the key's state, as in state(): nil missing or expired, '' a value without metadata
+local function current(kv, km)
   local stored = redis.pcall('GET', km)
-  if type(stored) == 'table' then return 'E' .. tostring(stored.err) end
-  if mode == 'v' and version ~= '' then
-    -- at a version of ours: its metadata text names it, expiry included (the value is replaced
-    -- whole); the client refuses a version past its expiry before sending (same \`now\`)
-    if stored ~= version then return 0 end
-  else
-    -- the key's state, as in state(): nil missing or expired, '' a value without metadata
-    local current = nil
-    if redis.call('EXISTS', kv) == 1 then
-      if not stored then
-        current = ''
-      else
-        local exp = string.match(stored, EXPIRY)
-        if exp and tonumber(exp) <= now then redis.call('DEL', kv, km) else current = stored end
-      end
-    end
-    if mode == 'n' then
-      if current ~= nil then return 0 end
-    elseif current ~= '' then
-      return 0
-    end
+  if type(stored) == 'table' then return nil, 'E' .. tostring(stored.err) end
+  if redis.call('EXISTS', kv) == 0 then return nil end
+  if not stored then return '' end
+  local exp = string.match(stored, EXPIRY)
+  if exp and tonumber(exp) <= now then
+    redis.call('DEL', kv, km)
+    return nil
   end
-  redis.call('MSET', kv, value, km, md)
-  if at ~= '' then
-    redis.call('PEXPIREAT', kv, at)
-    redis.call('PEXPIREAT', km, at)
-  end
-  return 1
+  return stored
 end
 local out = {}
-for i = 1, #KEYS / 2 do
+for i = 1, n do
+  local kv, km = KEYS[2 * i - 1], KEYS[2 * i]
   local a = 5 * i - 3
-  out[i] = write(KEYS[2 * i - 1], KEYS[2 * i], ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4])
+  local mode, version = ARGV[a], ARGV[a + 1]
+  local stored = read[i]
+  if touched[km] then
+    flush()
+    stored = nil
+  end
+  local ok
+  if mode == 'v' and version ~= '' and stored ~= nil then
+    ok = stored == version
+  elseif mode == 'n' and stored == false and redis.call('EXISTS', kv, km) == 0 then
+    ok = true
+  else
+    local state, err = current(kv, km)
+    if err then
+      ok = err
+    elseif mode == 'n' then
+      ok = state == nil
+    elseif version ~= '' then
+      ok = state == version
+    else
+      ok = state == ''
+    end
+  end
+  if ok == true then
+    local at = ARGV[a + 4]
+    local s = #sets
+    sets[s + 1], sets[s + 2], sets[s + 3], sets[s + 4] = kv, ARGV[a + 2], km, ARGV[a + 3]
+    if at ~= '' then
+      local e = #expiries
+      expiries[e + 1], expiries[e + 2], expiries[e + 3] = kv, km, at
+    end
+    touched[km] = true
+    out[i] = 1
+  elseif ok == false then
+    out[i] = 0
+  else
+    out[i] = ok
+  end
 end
+flush()
 return out`;
 
 /** Compact ACL text → ACL, remembered: most keys share a handful of ACLs. */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { startSentinelGroup, type SentinelGroup } from '../../../../../test/peers/redis';
 import { useRedisPeer } from '../../../../../test/peers/redis-jest';
 import { createConnectorContext } from '../../core/backend';
+import { MAX_BATCH_ITEMS } from '../../core/redis/redis-batch';
 import { SreInvalidInputError } from '../../core/errors';
 import { AccessCandidate } from '../../security/access-candidate';
 import { ACL } from '../../security/acl';
@@ -21,7 +22,7 @@ const make = (more: Partial<RedisCacheSettings> = {}) =>
 
 describeCacheBackend('Redis', () => make(), { clock: 'real' });
 describeCacheBackend('Redis (fake clock: the client clock decides expiry)', () => make());
-describeCacheBackend('Redis (no auto-pipelining)', () => make({ autoPipelining: false }));
+describeCacheBackend('Redis (ioredis auto-pipelining on)', () => make({ autoPipelining: true }));
 
 describe('over Sentinel (master, replica, three sentinels)', () => {
   let group: SentinelGroup;
@@ -130,14 +131,16 @@ describe('Cache Redis: the calls of one tick share one command', () => {
     await cache.connect();
     try {
       const agent = cache.requester(AccessCandidate.agent('batch'));
-      const keys = Array.from({ length: 40 }, (_, i) => `k${i}`);
+      const keys = Array.from({ length: MAX_BATCH_ITEMS + 8 }, (_, i) => `k${i}`);
       for (const key of keys) await agent.set(key, 'first');
       const scripts = await evalCalls();
+      // a full batch goes out at once, the rest at the end of the tick
       await Promise.all(keys.map((key, i) => agent.set(key, `second ${i}`)));
-      expect((await evalCalls()) - scripts).toBe(1);
+      expect((await evalCalls()) - scripts).toBe(2);
       const gets = await mgetCalls();
       expect(await Promise.all(keys.map((key) => agent.get(key)))).toEqual(keys.map((_, i) => `second ${i}`));
-      expect((await mgetCalls()) - gets).toBe(1);
+      // two MGETs as well: the full batch and the rest
+      expect((await mgetCalls()) - gets).toBe(2);
     } finally {
       await cache.disconnect();
     }
@@ -160,6 +163,37 @@ describe('Cache Redis: the calls of one tick share one command', () => {
       expect(await agent.get('c')).toBe('second');
     } finally {
       await cache.disconnect();
+    }
+  });
+
+  it('decides a second write of one key in a batch on the first one’s result, and keeps every expiry', async () => {
+    const prefix = `p${randomUUID()}`;
+    const connector = make({ prefix });
+    await connector.connect();
+    try {
+      const acl = new ACL().grant(AccessCandidate.agent('a1'), 'owner');
+      const entry = (value: string, expiresAt?: number) => ({ value, acl, metadata: '{}', expiresAt });
+      const later = Date.now() + 60_000;
+      await connector.write('a', entry('a0'), undefined);
+      await connector.write('b', entry('b0'), undefined);
+      const [a, b] = [(await connector.readInfo('a'))!.version, (await connector.readInfo('b'))!.version];
+      const scripts = await evalCalls();
+      const results = await Promise.all([
+        connector.write('a', entry('a1', later), a),
+        connector.write('a', entry('a2'), a),
+        connector.write('b', entry('b1', later), b),
+        connector.write('c', entry('c1', later), undefined),
+        connector.write('c', entry('c2'), undefined),
+      ]);
+      expect((await evalCalls()) - scripts).toBe(1);
+      expect(results).toEqual([true, false, true, true, false]);
+      const raw = redis.raw();
+      expect(await raw.mget(`${prefix}:cache:a`, `${prefix}:cache:b`, `${prefix}:cache:c`)).toEqual(['a1', 'b1', 'c1']);
+      for (const key of ['a', 'b', 'c'])
+        for (const kind of ['cache', 'metadata'])
+          expect(await raw.pttl(`${prefix}:${kind}:${key}`)).toBeGreaterThan(50_000);
+    } finally {
+      await connector.disconnect();
     }
   });
 

@@ -15,8 +15,13 @@ export interface RedisBatchKind<I, R> {
   size(item: I): number;
 }
 
-/** A batch is sent at once when it reaches this many items or bytes: one command never holds Redis long. */
-export const MAX_BATCH_ITEMS = 128;
+/**
+ * A batch is sent at once when it reaches this many items or bytes: one command never holds Redis
+ * long, and under load several batches are in flight, so that Redis runs one while this process
+ * fills the next (with 100 callers, 32 gave 1.3-1.9x the throughput of one batch of 100, where
+ * each side waits for the other; 16 and 64 were within the noise of 32).
+ */
+export const MAX_BATCH_ITEMS = 32;
 export const MAX_BATCH_BYTES = 256 * 1024;
 
 interface Waiter<R> {

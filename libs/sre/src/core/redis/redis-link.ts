@@ -59,7 +59,7 @@ export class RedisLink {
       // and what waited on it fails
       socketTimeout: settings.commandTimeoutMs ?? 5_000,
       connectTimeout: settings.connectTimeoutMs ?? 10_000,
-      enableAutoPipelining: settings.autoPipelining ?? true,
+      enableAutoPipelining: settings.autoPipelining ?? false,
       // before the first ready connection a failure goes to whoever connects (the boot, with the
       // kit's ConnectRetries); after it, reconnecting never stops
       retryStrategy: (attempt) => (this.everReady ? reconnectDelay(attempt) : null),
