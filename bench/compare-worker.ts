@@ -32,6 +32,8 @@ export const COMPARE_CASES = [
   'storage.write',
   'storage.read',
   'storage.delete',
+  'storage.write.nofsync',
+  'storage.delete.nofsync',
 ] as const;
 export type CompareCase = (typeof COMPARE_CASES)[number];
 
@@ -93,7 +95,8 @@ async function bootOurs(which: CompareCase, dataDir: string): Promise<Side> {
   const { LogService } = require('../libs/sre/src/log/log.service') as typeof LogFile;
   const { StorageService } = require('../libs/sre/src/storage/storage.service') as typeof StorageFile;
   /* eslint-enable @typescript-eslint/no-require-imports */
-  const config = configFor(which, dataDir, {});
+  // the .nofsync cases: our LocalStorage at the original's durability (it never flushes a file)
+  const config = configFor(which, dataDir, which.endsWith('.nofsync') ? { Settings: { fsync: false } } : {});
   // the Log connector writes at `debug`: the app's logger levels decide whether it is on
   const levels = logEnabled(which)
     ? (['error', 'warn', 'log', 'debug', 'verbose'] as const)
@@ -182,11 +185,13 @@ async function runCase(side: Side, which: CompareCase, seconds: number): Promise
     case 'log.enabled':
       return rate(() => side.log.log(ENTRY));
     case 'storage.write':
+    case 'storage.write.nofsync':
       return rate((i) => side.storage.write(`bench/w${i % STORED}.bin`, SMALL));
     case 'storage.read':
       for (let i = 0; i < STORED; i++) await side.storage.write(`bench/r${i}.bin`, SMALL);
       return rate((i) => side.storage.read(`bench/r${i % STORED}.bin`));
-    case 'storage.delete': {
+    case 'storage.delete':
+    case 'storage.delete.nofsync': {
       // a delete consumes its file: write a fixed set first, then time deleting each once
       const count = Math.max(200, Math.round(seconds * 1000));
       for (let i = 0; i < count; i++) await side.storage.write(`bench/d${i}.bin`, SMALL);

@@ -31,6 +31,8 @@ const LABELS: Record<CompareCase, string> = {
   'storage.write': 'Storage LocalStorage 10 KB write',
   'storage.read': 'Storage LocalStorage 10 KB read',
   'storage.delete': 'Storage LocalStorage 10 KB delete',
+  'storage.write.nofsync': 'Storage LocalStorage 10 KB write, ours with fsync: false (the original never flushes)',
+  'storage.delete.nofsync': 'Storage LocalStorage 10 KB delete, ours with fsync: false (the original never flushes)',
 };
 
 function peerDir(): string {

@@ -89,4 +89,25 @@ describe('INLINE_FILE_IO', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('unlinks a file known to be small inline, and a big or unknown one on the thread pool', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sre-io-'));
+    try {
+      const unlink = jest.spyOn(POOLED_FILE_IO, 'unlink');
+      const files = ['small', 'big', 'unknown'].map((name) => path.join(dir, name));
+      for (const file of files) fs.writeFileSync(file, 'x');
+      const small = INLINE_FILE_IO.unlink(files[0], INLINE_IO_BYTES);
+      // gone before the promise is awaited: the call ran on this thread
+      expect(fs.existsSync(files[0])).toBe(false);
+      await small;
+      await INLINE_FILE_IO.unlink(files[1], INLINE_IO_BYTES + 1);
+      await INLINE_FILE_IO.unlink(files[2]);
+      expect(unlink.mock.calls.map(([file]) => path.basename(file))).toEqual(['big', 'unknown']);
+      expect(files.some((file) => fs.existsSync(file))).toBe(false);
+      await expect(INLINE_FILE_IO.unlink(files[0], 1)).rejects.toMatchObject({ code: 'ENOENT' });
+    } finally {
+      jest.restoreAllMocks();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -23,6 +23,12 @@ import { KeyedLock } from './keyed-lock';
 /** How often a read retries a pair that keeps being replaced under it (by another process). */
 const SNAPSHOT_TRIES = 5;
 
+/** The sizes of a pair's files, as last stat'ed. */
+interface PairSizes {
+  dataBytes: number;
+  metaBytes: number;
+}
+
 /** The pair of one key as it was on disk together at one instant. */
 export interface PairSnapshot {
   /** The data file's stat when it is a regular file: the key exists iff it is. */
@@ -179,8 +185,9 @@ export class FilePairStore {
     return this.lock.run(key, async () => {
       // the version the caller just read, still on disk: both stamps at once settle it (under the
       // lock nothing of this process moves either file); anything else takes the full snapshot
-      if (ifVersion !== undefined && (await this.stampsOf(key)) === ifVersion) {
-        await this.removePair(key);
+      const onDisk = ifVersion === undefined ? undefined : await this.stampsOf(key);
+      if (onDisk !== undefined && onDisk.stamps === ifVersion) {
+        await this.removePair(key, onDisk);
         return true;
       }
       const { version } = await this.snapshot(key);
@@ -295,12 +302,16 @@ export class FilePairStore {
    * check); `undefined` when either file is not a regular file. Only ever compared with a version
    * a snapshot produced, which also vouched for the header (decodable, not expired).
    */
-  private async stampsOf(key: string): Promise<string | undefined> {
+  private async stampsOf(key: string): Promise<(PairSizes & { stamps: string }) | undefined> {
     const { data, meta } = this.paths(key);
     const { io } = this;
     const [metaStat, dataStat] = await Promise.all([io.statIfAny(meta), io.statIfAny(data), this.realPaths(key)]);
     if (!metaStat?.isFile() || !dataStat?.isFile()) return undefined;
-    return `${fileStamp(metaStat)}|${fileStamp(dataStat)}`;
+    return {
+      stamps: `${fileStamp(metaStat)}|${fileStamp(dataStat)}`,
+      dataBytes: dataStat.size,
+      metaBytes: metaStat.size,
+    };
   }
 
   /**
@@ -348,10 +359,11 @@ export class FilePairStore {
     return paths;
   }
 
-  private async removePair(key: string): Promise<void> {
+  /** Data first: a resource exists iff its data file does. `sizes` lets small files go inline (`FileIo.unlink`). */
+  private async removePair(key: string, sizes?: PairSizes): Promise<void> {
     const { data, meta } = this.paths(key);
-    await unlinkIfPresent(data, this.io);
-    await unlinkIfPresent(meta, this.io);
+    await unlinkIfPresent(data, this.io, sizes?.dataBytes);
+    await unlinkIfPresent(meta, this.io, sizes?.metaBytes);
     this.metaTexts.forget(meta);
   }
 

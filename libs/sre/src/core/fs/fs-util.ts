@@ -121,9 +121,9 @@ export async function syncFolder(dir: string): Promise<void> {
   }
 }
 
-export async function unlinkIfPresent(file: string, io: FileIo = POOLED_FILE_IO): Promise<void> {
+export async function unlinkIfPresent(file: string, io: FileIo = POOLED_FILE_IO, bytes?: number): Promise<void> {
   try {
-    await io.unlink(file);
+    await io.unlink(file, bytes);
   } catch (error) {
     if (!isAbsent(error)) throw error;
   }
