@@ -13,7 +13,7 @@ import {
   WRITE,
   type SecureServiceDeps,
 } from '../security/secure-service';
-import type { CacheBackend, CacheData, CacheInfo, CacheMetadata, CacheValue } from './cache.backend';
+import type { CacheBackend, CacheData, CacheEntry, CacheInfo, CacheMetadata, CacheValue } from './cache.backend';
 
 export type {
   CacheBackend,
@@ -136,12 +136,12 @@ export class CacheService extends SecureService<CacheBackend> {
           // a key named like a reserved folder (`teams`, `users/<id>`, ...) is refused in every
           // subsystem, whether or not this backend has folders
           assertNotScopeFolder(key, 'cache key', this.errorSource);
-          const written = this.mutate(candidate, WRITE, key, (info) =>
-            then(this.nextACL(candidate, key, info?.acl, given), (next) => {
-              const entry = { value, acl: next, metadata: text, expiresAt };
-              return this.call(WRITING, () => this.backend.write(key, entry, info?.version));
-            }),
-          );
+          const written = this.mutate(candidate, WRITE, key, (info) => {
+            const next = this.nextACL(candidate, key, info?.acl, given);
+            return isPromise(next)
+              ? next.then((acl) => this.writeEntry(key, { value, acl, metadata: text, expiresAt }, info))
+              : this.writeEntry(key, { value, acl: next, metadata: text, expiresAt }, info);
+          });
           // a write done at once (see `mutate`) costs no promise of its own
           return written === undefined ? TRUE : written.then(() => true);
         } catch (error) {
@@ -257,10 +257,21 @@ export class CacheService extends SecureService<CacheBackend> {
     key: string,
     next: (info: CacheInfo | undefined) => MaybePromise<T>,
   ): MaybePromise<T> {
-    return then(
-      this.call(READING, () => this.backend.readInfo(key)),
-      (info) => this.decideOn(candidate, need, key, info, next),
-    );
+    // `call` and `then` written out: no closure while the backend answers at once (a RAM `set`)
+    const pending = this.ensureReady();
+    if (pending) return pending.then(() => this.withInfo(candidate, need, key, next));
+    let info: MaybePromise<CacheInfo | undefined>;
+    try {
+      info = this.backend.readInfo(key);
+    } catch (error) {
+      throw this.wrap(error, READING);
+    }
+    if (isPromise(info))
+      return info.then(
+        (found) => this.decideOn(candidate, need, key, found, next),
+        (error: unknown) => Promise.reject(this.wrap(error, READING)),
+      );
+    return this.decideOn(candidate, need, key, info, next);
   }
 
   /** `next(info)` once the candidate holds `need` on the key in that state (a missing key outside any scope: at once). */
@@ -361,42 +372,73 @@ export class CacheService extends SecureService<CacheBackend> {
     key: string,
     write: (info: CacheInfo | undefined) => MaybePromise<boolean>,
   ): MaybePromise<void> {
-    const decided = (made: number) =>
-      this.retryOnConflict(`cache key '${key}'`, () => this.withInfo(candidate, need, key, write), made);
-    // the first attempt: at the backend's recent state of the key when that lets the candidate act
-    // directly (a stale guess fails the conditional write, and the reads that follow decide, with
-    // all of their attempts), else a read and a decision like every later attempt
-    const attempt = (): [MaybePromise<boolean>, number] => {
-      const guess = this.backend.peekInfo?.(key);
-      return guess !== undefined && guess.acl.allowsDirectly(candidate, need)
-        ? [write(guess), 0]
-        : [this.withInfo(candidate, need, key, write), 1];
-    };
     const before = this.writing.get(key);
     if (before !== undefined) {
-      const next = () => this.finish(attempt, decided);
+      const next = () => this.finish(candidate, need, key, write);
       return this.queue(key, before.then(next, next));
     }
     // nothing of this key queued: the first attempt runs now, and one that completes at once (a
-    // synchronous backend, an ACL granting directly) never enters the queue: nothing can overlap it
-    let first: [MaybePromise<boolean>, number];
+    // synchronous backend, an ACL granting directly) never enters the queue: nothing can overlap it.
+    // Written out without closures: this is every `set` of a RAM cache.
+    let done: MaybePromise<boolean>;
+    let made = 0;
     try {
-      first = attempt();
+      const guess = this.backend.peekInfo?.(key);
+      if (guess !== undefined && guess.acl.allowsDirectly(candidate, need)) done = write(guess);
+      else {
+        done = this.withInfo(candidate, need, key, write);
+        made = 1;
+      }
     } catch (error) {
       return Promise.reject(error as Error);
     }
-    const [done, made] = first;
     if (done === true) return undefined;
-    return this.queue(key, done === false ? decided(made) : done.then((ok) => (ok ? undefined : decided(made))));
+    if (done === false) return this.queue(key, this.decided(candidate, need, key, write, made));
+    return this.queue(
+      key,
+      done.then((ok) => (ok ? undefined : this.decided(candidate, need, key, write, made))),
+    );
   }
 
-  /** The first attempt, then the read-and-decide loop if it did not apply. */
+  /**
+   * The first attempt: at the backend's recent state of the key when that lets the candidate act
+   * directly (a stale guess fails the conditional write, and the reads that follow decide, with all
+   * of their attempts), else a read and a decision like every later attempt; then those attempts.
+   */
   private async finish(
-    attempt: () => [MaybePromise<boolean>, number],
-    decided: (made: number) => Promise<void>,
+    candidate: AccessCandidate,
+    need: number,
+    key: string,
+    write: (info: CacheInfo | undefined) => MaybePromise<boolean>,
   ): Promise<void> {
-    const [done, made] = attempt();
-    if (!(await done)) await decided(made);
+    const guess = this.backend.peekInfo?.(key);
+    const direct = guess !== undefined && guess.acl.allowsDirectly(candidate, need);
+    const done = direct ? write(guess) : this.withInfo(candidate, need, key, write);
+    if (!(await done)) await this.decided(candidate, need, key, write, direct ? 0 : 1);
+  }
+
+  /** Reads, decides and writes again while the key keeps changing; `made`: attempts already made. */
+  private decided(
+    candidate: AccessCandidate,
+    need: number,
+    key: string,
+    write: (info: CacheInfo | undefined) => MaybePromise<boolean>,
+    made: number,
+  ): Promise<void> {
+    return this.retryOnConflict(`cache key '${key}'`, () => this.withInfo(candidate, need, key, write), made);
+  }
+
+  /** `backend.write` at the version of `info`, as `call` runs it, without a closure (every `set`). */
+  private writeEntry(key: string, entry: CacheEntry, info: CacheInfo | undefined): MaybePromise<boolean> {
+    const pending = this.ensureReady();
+    if (pending) return pending.then(() => this.writeEntry(key, entry, info));
+    let result: MaybePromise<boolean>;
+    try {
+      result = this.backend.write(key, entry, info?.version);
+    } catch (error) {
+      throw this.wrap(error, WRITING);
+    }
+    return isPromise(result) ? result.catch((error: unknown) => Promise.reject(this.wrap(error, WRITING))) : result;
   }
 
   /** Registers `result` as the last write of `key`: the next write of the key waits for it. */
