@@ -383,8 +383,8 @@ export class CacheService extends SecureService<CacheBackend> {
     let done: MaybePromise<boolean>;
     let made = 0;
     try {
-      const guess = this.backend.peekInfo?.(key);
-      if (guess !== undefined && guess.acl.allowsDirectly(candidate, need)) done = write(guess);
+      const guess = this.directGuess(candidate, need, key);
+      if (guess !== undefined) done = write(guess);
       else {
         done = this.withInfo(candidate, need, key, write);
         made = 1;
@@ -401,20 +401,25 @@ export class CacheService extends SecureService<CacheBackend> {
   }
 
   /**
-   * The first attempt: at the backend's recent state of the key when that lets the candidate act
-   * directly (a stale guess fails the conditional write, and the reads that follow decide, with all
-   * of their attempts), else a read and a decision like every later attempt; then those attempts.
+   * The backend's recent state of the key when it lets the candidate act directly: what a first
+   * attempt writes at (a stale guess fails the conditional write, and the reads that follow decide,
+   * with all of their attempts); else the first attempt reads and decides like every later one.
    */
+  private directGuess(candidate: AccessCandidate, need: number, key: string): CacheInfo | undefined {
+    const guess = this.backend.peekInfo?.(key);
+    return guess !== undefined && guess.acl.allowsDirectly(candidate, need) ? guess : undefined;
+  }
+
+  /** The first attempt of a queued write (see `directGuess`), then the read-and-decide loop if it did not apply. */
   private async finish(
     candidate: AccessCandidate,
     need: number,
     key: string,
     write: (info: CacheInfo | undefined) => MaybePromise<boolean>,
   ): Promise<void> {
-    const guess = this.backend.peekInfo?.(key);
-    const direct = guess !== undefined && guess.acl.allowsDirectly(candidate, need);
-    const done = direct ? write(guess) : this.withInfo(candidate, need, key, write);
-    if (!(await done)) await this.decided(candidate, need, key, write, direct ? 0 : 1);
+    const guess = this.directGuess(candidate, need, key);
+    const done = guess !== undefined ? write(guess) : this.withInfo(candidate, need, key, write);
+    if (!(await done)) await this.decided(candidate, need, key, write, guess !== undefined ? 0 : 1);
   }
 
   /** Reads, decides and writes again while the key keeps changing; `made`: attempts already made. */
