@@ -1,4 +1,4 @@
-import { Logger } from '@nestjs/common';
+import { Logger, type LogLevel } from '@nestjs/common';
 import { createConnectorContext } from '../../core/backend';
 import { collectSecretValues, SecretSetting } from '../../core/secrets';
 import { validateSettings } from '../../core/settings';
@@ -96,6 +96,32 @@ describe('ConsoleLogConnector', () => {
     } finally {
       Logger.overrideLogger(['verbose', 'debug', 'log', 'warn', 'error', 'fatal']);
     }
+  });
+
+  it('follows log levels changed in place, not only a new array', async () => {
+    const { connector, logger } = consoleLog();
+    const levels: LogLevel[] = ['log', 'warn', 'error'];
+    Logger.overrideLogger(levels);
+    try {
+      await connector.agent('a1').logTask(1, false);
+      levels.push('debug');
+      await connector.agent('a1').logTask(2, false);
+      levels.splice(levels.indexOf('debug'), 1, 'fatal');
+      await connector.agent('a1').logTask(3, false);
+      expect(logger.lines.map(([, line]) => String(line).split(' ')[0])).toEqual(['2']);
+    } finally {
+      Logger.overrideLogger(['verbose', 'debug', 'log', 'warn', 'error', 'fatal']);
+    }
+  });
+
+  it('answers every call with a promise: a bad entry rejects, never throws', async () => {
+    const { connector } = consoleLog();
+    const agent = connector.agent('a1');
+    let rejected: Promise<void> | undefined;
+    expect(() => (rejected = agent.log(null as never))).not.toThrow();
+    await expect(rejected).rejects.toThrow('a log entry must be an object');
+    await expect(agent.log({ step: 1 }, 42 as never)).rejects.toThrow('callId must be a string');
+    await expect(agent.log({ step: 1 })).resolves.toBeUndefined();
   });
 
   it('redacts entries before writing them (W49)', async () => {

@@ -44,6 +44,9 @@ export class ConsoleLogConnector implements LogBackend {
   private readonly level: ConsoleLogLevel;
   private readonly redactor: LogRedactor;
   private readonly logger: Logger;
+  /** A copy of the application's log levels `levelEnabled` was decided on. */
+  private levelsSeen?: LogLevel[];
+  private levelEnabled = true;
 
   constructor(
     settings: ConsoleLogSettings = new ConsoleLogSettings(),
@@ -79,7 +82,14 @@ export class ConsoleLogConnector implements LogBackend {
    */
   private enabled(): boolean {
     const levels = (Logger as unknown as { logLevels?: LogLevel[] }).logLevels;
-    return levels === undefined || Logger.isLevelEnabled(this.level);
+    if (levels === undefined) return true;
+    // Nest's own check costs more than a dropped line should: the answer is kept for the levels
+    // it was decided on, compared element by element (an array changed in place is seen too)
+    if (!sameLevels(levels, this.levelsSeen)) {
+      this.levelsSeen = [...levels];
+      this.levelEnabled = Logger.isLevelEnabled(this.level);
+    }
+    return this.levelEnabled;
   }
 
   private write(message: string): void {
@@ -91,4 +101,10 @@ export class ConsoleLogConnector implements LogBackend {
     const text = this.redactor.text(callId.length > MAX_CALL_ID_LENGTH ? callId.slice(0, MAX_CALL_ID_LENGTH) : callId);
     return JSON.stringify(text).slice(1, -1);
   }
+}
+
+function sameLevels(levels: readonly LogLevel[], seen: readonly LogLevel[] | undefined): boolean {
+  if (seen === undefined || levels.length !== seen.length) return false;
+  for (let i = 0; i < levels.length; i++) if (levels[i] !== seen[i]) return false;
+  return true;
 }
