@@ -293,6 +293,9 @@ export async function measureConcurrent(
   return { name, ops, seconds: elapsed, opsPerSecond: ops / elapsed, notes: `${concurrency} concurrent callers` };
 }
 
+/** Rounds of `measurePair` for the in-memory rows: short ones, so that a drift lasting a second hits both sides. */
+export const PAIR_ROUNDS = 8;
+
 /**
  * Measures a subject and its baseline in alternating rounds (subject, baseline, subject, ...), so
  * that a drift of the machine (another process, CPU frequency) weighs on both alike; each side's
