@@ -56,15 +56,6 @@ end
 
 /** The scripts, as ioredis `defineCommand` takes them (two keys: value, metadata). */
 export const REDIS_CACHE_SCRIPTS = {
-  /** ARGV now, withValue → nil | { metadata, value|nil, pttl (for the original's keys) }. */
-  sreCacheRead: `${STATE}
-local md = state(KEYS[1], KEYS[2])
-if md == nil then return nil end
-local value = false
-if ARGV[2] == '1' then value = redis.call('GET', KEYS[1]) end
-local ttl = -1
-if string.sub(md, 1, 9) ~= '{"_sre":"' then ttl = redis.call('PTTL', KEYS[1]) end
-return { md, value, ttl }`,
   /** ARGV now, version, withValue → nil when the key is not at version, else the value or 1. */
   sreCacheAt: `${STATE}
 if state(KEYS[1], KEYS[2]) ~= ARGV[2] then return nil end
@@ -170,6 +161,41 @@ for i = 1, n do
   end
 end
 flush()
+return out`;
+
+/**
+ * The state of many keys in one call (the `readInfo`s one tick queued, see
+ * `RedisBatcher`): KEYS value and metadata per key, ARGV now. Three results per key: a tag (0
+ * missing or expired, 1 found, 2 failed alone: its metadata key holds another type), then the
+ * metadata text ('' for a value without metadata; the error's text for tag 2) and the PTTL of a
+ * key the original wrote (-1 for ours). Each key is decided as `state()` decides it, expired keys
+ * deleted the same way.
+ */
+export const REDIS_CACHE_READ_INFO_MANY = `
+local now = tonumber(ARGV[1])
+local EXPIRY = '^{"_sre":"%a|[%w_-]*|(%d+)"'
+local out = {}
+for i = 1, #KEYS / 2 do
+  local kv, km = KEYS[2 * i - 1], KEYS[2 * i]
+  local tag, md, ttl = 0, '', -1
+  if redis.call('EXISTS', kv) == 1 then
+    local stored = redis.pcall('GET', km)
+    if type(stored) == 'table' then
+      tag, md = 2, tostring(stored.err)
+    else
+      tag = 1
+      if stored then md = stored end
+      local exp = string.match(md, EXPIRY)
+      if exp and tonumber(exp) <= now then
+        redis.call('DEL', kv, km)
+        tag, md = 0, ''
+      elseif string.sub(md, 1, 9) ~= '{"_sre":"' then
+        ttl = redis.call('PTTL', kv)
+      end
+    end
+  end
+  out[3 * i - 2], out[3 * i - 1], out[3 * i] = tag, md, ttl
+end
 return out`;
 
 /** Compact ACL text → ACL, remembered: most keys share a handful of ACLs. */

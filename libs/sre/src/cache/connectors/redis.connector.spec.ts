@@ -146,6 +146,46 @@ describe('Cache Redis: the calls of one tick share one command', () => {
     }
   });
 
+  it("reads the state of one tick's keys (exists, getTTL) in one script call, each answered alone", async () => {
+    const prefix = `p${randomUUID()}`;
+    const cache = new CacheService(make({ prefix }), context(), { account });
+    await cache.connect();
+    try {
+      const agent = cache.requester(AccessCandidate.agent('batch'));
+      const keys = Array.from({ length: 6 }, (_, i) => `s${i}`);
+      for (const [i, key] of keys.entries()) await agent.set(key, 'v', undefined, undefined, i % 2 ? 300 : undefined);
+      // the original's key: a raw value, metadata with its compact acl, Redis' own TTL
+      await redis.raw().set(`${prefix}:cache:orig`, 'raw', 'EX', 120);
+      const owner = new ACL().grant(AccessCandidate.agent('batch'), 'owner').serialize();
+      await redis.raw().set(`${prefix}:metadata:orig`, JSON.stringify({ acl: owner }));
+      // another program put a hash where s5's metadata lives
+      await redis.raw().del(`${prefix}:metadata:s5`);
+      await redis.raw().hset(`${prefix}:metadata:s5`, 'x', '1');
+      const asked = [...keys.slice(0, 5), 'missing', 'orig'];
+      const scripts = await evalCalls();
+      const [exists, ttls] = await Promise.all([
+        Promise.all(asked.map((key) => agent.exists(key))),
+        Promise.all(asked.map((key) => agent.getTTL(key))),
+      ]);
+      expect((await evalCalls()) - scripts).toBe(1);
+      expect(exists).toEqual([true, true, true, true, true, false, true]);
+      expect(ttls.map((ttl) => (ttl === undefined ? 'none' : ttl > 100 ? 'set' : ttl))).toEqual([
+        'none',
+        'set',
+        'none',
+        'set',
+        'none',
+        'none',
+        'set',
+      ]);
+      const wrong = await Promise.allSettled([agent.exists('s4'), agent.exists('s5')]);
+      expect(wrong.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
+      expect(String((wrong[1] as PromiseRejectedResult).reason)).toMatch(/Cache\(Redis\).*WRONGTYPE/);
+    } finally {
+      await cache.disconnect();
+    }
+  });
+
   it('fails only the write whose key Redis cannot take; the others of its batch are done', async () => {
     const prefix = `p${randomUUID()}`;
     const cache = new CacheService(make({ prefix }), context(), { account });

@@ -21,6 +21,7 @@ import {
   encodeMetadata,
   encodeValue,
   REDIS_CACHE_SCRIPTS,
+  REDIS_CACHE_READ_INFO_MANY,
   REDIS_CACHE_WRITE_MANY,
   type StoredMetadata,
 } from './redis-cache-format';
@@ -48,9 +49,9 @@ interface RedisVersion {
 type ScriptClient = Redis & {
   [name in keyof typeof REDIS_CACHE_SCRIPTS]: (...args: (string | Buffer | number)[]) => Promise<unknown>;
 } & {
-  sreCacheReadBuffer(...args: (string | Buffer | number)[]): Promise<[Buffer, null, number] | null>;
   sreCacheAtBuffer(...args: (string | Buffer | number)[]): Promise<Buffer | number | null>;
   sreCacheWriteMany(keyCount: number, keys: string[], args: (string | Buffer | number)[]): Promise<(number | string)[]>;
+  sreCacheReadInfoManyBuffer(keyCount: number, keys: string[], now: number): Promise<(number | Buffer)[]>;
 };
 
 /** One conditional write of a batch (see `REDIS_CACHE_WRITE_MANY`). */
@@ -116,6 +117,8 @@ export class RedisCacheConnector implements CacheBackend {
     // the key count is the call's first argument: one call carries any number of writes
     if (typeof this.client.sreCacheWriteMany !== 'function')
       this.client.defineCommand('sreCacheWriteMany', { lua: REDIS_CACHE_WRITE_MANY });
+    if (typeof this.client.sreCacheReadInfoManyBuffer !== 'function')
+      this.client.defineCommand('sreCacheReadInfoMany', { lua: REDIS_CACHE_READ_INFO_MANY });
   }
 
   /** The writes of one tick as one script call: one result per write. */
@@ -153,6 +156,25 @@ export class RedisCacheConnector implements CacheBackend {
     size: (key) => 2 * key.length,
   };
 
+  /**
+   * The `readInfo`s of one tick as one script call: per key its metadata and (a key the original
+   * wrote) its PTTL, or `null` when missing; a key whose metadata holds another type fails alone.
+   */
+  private readonly infoBatch: RedisBatchKind<string, [Buffer, number] | null> = {
+    send: async (client, keys) => {
+      const names: string[] = [];
+      for (const key of keys) names.push(this.valuePrefix + key, this.metadataPrefix + key);
+      const flat = await (client as ScriptClient).sreCacheReadInfoManyBuffer(names.length, names, Date.now());
+      return keys.map((_, i): [Buffer, number] | null | Error => {
+        const tag = flat[3 * i];
+        if (tag === 0) return null;
+        if (tag === 2) return new Error(String(flat[3 * i + 1]));
+        return [flat[3 * i + 1] as Buffer, flat[3 * i + 2] as number];
+      });
+    },
+    size: (key) => 2 * key.length,
+  };
+
   /** Where the keys live, e.g. `smyth:cache:` (the NKV connector on the same Redis shares it). */
   get keyPrefix(): string {
     return this.valuePrefix;
@@ -175,10 +197,10 @@ export class RedisCacheConnector implements CacheBackend {
     return this.redis.ping();
   }
 
+  /** The key's state without its value, shared with the other `readInfo`s of the tick (one script call). */
   readInfo(key: string): Promise<CacheInfo | undefined> {
-    return this.redis.exec(
-      () => this.client.sreCacheReadBuffer(this.valuePrefix + key, this.metadataPrefix + key, Date.now(), '0'),
-      (reply) => (reply ? this.recent.remember(key, this.infoOf(key, reply[0], reply[2])) : this.recent.forget(key)),
+    return this.redis.batch(this.infoBatch, key, (found) =>
+      found ? this.recent.remember(key, this.infoOf(key, found[0], found[1])) : this.recent.forget(key),
     );
   }
 
