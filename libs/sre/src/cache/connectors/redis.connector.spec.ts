@@ -8,7 +8,7 @@ import { AccessCandidate } from '../../security/access-candidate';
 import { ACL } from '../../security/acl';
 import type { TeamResolver } from '../../security/team-resolver';
 import { describeCacheBackend } from '../../testing/cache.contract';
-import { CacheService } from '../cache.service';
+import { CacheService, type CacheRequester } from '../cache.service';
 import { RedisCacheConnector, type RedisCacheSettings } from './redis.connector';
 
 const context = () => createConnectorContext({ subsystem: 'Cache', connector: 'Redis' });
@@ -126,6 +126,18 @@ describe('Cache Redis: the calls of one tick share one command', () => {
   const mgetCalls = async () =>
     Number(/cmdstat_mget:calls=(\d+)/.exec(await redis.raw().info('commandstats'))?.[1] ?? 0);
 
+  /** `run` with agent `batch` of a service on a fresh prefix, disconnected after. */
+  const withBatchAgent = async (run: (agent: CacheRequester, prefix: string) => Promise<void>) => {
+    const prefix = `p${randomUUID()}`;
+    const cache = new CacheService(make({ prefix }), context(), { account });
+    await cache.connect();
+    try {
+      await run(cache.requester(AccessCandidate.agent('batch')), prefix);
+    } finally {
+      await cache.disconnect();
+    }
+  };
+
   it('sends the writes and the reads of one tick as one script call and one MGET, each answered alone', async () => {
     const cache = new CacheService(make(), context(), { account });
     await cache.connect();
@@ -147,11 +159,7 @@ describe('Cache Redis: the calls of one tick share one command', () => {
   });
 
   it("reads the state of one tick's keys (exists, getTTL) in one script call, each answered alone", async () => {
-    const prefix = `p${randomUUID()}`;
-    const cache = new CacheService(make({ prefix }), context(), { account });
-    await cache.connect();
-    try {
-      const agent = cache.requester(AccessCandidate.agent('batch'));
+    await withBatchAgent(async (agent, prefix) => {
       const keys = Array.from({ length: 6 }, (_, i) => `s${i}`);
       for (const [i, key] of keys.entries()) await agent.set(key, 'v', undefined, undefined, i % 2 ? 300 : undefined);
       // the original's key: a raw value, metadata with its compact acl, Redis' own TTL
@@ -181,17 +189,11 @@ describe('Cache Redis: the calls of one tick share one command', () => {
       const wrong = await Promise.allSettled([agent.exists('s4'), agent.exists('s5')]);
       expect(wrong.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
       expect(String((wrong[1] as PromiseRejectedResult).reason)).toMatch(/Cache\(Redis\).*WRONGTYPE/);
-    } finally {
-      await cache.disconnect();
-    }
+    });
   });
 
   it('fails only the write whose key Redis cannot take; the others of its batch are done', async () => {
-    const prefix = `p${randomUUID()}`;
-    const cache = new CacheService(make({ prefix }), context(), { account });
-    await cache.connect();
-    try {
-      const agent = cache.requester(AccessCandidate.agent('batch'));
+    await withBatchAgent(async (agent, prefix) => {
       for (const key of ['a', 'b', 'c']) await agent.set(key, 'first');
       // another program put a hash where b's metadata lives
       await redis.raw().del(`${prefix}:metadata:b`);
@@ -201,9 +203,7 @@ describe('Cache Redis: the calls of one tick share one command', () => {
       expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(/Cache\(Redis\).*WRONGTYPE/);
       expect(await agent.get('a')).toBe('second');
       expect(await agent.get('c')).toBe('second');
-    } finally {
-      await cache.disconnect();
-    }
+    });
   });
 
   it('decides a second write of one key in a batch on the first one’s result, and keeps every expiry', async () => {
