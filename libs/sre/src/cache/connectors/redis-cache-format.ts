@@ -28,23 +28,33 @@ export interface StoredMetadata {
 const OURS = /^\{"_sre":"([sbntfzj])\|[A-Za-z0-9_-]*\|(\d*)","acl":("(?:[^"\\]|\\.)*")(\}|,)/;
 
 /**
- * Lua shared by every script (`now` is `ARGV[1]`, epoch ms): `state(value, metadata)` is a key's
- * state as the client sees it: its metadata text, `''` for a value without metadata, `nil` when
- * missing or past its `_sre` expiry (the client's clock decides, so that a key it reads as expired
- * is also expired for its conditional writes; Redis' own expiry then frees it).
+ * Lua shared by every script (`now` is `ARGV[1]`, epoch ms): `live(value, metadata, text)` is the
+ * metadata text, or `nil` (both keys deleted) once its `_sre` expiry has passed.
  */
-const STATE = `
+const LIVE = `
 local now = tonumber(ARGV[1])
-local function state(kv, km)
-  if redis.call('EXISTS', kv) == 0 then return nil end
-  local md = redis.call('GET', km)
-  if not md then return '' end
+local function live(kv, km, md)
   local exp = string.match(md, '^{"_sre":"%a|[%w_-]*|(%d+)"')
   if exp and tonumber(exp) <= now then
     redis.call('DEL', kv, km)
     return nil
   end
   return md
+end
+`;
+
+/**
+ * Lua shared by the single-key scripts: `state(value, metadata)` is a key's state as the client
+ * sees it: its metadata text, `''` for a value without metadata, `nil` when missing or past its
+ * `_sre` expiry (the client's clock decides, so that a key it reads as expired is also expired for
+ * its conditional writes; Redis' own expiry then frees it).
+ */
+const STATE = `${LIVE}
+local function state(kv, km)
+  if redis.call('EXISTS', kv) == 0 then return nil end
+  local md = redis.call('GET', km)
+  if not md then return '' end
+  return live(kv, km, md)
 end
 local function expire(kv, km, at)
   if at ~= '' then
@@ -88,9 +98,7 @@ return 1`,
  * same `now`). Anything else (a key without metadata, an expired one, a wrong type) is decided
  * on its own, after what is pending has been written, as is a second write of a key in one batch.
  */
-export const REDIS_CACHE_WRITE_MANY = `
-local now = tonumber(ARGV[1])
-local EXPIRY = '^{"_sre":"%a|[%w_-]*|(%d+)"'
+export const REDIS_CACHE_WRITE_MANY = `${LIVE}
 local n = #KEYS / 2
 local metas = {}
 for i = 1, n do metas[i] = KEYS[2 * i] end
@@ -110,12 +118,7 @@ local function current(kv, km)
   if type(stored) == 'table' then return nil, 'E' .. tostring(stored.err) end
   if redis.call('EXISTS', kv) == 0 then return nil end
   if not stored then return '' end
-  local exp = string.match(stored, EXPIRY)
-  if exp and tonumber(exp) <= now then
-    redis.call('DEL', kv, km)
-    return nil
-  end
-  return stored
+  return live(kv, km, stored)
 end
 local out = {}
 for i = 1, n do
@@ -171,9 +174,7 @@ return out`;
  * key the original wrote (-1 for ours). Each key is decided as `state()` decides it, expired keys
  * deleted the same way.
  */
-export const REDIS_CACHE_READ_INFO_MANY = `
-local now = tonumber(ARGV[1])
-local EXPIRY = '^{"_sre":"%a|[%w_-]*|(%d+)"'
+export const REDIS_CACHE_READ_INFO_MANY = `${LIVE}
 local out = {}
 for i = 1, #KEYS / 2 do
   local kv, km = KEYS[2 * i - 1], KEYS[2 * i]
@@ -184,10 +185,8 @@ for i = 1, #KEYS / 2 do
       tag, md = 2, tostring(stored.err)
     else
       tag = 1
-      if stored then md = stored end
-      local exp = string.match(md, EXPIRY)
-      if exp and tonumber(exp) <= now then
-        redis.call('DEL', kv, km)
+      if stored then md = live(kv, km, stored) end
+      if md == nil then
         tag, md = 0, ''
       elseif string.sub(md, 1, 9) ~= '{"_sre":"' then
         ttl = redis.call('PTTL', kv)
