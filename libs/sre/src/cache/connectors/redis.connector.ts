@@ -1,6 +1,5 @@
 import { IsOptional, Matches } from 'class-validator';
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import {
   createConnectorContext,
   sourceOf,
@@ -20,11 +19,16 @@ import {
   decodeValue,
   encodeMetadata,
   encodeValue,
-  REDIS_CACHE_SCRIPTS,
-  REDIS_CACHE_READ_INFO_MANY,
-  REDIS_CACHE_WRITE_MANY,
   type StoredMetadata,
 } from './redis-cache-format';
+import {
+  cacheInfoBatch,
+  cacheReadBatch,
+  cacheWriteBatch,
+  defineCacheScripts,
+  type ScriptClient,
+  type WriteItem,
+} from './redis-cache-batches';
 import { RecentStates } from './recent-states';
 import type { RedisBatchKind } from '../../core/redis/redis-batch';
 
@@ -43,27 +47,6 @@ export class RedisCacheSettings extends RedisConnectionSettings {
 interface RedisVersion {
   readonly md: string;
   readonly meta: StoredMetadata;
-}
-
-/** Our scripts as ioredis commands (`defineCommand`), with their Buffer-returning twins. */
-type ScriptClient = Redis & {
-  [name in keyof typeof REDIS_CACHE_SCRIPTS]: (...args: (string | Buffer | number)[]) => Promise<unknown>;
-} & {
-  sreCacheAtBuffer(...args: (string | Buffer | number)[]): Promise<Buffer | number | null>;
-  sreCacheWriteMany(keyCount: number, keys: string[], args: (string | Buffer | number)[]): Promise<(number | string)[]>;
-  sreCacheReadInfoManyBuffer(keyCount: number, keys: string[], now: number): Promise<(number | Buffer)[]>;
-};
-
-/** One conditional write of a batch (see `REDIS_CACHE_WRITE_MANY`). */
-interface WriteItem {
-  key: string;
-  mode: 'n' | 'v';
-  version: string;
-  /** The expiry of the version a `v` write expects, from its parsed metadata (see `send`). */
-  versionExpiresAt?: number | null;
-  bytes: string | Buffer;
-  md: string;
-  expiresAt: number | '';
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -110,70 +93,16 @@ export class RedisCacheConnector implements CacheBackend {
     const prefix = settings.prefix ?? 'smyth';
     this.valuePrefix = `${prefix}:cache:`;
     this.metadataPrefix = `${prefix}:metadata:`;
-    this.client = this.redis.link.client as ScriptClient;
-    for (const [name, lua] of Object.entries(REDIS_CACHE_SCRIPTS))
-      if (typeof (this.client as unknown as Record<string, unknown>)[name] !== 'function')
-        this.client.defineCommand(name, { lua, numberOfKeys: 2 });
-    // the key count is the call's first argument: one call carries any number of writes
-    if (typeof this.client.sreCacheWriteMany !== 'function')
-      this.client.defineCommand('sreCacheWriteMany', { lua: REDIS_CACHE_WRITE_MANY });
-    if (typeof this.client.sreCacheReadInfoManyBuffer !== 'function')
-      this.client.defineCommand('sreCacheReadInfoMany', { lua: REDIS_CACHE_READ_INFO_MANY });
+    this.client = defineCacheScripts(this.redis.link.client);
+    const names = { valuePrefix: this.valuePrefix, metadataPrefix: this.metadataPrefix };
+    this.writeBatch = cacheWriteBatch(names);
+    this.readBatch = cacheReadBatch(names);
+    this.infoBatch = cacheInfoBatch(names);
   }
 
-  /** The writes of one tick as one script call: one result per write. */
-  private readonly writeBatch: RedisBatchKind<WriteItem, number> = {
-    send: async (client, items) => {
-      const now = Date.now();
-      // a version past its expiry at this `now` (the one the script gets) is no live state: refused
-      // here, as the script would refuse it, without a Lua pattern match on Redis' single thread
-      const live = (item: WriteItem) =>
-        item.mode !== 'v' || typeof item.versionExpiresAt !== 'number' || item.versionExpiresAt > now;
-      const sent = items.filter(live);
-      const keys: string[] = [];
-      const args: (string | Buffer | number)[] = [now];
-      for (const { key, mode, version, bytes, md, expiresAt } of sent) {
-        keys.push(this.valuePrefix + key, this.metadataPrefix + key);
-        args.push(mode, version, bytes, md, expiresAt);
-      }
-      const results =
-        sent.length === 0 ? [] : await (client as ScriptClient).sreCacheWriteMany(keys.length, keys, args);
-      const answers = results.map((r) => (typeof r === 'string' ? new Error(r.slice(1)) : r));
-      if (sent.length === items.length) return answers;
-      let next = 0;
-      return items.map((item) => (live(item) ? answers[next++] : 0));
-    },
-    size: (item) => item.bytes.length + item.md.length + item.version.length + 2 * item.key.length,
-  };
-
-  /** The `readEntry`s of one tick as one `MGET` (value and metadata of each key). */
-  private readonly readBatch: RedisBatchKind<string, [Buffer | null, Buffer | null]> = {
-    send: (client, keys) => {
-      const names: string[] = [];
-      for (const key of keys) names.push(this.valuePrefix + key, this.metadataPrefix + key);
-      return client.mgetBuffer(names).then((replies) => keys.map((_, i) => [replies[2 * i], replies[2 * i + 1]]));
-    },
-    size: (key) => 2 * key.length,
-  };
-
-  /**
-   * The `readInfo`s of one tick as one script call: per key its metadata and (a key the original
-   * wrote) its PTTL, or `null` when missing; a key whose metadata holds another type fails alone.
-   */
-  private readonly infoBatch: RedisBatchKind<string, [Buffer, number] | null> = {
-    send: async (client, keys) => {
-      const names: string[] = [];
-      for (const key of keys) names.push(this.valuePrefix + key, this.metadataPrefix + key);
-      const flat = await (client as ScriptClient).sreCacheReadInfoManyBuffer(names.length, names, Date.now());
-      return keys.map((_, i): [Buffer, number] | null | Error => {
-        const tag = flat[3 * i];
-        if (tag === 0) return null;
-        if (tag === 2) return new Error(String(flat[3 * i + 1]));
-        return [flat[3 * i + 1] as Buffer, flat[3 * i + 2] as number];
-      });
-    },
-    size: (key) => 2 * key.length,
-  };
+  private readonly writeBatch: RedisBatchKind<WriteItem, number>;
+  private readonly readBatch: RedisBatchKind<string, [Buffer | null, Buffer | null]>;
+  private readonly infoBatch: RedisBatchKind<string, [Buffer, number] | null>;
 
   /** Where the keys live, e.g. `smyth:cache:` (the NKV connector on the same Redis shares it). */
   get keyPrefix(): string {
