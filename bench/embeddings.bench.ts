@@ -29,6 +29,8 @@ export async function runEmbeddingsBench(): Promise<void> {
     subsystem: 'VectorDB',
     connector: 'RAMVec',
   });
+  // the embedder waits for the WASM backend before it reads the weights; initModel alone does not
+  await embedder.embed(['load the model']);
   const model = await initModel(modelSource);
   const subject = await rate('LocalEmbedder.embed (256 sentences)', (texts) => embedder.embed(texts));
   const baseline = await rate('model.embed directly (256 sentences)', (texts) => model.embed(texts));

