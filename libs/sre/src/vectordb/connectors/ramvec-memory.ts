@@ -175,7 +175,7 @@ export class RowMemory {
   }
 
   private pagesFor(rows: number): number {
-    // 8 rows of slack: the kernels read rows 4 or 8 at a time
+    // rows of slack: the batch kernels read rows 4 at a time, up to 3 past the last
     return Math.ceil((this.rowsBase + (rows + 8) * this.stride) / PAGE);
   }
 

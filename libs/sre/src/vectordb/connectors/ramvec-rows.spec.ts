@@ -76,7 +76,7 @@ describe('VectorRows (WASM kernel, worker pool, exact rescore)', () => {
         else i16[queryAt / 2 + i] = i % 7 === 0 ? 32_767 * Math.sign(random()) : Math.round(random() * 32_767);
       }
       const kernels = instantiateKernels(memory, kernelModule(stride));
-      const runs = encoding === 'f32' ? [kernels.f32r8, kernels.f32x2] : [kernels.int8r1, kernels.int8r4];
+      const runs = encoding === 'f32' ? [kernels.f32r1, kernels.f32x2] : [kernels.int8r1, kernels.int8r4];
       for (const kernel of runs) {
         new Uint8Array(memory.buffer).fill(0, out, out + rows * queries * 4);
         kernel(0, rows, stride, rowBytes, queryAt, queries, out);

@@ -49,15 +49,15 @@ export interface SliceCandidates {
  */
 export const SCAN_SOURCE = String.raw`
 function scanSlice(kernels, buffer, p) {
-  // f32: one query takes 8 rows a pass, a batch goes through the pair kernel (an odd batch
-  // scores one spare query slot, unread); int8: one query streams row by row, a batch takes 4
-  // rows a pass (see the int8 kernels for why they differ)
+  // one query streams row by row (see the kernels' oneRow); a batch takes 4 rows a pass, f32
+  // through the pair kernel (an odd batch scores one spare query slot, unread)
   var pairs = p.encoding === 'f32' && p.nq > 1;
-  var kernel = pairs
-    ? kernels.f32x2
-    : p.encoding === 'f32'
-      ? kernels.f32r8
-      : p.encoding === 'int8' ? (p.nq > 1 ? kernels.int8r4 : kernels.int8r1) : kernels.bf16;
+  var single = p.nq === 1;
+  var kernel = p.encoding === 'f32'
+    ? (single ? kernels.f32r1 : kernels.f32x2)
+    : p.encoding === 'int8'
+      ? (single ? kernels.int8r1 : kernels.int8r4)
+      : (single ? kernels.bf16r1 : kernels.bf16r4);
   var width = pairs && p.nq % 2 === 1 ? p.nq + 1 : p.nq;
   var factors = new Float32Array(buffer);
   var out = p.encoding === 'int8'
