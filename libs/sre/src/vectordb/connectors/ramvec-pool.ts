@@ -61,6 +61,8 @@ export class RAMVecPool {
   private nextId = 0;
   /** False once a worker could not be started at all (e.g. a permission model denies threads). */
   private startable = true;
+  /** Bumped by every close: a search queued before it fails as the scans running then do. */
+  private closes = 0;
 
   constructor(
     readonly size: number,
@@ -92,6 +94,11 @@ export class RAMVecPool {
     });
   }
 
+  /** How many times the pool was closed: searches remember it when they queue. */
+  get generation(): number {
+    return this.closes;
+  }
+
   /** Whether scans can go to workers (false after a worker failed to start at all). */
   get usable(): boolean {
     return this.startable;
@@ -107,6 +114,7 @@ export class RAMVecPool {
 
   /** Terminates every worker; scans still running fail. Idempotent; a later scan starts workers again. */
   async close(): Promise<void> {
+    this.closes++;
     const slots = this.slots.splice(0, this.slots.length, ...new Array<undefined>(this.size).fill(undefined));
     await Promise.all(
       slots.map(async (slot) => {

@@ -244,12 +244,36 @@ describe('VectorRows (WASM kernel, worker pool, exact rescore)', () => {
     fill(rows, 2000, generator(5));
     const query = Array.from({ length: DIMENSIONS }, generator(6));
     const searching = rows.nearest(query, 10);
-    // the worker is still starting: it cannot have answered yet
-    await (own as unknown as { slots: { worker: { terminate(): Promise<number> } }[] }).slots[0].worker.terminate();
+    // the pass starts a promise job later; waiting on promise jobs alone, the worker (still
+    // starting) cannot have answered: its message would come in a later turn of the event loop
+    const slots = (own as unknown as { slots: ({ worker: { terminate(): Promise<number> } } | undefined)[] }).slots;
+    for (let jobs = 0; !slots[0] && jobs < 10; jobs++) await Promise.resolve();
+    await slots[0]!.worker.terminate();
     await expect(searching).rejects.toThrow(SreUnavailableError);
     const again = await rows.nearest(query, 10);
     expect(again.map((hit) => hit.row)).toEqual(bruteForce(rows, query, 10).map((hit) => hit.row));
     await own.close();
+  });
+
+  it('callers who search again as soon as they are answered share the next pass', async () => {
+    const rows = new VectorRows<number>(DIMENSIONS, undefined, { pool, workerThreshold: 0 });
+    fill(rows, 300, generator(12));
+    const query = Array.from({ length: DIMENSIONS }, generator(13));
+    const scan = jest.spyOn(pool, 'scan');
+    try {
+      await Promise.all(
+        Array.from({ length: 4 }, async () => {
+          for (let i = 0; i < 3; i++) await rows.nearest(query, 3);
+        }),
+      );
+      // every pass scored all four queries: none went alone while the others waited for the next
+      const batches = scan.mock.calls.map(([, , , , params]) => params.nq);
+      expect(batches.length).toBeGreaterThanOrEqual(3);
+      expect(new Set(batches)).toEqual(new Set([4]));
+    } finally {
+      scan.mockRestore();
+      rows.dispose();
+    }
   });
 
   it('keeps no worker alive once closed, and fails searches still waiting', async () => {
