@@ -61,7 +61,7 @@ export class S3CacheConnector implements CacheBackend {
 
   async disconnect(): Promise<void> {
     await this.sweeper.stop();
-    this.objects.close();
+    await this.objects.close();
   }
 
   async ping(): Promise<void> {

@@ -48,6 +48,8 @@ export class S3Objects {
   readonly client: S3.S3Client;
   readonly prefix: string;
   private readonly leaseTurns = new KeyedQueue();
+  /** Lease releases still on their way (see `leased`): `close` waits for them. */
+  private readonly releasing = new Set<Promise<void>>();
 
   constructor(
     private readonly settings: S3ConnectionSettings,
@@ -75,7 +77,9 @@ export class S3Objects {
     });
   }
 
-  close(): void {
+  /** Waits for the leases still being released (else they would block other writers until they expire), then closes the client. */
+  async close(): Promise<void> {
+    await Promise.all(this.releasing);
     this.client.destroy();
   }
 
@@ -142,20 +146,39 @@ export class S3Objects {
    * A lease older than `leaseSeconds` (its holder died) is taken over, conditional on its ETag.
    */
   withLease<T>(key: string, work: () => Promise<T>): Promise<T> {
-    // writers of one key in this process take turns here rather than polling S3 for the lease
-    return this.leaseTurns.run(key, () => this.leased(key, work));
+    return new Promise<T>((resolve, reject) => {
+      // writers of one key in this process take turns here rather than polling S3 for the lease
+      void this.leaseTurns.run(key, () => this.leased(key, work, resolve, reject));
+    });
   }
 
-  private async leased<T>(key: string, work: () => Promise<T>): Promise<T> {
+  /**
+   * Answers with `work`'s outcome as soon as it is known, then releases the lease: the caller
+   * does not wait for the release (one request fewer on every replace, header change and delete),
+   * while the next writer of the key in this process does, since its turn starts after this one
+   * ends; another process finds the lease for that one request longer and waits as it would.
+   */
+  private async leased<T>(
+    key: string,
+    work: () => Promise<T>,
+    resolve: (result: T) => void,
+    reject: (error: unknown) => void,
+  ): Promise<void> {
     const lease = `${this.prefix}${LEASE_INFIX}${key.slice(this.prefix.length)}`;
-    const etag = await this.acquire(lease);
+    let etag: string;
     try {
-      return await work();
-    } finally {
-      await this.remove(lease, etag).catch((error: unknown) => {
-        this.context.logger.warn(`releasing a lease failed: ${this.message(error)}`);
-      });
+      etag = await this.acquire(lease);
+    } catch (error) {
+      return reject(error);
     }
+    await work().then(resolve, reject);
+    const release = this.remove(lease, etag).then(
+      () => undefined,
+      (error: unknown) => this.context.logger.warn(`releasing a lease failed: ${this.message(error)}`),
+    );
+    this.releasing.add(release);
+    await release;
+    this.releasing.delete(release);
   }
 
   private async acquire(lease: string): Promise<string> {

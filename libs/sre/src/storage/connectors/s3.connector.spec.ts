@@ -111,6 +111,25 @@ describe('S3 storage under faults (fault proxy between the SDK and s3rver)', () 
     expect((await store.stat('kept.txt'))?.version).toBe(v1);
   });
 
+  it('answers a replace before its lease is released, and disconnect waits for the release', async () => {
+    expect(await put('leased.txt', 'version 1')).toBe(true);
+    const v1 = (await store.stat('leased.txt'))!.version;
+    const lease = `${store.objects.prefix}.sre-lease\\leased.txt`;
+    // the lease's DELETE stalls past the idle limit once; its retry then goes through
+    peer.proxy.inject({ kind: 'stall', count: 1, when: (r) => r.method === 'DELETE' && r.url.includes('sre-lease') });
+    expect(await put('leased.txt', 'version 2', v1)).toBe(true);
+    // answered while the release still stalls: the lease is there yet
+    expect(await store.objects.head(lease)).toBeDefined();
+    expect((await store.read('leased.txt'))?.data.toString()).toBe('version 2');
+    await store.disconnect();
+    const after = new S3StorageConnector({ ...peer.settings(), bucket: 'storage', prefix: store.objects.prefix });
+    try {
+      expect(await after.objects.head(lease)).toBeUndefined();
+    } finally {
+      await after.disconnect();
+    }
+  });
+
   it('uploads a large stream whose header is known to the key itself: invisible until committed, no copy', async () => {
     await withoutShortIdleLimit();
     const seen: string[] = [];

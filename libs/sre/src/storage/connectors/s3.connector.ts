@@ -59,7 +59,7 @@ export class S3StorageConnector implements StorageBackend {
   }
 
   async disconnect(): Promise<void> {
-    this.objects.close();
+    await this.objects.close();
   }
 
   async ping(): Promise<void> {
