@@ -112,10 +112,19 @@ describe('S3 storage under faults (fault proxy between the SDK and s3rver)', () 
   });
 
   it('answers a replace before its lease is released, and disconnect waits for the release', async () => {
+    // the lease's DELETE below stalls once until the client's idle limit, 3 s here, which leaves
+    // the checks time on a busy machine; its retry then goes through
+    await store.disconnect();
+    store = new S3StorageConnector({
+      ...peer.settings(),
+      bucket: 'storage',
+      prefix: `faults-${++runs}/`,
+      requestTimeoutMs: 3_000,
+    });
+    await store.connect();
     expect(await put('leased.txt', 'version 1')).toBe(true);
     const v1 = (await store.stat('leased.txt'))!.version;
     const lease = `${store.objects.prefix}.sre-lease\\leased.txt`;
-    // the lease's DELETE stalls past the idle limit once; its retry then goes through
     peer.proxy.inject({ kind: 'stall', count: 1, when: (r) => r.method === 'DELETE' && r.url.includes('sre-lease') });
     expect(await put('leased.txt', 'version 2', v1)).toBe(true);
     // answered while the release still stalls: the lease is there yet
