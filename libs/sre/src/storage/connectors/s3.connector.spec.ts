@@ -51,16 +51,18 @@ describe('S3 storage under faults (fault proxy between the SDK and s3rver)', () 
   });
 
   /**
-   * The store of a test that uploads parts and injects no stall: a 5 MiB part on a busy machine
-   * may idle past the 500 ms the stall tests need.
+   * A fresh store with another idle limit than the 500 ms the stall tests need: none for a test
+   * that uploads parts and injects no stall (a 5 MiB part on a busy machine may idle past 500 ms),
+   * or a longer one for a stall that has to outlast some checks.
    */
-  async function withoutShortIdleLimit(): Promise<void> {
+  async function withIdleLimit(requestTimeoutMs?: number): Promise<void> {
     await store.disconnect();
     store = new S3StorageConnector({
       ...peer.settings(),
       bucket: 'storage',
       prefix: `faults-${++runs}/`,
       maxAttempts: 3,
+      requestTimeoutMs,
       multipartThresholdBytes: 5 * MiB,
       partSizeBytes: 5 * MiB,
     });
@@ -88,7 +90,7 @@ describe('S3 storage under faults (fault proxy between the SDK and s3rver)', () 
   );
 
   it('retries a failed part of a multipart upload', async () => {
-    await withoutShortIdleLimit();
+    await withIdleLimit();
     const bytes = randomBytes(11 * MiB);
     peer.proxy.inject({ kind: 'slowdown', count: 2, when: (r) => r.url.includes('partNumber=2') });
     expect(await put('big.bin', bytes)).toBe(true);
@@ -114,14 +116,7 @@ describe('S3 storage under faults (fault proxy between the SDK and s3rver)', () 
   it('answers a replace before its lease is released, and disconnect waits for the release', async () => {
     // the lease's DELETE below stalls once until the client's idle limit, 3 s here, which leaves
     // the checks time on a busy machine; its retry then goes through
-    await store.disconnect();
-    store = new S3StorageConnector({
-      ...peer.settings(),
-      bucket: 'storage',
-      prefix: `faults-${++runs}/`,
-      requestTimeoutMs: 3_000,
-    });
-    await store.connect();
+    await withIdleLimit(3_000);
     expect(await put('leased.txt', 'version 1')).toBe(true);
     const v1 = (await store.stat('leased.txt'))!.version;
     const lease = `${store.objects.prefix}.sre-lease\\leased.txt`;
@@ -140,7 +135,7 @@ describe('S3 storage under faults (fault proxy between the SDK and s3rver)', () 
   });
 
   it('uploads a large stream whose header is known to the key itself: invisible until committed, no copy', async () => {
-    await withoutShortIdleLimit();
+    await withIdleLimit();
     const seen: string[] = [];
     // a "fault" that never fires: its filter sees every request
     peer.proxy.inject({ kind: 'slowdown', count: 1e9, when: (r) => seen.push(`${r.method} ${r.url}`) < 0 });
@@ -159,7 +154,7 @@ describe('S3 storage under faults (fault proxy between the SDK and s3rver)', () 
   });
 
   it('refuses to commit such an upload with another header, publishes nothing, and aborts it on discard', async () => {
-    await withoutShortIdleLimit();
+    await withIdleLimit();
     const seen: string[] = [];
     peer.proxy.inject({ kind: 'slowdown', count: 1e9, when: (r) => seen.push(`${r.method} ${r.url}`) < 0 });
     const header = { acl: alice, metadata: {} };

@@ -12,7 +12,7 @@
  * `rowBytes` the scanned bytes of a row (a multiple of 16 x UNROLL of its encoding),
  * `queries` packed at `queryBytes(rowBytes)` apart, and `out[row * nQueries + query]` one 4-byte
  * score (f32, or i32 for int8). The single-query kernels take one row a pass, the batch kernels
- * 4: the caller keeps 3 rows of slack readable past the last one and ignores their scores.
+ * 4: the caller keeps at least 3 rows of slack readable past the last one and ignores their scores.
  */
 
 import {
