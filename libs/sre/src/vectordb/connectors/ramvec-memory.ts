@@ -94,11 +94,27 @@ export class RowMemory {
     return this.originals![Math.floor(row / CHUNK)].subarray(at, at + this.dimensions);
   }
 
-  value(row: number, i: number): number {
-    if (this.encoding === 'int8') return this.original(row)[i];
-    const base = this.rowsBase + row * this.stride;
-    if (this.encoding === 'f32') return this.view.f32[base / 4 + i];
-    return fromBf16(this.view.u16[base / 2 + i]);
+  /** The row's values as numbers (for bf16, the rounded values): one loop per encoding, no call per value. */
+  values(row: number): number[] {
+    const { dimensions } = this;
+    const out = new Array<number>(dimensions);
+    if (this.encoding === 'bf16') {
+      const u16 = this.view.u16;
+      const at = (this.rowsBase + row * this.stride) / 2;
+      for (let i = 0; i < dimensions; i++) out[i] = fromBf16(u16[at + i]);
+      return out;
+    }
+    let from: Float32Array;
+    let at: number;
+    if (this.encoding === 'int8') {
+      from = this.originals![Math.floor(row / CHUNK)];
+      at = (row % CHUNK) * dimensions;
+    } else {
+      from = this.view.f32;
+      at = (this.rowsBase + row * this.stride) / 4;
+    }
+    for (let i = 0; i < dimensions; i++) out[i] = from[at + i];
+    return out;
   }
 
   copyValues(row: number, into: Float32Array, offset: number): void {

@@ -3,6 +3,7 @@ import { VectorRows } from './ramvec-rows';
 
 // as under a permission model that denies threads: constructing a worker throws
 jest.mock('node:worker_threads', () => ({
+  ...jest.requireActual<object>('node:worker_threads'),
   Worker: class {
     constructor() {
       throw new Error('worker threads are not allowed');

@@ -1,20 +1,28 @@
 import { Logger } from '@nestjs/common';
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { SreUnavailableError, type SreErrorSource } from '../../core/errors';
 import { SCAN_SOURCE, type SliceCandidates, type SliceParams } from './ramvec-scan';
+
+/** How long a worker stays ready for its next scan after one (ms), by default. */
+export const DEFAULT_WORKER_READY_MS = 1;
 
 /**
  * The worker script, run with `eval: true`: it is a string inside this module, so the same
  * code works from the TS sources under ts-jest, from `nest build`'s dist and from the packed
  * package, with no file to locate next to the compiled module.
+ *
+ * `bells[index]` is rung after each scan is posted to this worker; `bells[running]` counts the
+ * scans posted and not finished, over all workers.
  */
 const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
+const { workerData, receiveMessageOnPort } = require('node:worker_threads');
+const { port, bells, index, running, readyMs } = workerData;
 const attached = new Map();
 ${SCAN_SOURCE}
-parentPort.on('message', (m) => {
+function handle(m) {
   if (m.type === 'detach') { attached.delete(m.key); return; }
+  let others = 0;
   try {
     let found = attached.get(m.key);
     if (found === undefined) {
@@ -22,10 +30,33 @@ parentPort.on('message', (m) => {
       found = { memory: m.memory, kernels: new WebAssembly.Instance(m.module, { env: { memory: m.memory } }).exports };
       attached.set(m.key, found);
     }
-    parentPort.postMessage({ id: m.id, result: scanSlice(found.kernels, found.memory.buffer, m.params) });
+    const result = scanSlice(found.kernels, found.memory.buffer, m.params);
+    others = Atomics.sub(bells, running, 1) - 1;
+    port.postMessage({ id: m.id, result });
   } catch (error) {
-    parentPort.postMessage({ id: m.id, error: String((error && error.stack) || error) });
+    others = Atomics.sub(bells, running, 1) - 1;
+    port.postMessage({ id: m.id, error: String((error && error.stack) || error) });
   }
+  return others;
+}
+// Waking a sleeping thread costs 0.1-2 ms on a virtual machine's idle core, a pass over 10k
+// vectors ~2.5: a worker whose pass still runs elsewhere stays ready (spinning) for the next
+// scan; the last one to finish sleeps, leaving its core to the main thread, which answers and
+// posts the next pass. Spinning workers and the main thread then fill the cores and no more.
+function stayReady() {
+  for (;;) {
+    const seen = Atomics.load(bells, index);
+    const until = performance.now() + readyMs;
+    let next = receiveMessageOnPort(port);
+    while (next === undefined) {
+      while (Atomics.load(bells, index) === seen) if (performance.now() >= until) return;
+      next = receiveMessageOnPort(port);
+    }
+    if (!(handle(next.message) > 0)) return;
+  }
+}
+port.on('message', (m) => {
+  if (handle(m) > 0 && readyMs > 0) stayReady();
 });
 `;
 
@@ -44,6 +75,8 @@ interface Job {
 
 interface Slot {
   worker: Worker;
+  /** Scans and their results travel here (the worker can read it synchronously while it stays ready). */
+  port: MessagePort;
   jobs: Map<number, Job>;
   /** Memories this worker holds an instance for (sent once, then named by key). */
   attached: Set<string>;
@@ -63,12 +96,20 @@ export class RAMVecPool {
   private startable = true;
   /** Bumped by every close: a search queued before it fails as the scans running then do. */
   private closes = 0;
+  /** One bell per worker and the count of scans running (see WORKER_SOURCE). */
+  private readonly bells: Int32Array;
 
+  /**
+   * `readyMs`: how long a worker whose pass still runs on another worker stays ready for its
+   * next scan (spinning); 0: every worker sleeps as soon as it is done.
+   */
   constructor(
     readonly size: number,
     private readonly source?: SreErrorSource,
+    private readonly readyMs = DEFAULT_WORKER_READY_MS,
   ) {
     this.slots = new Array<Slot | undefined>(size).fill(undefined);
+    this.bells = new Int32Array(new SharedArrayBuffer(4 * (size + 1)));
   }
 
   /**
@@ -90,7 +131,9 @@ export class RAMVecPool {
       const first = !slot.attached.has(key);
       slot.attached.add(key);
       const attach = first ? { memory, module } : {};
-      slot.worker.postMessage({ type: 'scan', id, key, params, ...attach });
+      Atomics.add(this.bells, this.size, 1);
+      slot.port.postMessage({ type: 'scan', id, key, params, ...attach });
+      Atomics.add(this.bells, index, 1);
     });
   }
 
@@ -108,7 +151,7 @@ export class RAMVecPool {
   detach(key: string): void {
     for (const slot of this.slots) {
       if (!slot?.attached.delete(key)) continue;
-      slot.worker.postMessage({ type: 'detach', key });
+      slot.port.postMessage({ type: 'detach', key });
     }
   }
 
@@ -121,24 +164,32 @@ export class RAMVecPool {
         if (!slot) return;
         this.fail(slot, new SreUnavailableError('the RAMVec connector was disconnected during a search', this.source));
         await slot.worker.terminate();
+        slot.port.close();
       }),
     );
+    Atomics.store(this.bells, this.size, 0);
   }
 
   private slot(index: number): Slot {
     const existing = this.slots[index];
     if (existing) return existing;
     let worker: Worker;
+    const { port1, port2 } = new MessageChannel();
     try {
-      worker = new Worker(WORKER_SOURCE, { eval: true });
+      worker = new Worker(WORKER_SOURCE, {
+        eval: true,
+        workerData: { port: port2, bells: this.bells, index, running: this.size, readyMs: this.readyMs },
+        transferList: [port2],
+      });
     } catch (error) {
+      port1.close();
       this.startable = false;
       this.logger.warn(`RAMVec cannot start scan workers (${(error as Error).message}): searching on the main thread`);
       throw new SreUnavailableError('RAMVec cannot start its scan workers', this.source, { cause: error });
     }
     worker.unref();
-    const slot: Slot = { worker, jobs: new Map(), attached: new Set() };
-    worker.on('message', (message: { id: number; result?: SliceCandidates[]; error?: string }) => {
+    const slot: Slot = { worker, port: port1, jobs: new Map(), attached: new Set() };
+    port1.on('message', (message: { id: number; result?: SliceCandidates[]; error?: string }) => {
       const job = slot.jobs.get(message.id);
       if (!job) return;
       slot.jobs.delete(message.id);
@@ -147,9 +198,14 @@ export class RAMVecPool {
         job.reject(new SreUnavailableError(`a RAMVec scan failed in its worker: ${message.error}`, this.source));
       else job.resolve(message.result!);
     });
+    // the worker's ref (while scans wait) keeps the process alive, never the port (a listener refs it)
+    port1.unref();
     const lost = (reason: string) => {
       if (this.slots[index] !== slot) return;
       this.slots[index] = undefined;
+      slot.port.close();
+      // its scans will never count themselves done
+      Atomics.sub(this.bells, this.size, slot.jobs.size);
       if (slot.jobs.size > 0)
         this.logger.error(`RAMVec scan worker ${index} ${reason}; it is replaced on the next search`);
       this.fail(slot, new SreUnavailableError(`a RAMVec scan worker ${reason}: the search failed`, this.source));

@@ -276,6 +276,34 @@ describe('VectorRows (WASM kernel, worker pool, exact rescore)', () => {
     }
   });
 
+  it('a worker that stays ready between passes takes the next scans right, and keeps nothing alive', async () => {
+    // one of the two workers of every pass finishes while the other still scans and stays
+    // ready (for 10 s here) for its next scan, which it reads off its port synchronously
+    const ready = new RAMVecPool(2, undefined, 10_000);
+    const rows = new VectorRows<number>(DIMENSIONS, undefined, { pool: ready, workerThreshold: 0 });
+    const other = new VectorRows<number>(DIMENSIONS, undefined, { pool: ready, workerThreshold: 0 });
+    fill(rows, 700, generator(31));
+    fill(other, 300, generator(32));
+    const random = generator(33);
+    try {
+      for (let i = 0; i < 12; i++) {
+        const query = Array.from({ length: DIMENSIONS }, random);
+        const hits = await rows.nearest(query, 5);
+        expect(hits.map(({ row, score }) => ({ row, score }))).toEqual(bruteForce(rows, query, 5));
+        if (i === 4) await other.nearest(query, 3);
+        // a detach reaches a worker that waits for a scan, and the next scan still finds its memory
+        if (i === 6) other.dispose();
+        if (i === 8) rows.removeWhere((id) => id % 7 === 0);
+      }
+      // unref'd while idle (also the port its listener would ref): nothing holds the process open
+      expect(process.getActiveResourcesInfo().filter((name) => /Worker|MessagePort/.test(name))).toEqual([]);
+    } finally {
+      rows.dispose();
+      // a worker still waiting for a scan is terminated like an idle one
+      await ready.close();
+    }
+  });
+
   it('keeps no worker alive once closed, and fails searches still waiting', async () => {
     const own = new RAMVecPool(2);
     const rows = new VectorRows<number>(DIMENSIONS, undefined, { pool: own, workerThreshold: 0 });

@@ -117,9 +117,7 @@ export class VectorRows<P> {
 
   /** The row's values, as stored (fp32; for bf16, the rounded values). */
   values(row: number): number[] {
-    const out = new Array<number>(this.dimensions);
-    for (let i = 0; i < this.dimensions; i++) out[i] = this.rows.value(row, i);
-    return out;
+    return this.rows.values(row);
   }
 
   /**

@@ -64,6 +64,10 @@ describe('RAMVec', () => {
       "x.embeddings.credentials: must be 'internal', 'vault', 'none', { apiKey }, or a list of them",
       'x.embeddings.dimensions: must not be less than 1',
     ]);
+    expect(validateSettings(RAMVecSettings, { workerReadyMs: 0.5 }, 'x').problems).toEqual([]);
+    expect(validateSettings(RAMVecSettings, { workerReadyMs: -1 }, 'x').problems).toEqual([
+      'x.workerReadyMs: must not be less than 0',
+    ]);
   });
 
   it("embeds each team's texts with that team's own key, never another's (W38)", async () => {

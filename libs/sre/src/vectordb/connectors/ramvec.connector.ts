@@ -76,7 +76,7 @@ export class RAMVecConnector implements VectorDBBackend {
   ) {
     this.source = sourceOf(context);
     const workers = settings.workers ?? defaultWorkers();
-    if (workers > 0) this.pool = new RAMVecPool(workers, this.source);
+    if (workers > 0) this.pool = new RAMVecPool(workers, this.source, settings.workerReadyMs);
     this.embedder = embedder ?? createEmbedder(settings.embeddings, context.deps.vault, this.source);
     if (settings.snapshot?.path) this.snapshot = new SnapshotFile(settings.snapshot.path);
   }
