@@ -30,6 +30,8 @@ export class RowMemory {
   readonly mainOut: number;
   readonly poolQueries: number;
   readonly lanes: number[] = [];
+  /** The pool's pass counter: the next row a worker claims (an Int32). */
+  readonly claims: number;
   readonly rowsBase: number;
 
   memory: WebAssembly.Memory;
@@ -65,6 +67,8 @@ export class RowMemory {
       this.lanes.push(at);
       at += BLOCK * MAX_BATCH * 4;
     }
+    this.claims = at;
+    at += 4;
     this.rowsBase = Math.ceil(at / 64) * 64;
     const pages = this.pagesFor(capacity);
     this.maxPages = Math.min(MAX_PAGES, Math.max(256, pages * 4));

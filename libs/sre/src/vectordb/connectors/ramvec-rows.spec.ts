@@ -1,7 +1,11 @@
 import { SreInvalidInputError, SreUnavailableError } from '../../core/errors';
 import { instantiateKernels, kernelBytes, kernelModule } from './ramvec-kernel';
+import { prepareQuery } from './ramvec-codec';
+import type { RowMemory } from './ramvec-memory';
 import { RAMVecPool } from './ramvec-pool';
 import { VectorRows, type RAMVecQuantization } from './ramvec-rows';
+import { scanSlice } from './ramvec-scan';
+import { sliceParams } from './ramvec-search';
 
 const DIMENSIONS = 72; // not a multiple of the kernel's 32: the padding is exercised
 
@@ -216,6 +220,29 @@ describe('VectorRows (WASM kernel, worker pool, exact rescore)', () => {
     expect(found.map((hit) => hit.row)).toEqual(reference(10));
     found.forEach((hit) => expect(hit.payload % 2).toBe(1));
     rows.dispose();
+  });
+
+  it("a scanner claims chunks of its own pass only, never moving another pass's counter", () => {
+    const rows = new VectorRows<number>(DIMENSIONS, undefined, {});
+    fill(rows, 1000, generator(41));
+    const memory = (rows as unknown as { rows: RowMemory }).rows;
+    const query = Array.from({ length: DIMENSIONS }, generator(42));
+    const prepared = prepareQuery(query, DIMENSIONS, memory.padded, 'f32');
+    memory.writeQuery(memory.mainQuery, prepared);
+    const params = sliceParams(memory, 0, rows.size, memory.mainQuery, memory.mainOut, [{ prepared, k: 5 }], [null]);
+    const counter = new Uint32Array(memory.memory.buffer, memory.claims, 1);
+    const pass = (tag: number) => ({ ...params, claims: memory.claims, tag, chunk: 256 });
+    Atomics.store(counter, 0, 7 * 2 ** 20);
+    // a scanner left over from pass 6 (its pass failed) while pass 7 runs: it takes nothing
+    const [stale] = scanSlice(memory.here, memory.memory.buffer, pass(6));
+    expect(stale.rows).toEqual([]);
+    expect(Atomics.load(counter, 0)).toBe(7 * 2 ** 20);
+    // pass 7's scanner claims the 4 chunks of 1000 rows, and its candidates hold the answer
+    const [own] = scanSlice(memory.here, memory.memory.buffer, pass(7));
+    expect(Atomics.load(counter, 0)).toBe(7 * 2 ** 20 + 4);
+    for (const { row } of bruteForce(rows, query, 5)) expect(own.rows).toContain(row);
+    // a scanner that comes when every chunk is taken scans nothing
+    expect(scanSlice(memory.here, memory.memory.buffer, pass(7))[0].rows).toEqual([]);
   });
 
   it('answers a zero query and a k beyond the rows', async () => {

@@ -48,6 +48,10 @@ const WORKER_THRESHOLD_BYTES = 16 * 2 ** 20;
 
 let nextUid = 0;
 
+/** A pass's chunk counter: its tag in the high 12 bits, the next chunk's index in the low 20. */
+const MAX_TAG = 0xfff;
+const MAX_CHUNKS = 0x100000;
+
 interface Pending {
   prepared: Prepared;
   k: number;
@@ -86,6 +90,8 @@ export class VectorRows<P> {
   private readonly pending: Pending[] = [];
   private scanning = false;
   private disposed = false;
+  /** The last pass's tag (see `SliceParams.claims`). */
+  private passes = 0;
 
   constructor(
     readonly dimensions: number,
@@ -250,14 +256,17 @@ export class VectorRows<P> {
     try {
       const masks = batch.map((entry) => rowMask(this.payloads, entry.only, count, true));
       batch.forEach((entry, j) => rows.writeQuery(rows.poolQueries + j * rows.qBytes, entry.prepared));
-      const slices = Math.min(pool.size, Math.ceil(count / BLOCK));
-      const per = Math.ceil(count / BLOCK / slices) * BLOCK;
+      // every worker claims chunks of rows from one counter until none are left: a worker that
+      // starts late scans less, rather than the pass waiting for its half (at 10k x 1536 the two
+      // workers ended 0.5-1 ms apart, a third of a pass; now ~0.1)
+      const scanners = Math.min(pool.size, Math.ceil(count / BLOCK));
+      const tag = (this.passes = (this.passes + 1) & MAX_TAG);
+      const chunk = Math.max(1, Math.ceil(count / MAX_CHUNKS / BLOCK)) * BLOCK;
+      Atomics.store(new Uint32Array(memory.buffer, rows.claims, 1), 0, tag * MAX_CHUNKS);
       const scans: Promise<SliceCandidates[]>[] = [];
-      for (let w = 0; w < slices; w++) {
-        const from = w * per;
-        const to = Math.min(count, from + per);
-        if (from >= to) break;
-        const params = sliceParams(rows, from, to, rows.poolQueries, rows.lanes[w], batch, masks);
+      for (let w = 0; w < scanners; w++) {
+        const params = sliceParams(rows, 0, count, rows.poolQueries, rows.lanes[w], batch, masks);
+        Object.assign(params, { claims: rows.claims, tag, chunk });
         scans.push(pool.scan(w, key, memory, module, params));
       }
       const results = await Promise.all(scans);

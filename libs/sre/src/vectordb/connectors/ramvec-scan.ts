@@ -9,6 +9,15 @@ export interface SliceParams {
   /** Rows [from, to) of the namespace. */
   from: number;
   to: number;
+  /**
+   * Address of the pass's chunk counter (a Uint32 its scanners share), or -1 for all of
+   * [from, to) in one go: each scanner claims `chunk` rows at a time until none are left, so one
+   * that starts late (a sleeping thread's wake) scans less instead of holding the pass up. The
+   * counter holds the pass's `tag` (high 12 bits) and the next chunk's index (low 20).
+   */
+  claims: number;
+  tag: number;
+  chunk: number;
   /** Address of the batch's queries (packed, already encoded for the kernel; room for one spare). */
   queries: number;
   nq: number;
@@ -72,8 +81,17 @@ function scanSlice(kernels, buffer, p) {
     floors[j] = -Infinity;
     lists.push({ rows: [], lowers: [], uppers: [] });
   }
-  for (var b = p.from; b < p.to; b += p.block) {
-    var n = Math.min(p.block, p.to - b);
+  // rows [b, end) are this scanner's; with a counter it claims the next chunk when they run out
+  var counter = p.claims >= 0 ? new Uint32Array(buffer, p.claims, 1) : null;
+  var b = p.from, end = counter === null ? p.to : p.from;
+  for (;;) {
+    if (b >= end) {
+      var index = counter === null ? -1 : claim(counter, p.tag, Math.ceil((p.to - p.from) / p.chunk));
+      if (index < 0) break;
+      b = p.from + index * p.chunk;
+      end = Math.min(p.to, b + p.chunk);
+    }
+    var n = Math.min(p.block, end - b);
     kernel(p.rowsBase + b * p.stride, n, p.stride, p.rowBytes, p.queries, width, p.out);
     for (var j = 0; j < nq; j++) {
       var mask = p.masks[j], qf = p.qFactor[j], db = p.deltaBase[j], ds = p.deltaScale[j], list = lists[j];
@@ -115,10 +133,22 @@ function scanSlice(kernels, buffer, p) {
       floors[j] = floor;
       if (list.rows.length > 4 * k + 1024) lists[j] = prune(list, floor);
     }
+    b += n;
   }
   var result = [];
   for (var j = 0; j < nq; j++) result.push(prune(lists[j], floors[j]));
   return result;
+}
+// The next chunk of the pass with this tag, or -1 when none is left or the counter is another
+// pass's (a scanner of a failed pass may still run when the next starts: a compare-and-swap never
+// moves that pass's counter, where an add would take one of its chunks away)
+function claim(counter, tag, chunks) {
+  for (;;) {
+    var value = Atomics.load(counter, 0);
+    var index = value & 0xfffff;
+    if (value >>> 20 !== tag || index >= chunks) return -1;
+    if (Atomics.compareExchange(counter, 0, value, value + 1) === value) return index;
+  }
 }
 function prune(list, floor) {
   var rows = [], lowers = [], uppers = [];
