@@ -98,16 +98,19 @@ export class RAMVecPool {
   private closes = 0;
   /** One bell per worker and the count of scans running (see WORKER_SOURCE). */
   private readonly bells: Int32Array;
+  private readonly readyMs: number;
 
   /**
    * `readyMs`: how long a worker whose pass still runs on another worker stays ready for its
-   * next scan (spinning); 0: every worker sleeps as soon as it is done.
+   * next scan (spinning); 0: every worker sleeps as soon as it is done. With more workers than
+   * cores none spins: a spinning worker would take a core from one still scanning.
    */
   constructor(
     readonly size: number,
     private readonly source?: SreErrorSource,
-    private readonly readyMs = DEFAULT_WORKER_READY_MS,
+    readyMs = DEFAULT_WORKER_READY_MS,
   ) {
+    this.readyMs = size <= availableParallelism() ? readyMs : 0;
     this.slots = new Array<Slot | undefined>(size).fill(undefined);
     this.bells = new Int32Array(new SharedArrayBuffer(4 * (size + 1)));
   }

@@ -29,7 +29,8 @@ export class RAMVecSettings {
    * How long a scan worker that finished its slice while another still scans stays ready
    * (spinning) for the next search, in ms (default 1; 0: every worker sleeps at once). Waking a
    * sleeping thread costs 0.1-2 ms on a virtual machine's idle core; a ready worker starts in
-   * tens of microseconds. The last worker of a pass always sleeps, leaving its core to the caller.
+   * tens of microseconds. The last worker of a pass always sleeps, leaving its core to the caller;
+   * with more `workers` than cores none spins.
    */
   @IsOptional()
   @IsNumber({ allowNaN: false, allowInfinity: false })
