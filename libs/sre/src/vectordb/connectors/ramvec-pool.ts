@@ -19,9 +19,12 @@ const WORKER_SOURCE = `
 const { workerData, receiveMessageOnPort } = require('node:worker_threads');
 const { port, bells, index, running, readyMs } = workerData;
 const attached = new Map();
+/** Scans taken, from the event loop or the port (int32 arithmetic, as the bell's). */
+let taken = 0;
 ${SCAN_SOURCE}
 function handle(m) {
   if (m.type === 'detach') { attached.delete(m.key); return; }
+  taken = (taken + 1) | 0;
   let others = 0;
   try {
     let found = attached.get(m.key);
@@ -44,15 +47,21 @@ function handle(m) {
 // scan; the last one to finish sleeps, leaving its core to the main thread, which answers and
 // posts the next pass. Spinning workers and the main thread then fill the cores and no more.
 function stayReady() {
+  let until = performance.now() + readyMs;
   for (;;) {
-    const seen = Atomics.load(bells, index);
-    const until = performance.now() + readyMs;
-    let next = receiveMessageOnPort(port);
-    while (next === undefined) {
-      while (Atomics.load(bells, index) === seen) if (performance.now() >= until) return;
-      next = receiveMessageOnPort(port);
+    // the bell counts the scans posted to this worker, each rung after its post: one not taken
+    // yet is on the port. (Comparing with the bell's last value instead, a ring that came after
+    // its scan was taken from the event loop, as a scan with no rows left to claim can be, was
+    // waited on for ever.)
+    if (((Atomics.load(bells, index) - taken) | 0) > 0) {
+      const next = receiveMessageOnPort(port);
+      if (next !== undefined) {
+        if (!(handle(next.message) > 0)) return;
+        until = performance.now() + readyMs;
+        continue;
+      }
     }
-    if (!(handle(next.message) > 0)) return;
+    if (performance.now() >= until) return;
   }
 }
 port.on('message', (m) => {
@@ -178,6 +187,8 @@ export class RAMVecPool {
     if (existing) return existing;
     let worker: Worker;
     const { port1, port2 } = new MessageChannel();
+    // a new worker has taken no scan: its bell starts over (a dead one's may have rung for more)
+    Atomics.store(this.bells, index, 0);
     try {
       worker = new Worker(WORKER_SOURCE, {
         eval: true,

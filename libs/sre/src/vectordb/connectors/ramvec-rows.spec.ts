@@ -331,6 +331,32 @@ describe('VectorRows (WASM kernel, worker pool, exact rescore)', () => {
     }
   });
 
+  it('a worker ready for its next scan sleeps when its window ends, even after a ring it had no scan for', async () => {
+    // a ring can come after its scan was already taken from the event loop (a scan with no rows
+    // left to claim ends within the microsecond between the post and the ring); here faked
+    const ready = new RAMVecPool(2, undefined, 20);
+    const rows = new VectorRows<number>(DIMENSIONS, undefined, { pool: ready, workerThreshold: 0 });
+    fill(rows, 600, generator(51));
+    const query = Array.from({ length: DIMENSIONS }, generator(52));
+    const bells = (ready as unknown as { bells: Int32Array }).bells;
+    try {
+      const expected = bruteForce(rows, query, 3).map(({ row }) => row);
+      expect((await rows.nearest(query, 3)).map(({ row }) => row)).toEqual(expected);
+      // one of the two is in its 20 ms window now
+      for (const index of [0, 1]) Atomics.add(bells, index, 1);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const before = process.cpuUsage();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const used = process.cpuUsage(before);
+      // a worker spinning on would have used the whole 300 ms of a core
+      expect((used.user + used.system) / 1000).toBeLessThan(150);
+      expect((await rows.nearest(query, 3)).map(({ row }) => row)).toEqual(expected);
+    } finally {
+      rows.dispose();
+      await ready.close();
+    }
+  });
+
   it('keeps no worker alive once closed, and fails searches still waiting', async () => {
     const own = new RAMVecPool(2);
     const rows = new VectorRows<number>(DIMENSIONS, undefined, { pool: own, workerThreshold: 0 });
