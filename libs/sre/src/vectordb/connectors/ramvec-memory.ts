@@ -30,7 +30,7 @@ export class RowMemory {
   readonly mainOut: number;
   readonly poolQueries: number;
   readonly lanes: number[] = [];
-  /** The pool's pass counter: the next row a worker claims (an Int32). */
+  /** The pool's pass counter (a Uint32: the pass's tag, then the next chunk a worker claims). */
   readonly claims: number;
   readonly rowsBase: number;
 
@@ -108,15 +108,8 @@ export class RowMemory {
       for (let i = 0; i < dimensions; i++) out[i] = fromBf16(u16[at + i]);
       return out;
     }
-    let from: Float32Array;
-    let at: number;
-    if (this.encoding === 'int8') {
-      from = this.originals![Math.floor(row / CHUNK)];
-      at = (row % CHUNK) * dimensions;
-    } else {
-      from = this.view.f32;
-      at = (this.rowsBase + row * this.stride) / 4;
-    }
+    const from = this.encoding === 'int8' ? this.original(row) : this.view.f32;
+    const at = this.encoding === 'int8' ? 0 : (this.rowsBase + row * this.stride) / 4;
     for (let i = 0; i < dimensions; i++) out[i] = from[at + i];
     return out;
   }
