@@ -46,8 +46,7 @@ export const R = 7,
 export const ACC0 = 17,
   QV = 21,
   QV2 = 22,
-  RV = 23,
-  MASK = 24;
+  RV = 23;
 
 /** What sets one kernel apart; the loops around it, the accumulators and the stores are shared. */
 export interface PassShape {
@@ -69,11 +68,13 @@ export interface PassShape {
   chunk: (offset: number) => number[];
   /**
    * Bytes of each row that every query of the batch takes in turn before the next slice (without,
-   * the whole row): at 1536 f32 dimensions 4 rows and 2 queries are 36 KB, past the 32 KB of L1,
-   * so each pair of queries would read the rows again from L2; the pass's slices and the queries'
-   * stay in L1 together, each slice adding its sums to the scores of the earlier ones.
+   * the whole row): the pass's slices and the batch's queries' stay in L1 together (whole rows
+   * of 1536 dimensions and 8 queries do not), each slice adding its sums to the scores of the
+   * earlier ones.
    */
   slice?: number;
+  /** Query bytes a row byte takes (default 1): a slice's offset in the queries is that many times its offset in the rows. */
+  queryBytesPerRowByte?: 1 | 2;
 }
 
 /** A kernel body: rows `shape.rows` a pass, queries `shape.queries` at a time, each chunk by `shape.chunk`. */
@@ -94,7 +95,10 @@ export function passBody(shape: PassShape): number[] {
   b.push(...get(QUERIES), ...get(J), ...get(shape.queryBytes), ...i32Mul, ...i32Add, ...set(QP));
   if (slice) {
     // from the slice's start to min(its end, the row's end)
-    b.push(...get(QP), ...get(AT), ...i32Add, ...set(QP));
+    b.push(...get(QP), ...get(AT), ...i32Add);
+    // bf16 rows: 2 query bytes (an f32) to a row byte
+    if (shape.queryBytesPerRowByte === 2) b.push(...get(AT), ...i32Add);
+    b.push(...set(QP));
     b.push(...get(P0), ...get(AT), ...i32Add, ...tee(P), ...i32Const(slice), ...i32Add, ...set(END));
     b.push(...get(END), ...get(P0), ...get(ROW_BYTES), ...i32Add, ...tee(SCRATCH));
     b.push(...get(END), ...get(SCRATCH), ...i32LtU, ...select, ...set(END));

@@ -2,9 +2,7 @@
  * RAMVec's dot-product kernels, as WebAssembly SIMD bytes assembled here at load time (no
  * toolchain, nothing native, nothing to ship beside the JS). Each kernel scores a block of rows
  * against several queries: the rows of a block are read from memory once and stay in L1 while
- * every query of the batch passes over them, which is what makes batching concurrent queries pay
- * (the f32 batch kernel goes a slice of its rows at a time, so that slice and all the queries'
- * fit L1 together).
+ * every query of the batch passes over them, which is what makes batching concurrent queries pay.
  *
  * Every kernel has the signature
  *   (rows, nRows, strideBytes, rowBytes, queries, nQueries, out) -> ()
@@ -19,7 +17,6 @@ import {
   I32,
   V128,
   leb,
-  simd,
   get,
   set,
   tee,
@@ -31,7 +28,6 @@ import {
   f32x4Mul,
   i32x4Add,
   i32x4Shl,
-  v128And,
   i32x4DotI16x8S,
   i16x8ExtendLowI8x16S,
   i16x8ExtendHighI8x16S,
@@ -41,47 +37,45 @@ import {
   name,
 } from './ramvec-wasm';
 
-import { ROW_BYTES, P, QP, Q_BYTES, ACC0, QV, QV2, RV, MASK, passBody, type PassShape } from './ramvec-kernel-pass';
-/** Row encodings a kernel reads. */
+import { ROW_BYTES, P, QP, Q_BYTES, ACC0, QV, QV2, RV, passBody, type PassShape } from './ramvec-kernel-pass';
+/**
+ * How a namespace stores its rows; the kernels read bf16 and int8 rows (f32 rows are scanned by
+ * their high halves, which are bf16: see `RowMemory`).
+ */
 export type RowEncoding = 'f32' | 'bf16' | 'int8';
 
-/** The bytes a query takes for rows of `rowBytes`: f32 for f32 and bf16 rows, i16 for int8 rows. */
-export function queryBytes(encoding: RowEncoding, rowBytes: number): number {
-  return encoding === 'f32' ? rowBytes : rowBytes * 2;
+/** The bytes a query takes for scanned rows of `rowBytes`: f32 values for bf16 rows (2 bytes a value), i16 for int8 rows. */
+export function queryBytes(rowBytes: number): number {
+  return rowBytes * 2;
 }
 
 /** 16-byte chunks each turn of the inner loop takes per row (the row bytes are a multiple of this). */
-const UNROLL: Record<RowEncoding, number> = { f32: 4, bf16: 4, int8: 2 };
+const UNROLL = { bf16: 4, int8: 2 };
 
 /**
- * bf16 rows against one query at a time. Each row's 8 bf16 values of a chunk are read as 4 f32
- * lanes twice: shifted left (the even elements) and masked (the odd ones), so the query is
- * stored evens-then-odds per 8 values to match. `rows` 1 is the single-query kernel (one
- * sequential stream, see `oneRow`: 1.75 to 2.8 times as fast as 4 rows a pass over 10k to 50k
- * rows of 1536 dimensions); `rows` 4 the batch kernel, whose rows stay in L1 while every query
- * of the batch passes over them. The stride is baked into the load offsets (row i sits at
- * P + i * stride): one address add serves all the rows of a pass.
+ * bf16 rows against one query. Each row's 8 bf16 values of a chunk are read as 4 f32 lanes
+ * twice: shifted left (the even elements, exactly) and as they are (the odd elements, with the
+ * even one's bits below them as extra mantissa: within one bf16 unit of the odd value, an error
+ * the row's stored relative error accounts for, see `bf16KernelError`), so the query is stored
+ * evens-then-odds per 8 values to match. Both bf16 kernels read the odd elements so (the pair
+ * kernel has no register left for a mask), so one stored error serves both.
+ *
+ * One row a pass (one sequential stream, see `oneRow`: 1.75 to 2.8 times as fast as 4 rows a
+ * pass over 10k to 50k rows of 1536 dimensions).
  */
-function bf16Body(stride: number, rows: 1 | 4): number[] {
+function bf16Body(): number[] {
   const prelude = [...get(ROW_BYTES), ...i32Const(2), ...i32Mul, ...set(Q_BYTES)];
-  // the high half of each 32-bit lane: a bf16 in the upper bits is that f32
-  prelude.push(
-    ...simd(0x0c, ...[0, 0, 0xff, 0xff, 0, 0, 0xff, 0xff, 0, 0, 0xff, 0xff, 0, 0, 0xff, 0xff]),
-    ...set(MASK),
-  );
   const chunk = (offset: number) => {
+    const acc = rotating(offset);
     const b = [...get(QP), ...load(offset * 2), ...set(QV), ...get(QP), ...load(offset * 2 + 16), ...set(QV2)];
-    for (let i = 0; i < rows; i++) {
-      const acc = rows === 1 ? rotating(offset) : ACC0 + i;
-      b.push(...get(P), ...load(i * stride + offset), ...set(RV));
-      b.push(...get(acc), ...get(RV), ...i32Const(16), ...i32x4Shl, ...get(QV), ...f32x4Mul, ...f32x4Add);
-      b.push(...get(RV), ...get(MASK), ...v128And, ...get(QV2), ...f32x4Mul, ...f32x4Add, ...set(acc));
-    }
+    b.push(...get(P), ...load(offset), ...set(RV));
+    b.push(...get(acc), ...get(RV), ...i32Const(16), ...i32x4Shl, ...get(QV), ...f32x4Mul, ...f32x4Add);
+    b.push(...get(RV), ...get(QV2), ...f32x4Mul, ...f32x4Add, ...set(acc));
     return b;
   };
   const unroll = UNROLL.bf16;
   return passBody({
-    rows,
+    rows: 1,
     queries: 1,
     unroll,
     queryBytes: Q_BYTES,
@@ -89,7 +83,54 @@ function bf16Body(stride: number, rows: 1 | 4): number[] {
     lanes: 'f32',
     prelude,
     chunk,
-    ...(rows === 1 ? oneRow('f32') : {}),
+    ...oneRow('f32'),
+  });
+}
+
+/**
+ * bf16 rows against queries two at a time (nQueries even; the batch kernel): each row chunk is
+ * loaded and its even elements shifted out once for both queries, which leaves the products
+ * and sums as the only work per value. A query is `2 * (stride - 16)` bytes (f32 values), which
+ * puts the second query at a constant offset. The live set is 8 accumulators, 4 query halves, a
+ * row and its even elements: 14 of the 15 xmm registers (no room for a mask, hence the odd
+ * elements read as they are, see `bf16Body`; loading the query halves per row instead took a
+ * third longer).
+ *
+ * Rows go 256 bytes (128 values) at a time (`PassShape.slice`): every query of the batch takes
+ * that slice of the 4 rows before the next, so 8 queries' slices (4 KB) and the rows' stay in
+ * L1; whole rows, 8 queries of 1536 dimensions (48 KB) came from L2 for every 4 rows. Measured
+ * at 8 callers over 10k and 50k rows of 1536: 10-15% more searches a second than whole rows,
+ * 128 and 512 bytes no better.
+ */
+function bf16PairBody(stride: number): number[] {
+  const [A, Q0, RW, EV] = [ACC0, 25, 29, 30];
+  const second = 2 * (stride - 16);
+  const prelude = [...get(ROW_BYTES), ...i32Const(2), ...i32Mul, ...set(Q_BYTES)];
+  const chunk = (offset: number) => {
+    const b: number[] = [];
+    for (let q = 0; q < 2; q++)
+      for (let h = 0; h < 2; h++) b.push(...get(QP), ...load(offset * 2 + q * second + h * 16), ...set(Q0 + q * 2 + h));
+    for (let i = 0; i < 4; i++) {
+      b.push(...get(P), ...load(i * stride + offset), ...tee(RW), ...i32Const(16), ...i32x4Shl, ...set(EV));
+      for (let q = 0; q < 2; q++) {
+        const acc = A + q * 4 + i;
+        b.push(...get(acc), ...get(EV), ...get(Q0 + q * 2), ...f32x4Mul, ...f32x4Add);
+        b.push(...get(RW), ...get(Q0 + q * 2 + 1), ...f32x4Mul, ...f32x4Add, ...set(acc));
+      }
+    }
+    return b;
+  };
+  return passBody({
+    rows: 4,
+    queries: 2,
+    unroll: 1,
+    queryBytes: Q_BYTES,
+    queryStep: 32,
+    lanes: 'f32',
+    prelude,
+    chunk,
+    slice: 256,
+    queryBytesPerRowByte: 2,
   });
 }
 
@@ -119,73 +160,6 @@ function oneRow(lanes: 'f32' | 'i32'): Pick<PassShape, 'accumulators' | 'fold'> 
     ...set(ACC0),
   ];
   return { accumulators: 4, fold };
-}
-
-/**
- * f32 rows against queries two at a time (nQueries even): each row chunk loaded once feeds both
- * queries, so a batch costs fewer loads per product than one query after another. A query is
- * `stride - 16` bytes (the f32 row bytes), which puts the second query at a constant offset.
- *
- * One chunk a turn, not UNROLL: V8 unrolls a loop this small itself, and on a bigger body its
- * scheduler hoists every load to the top, so 24 live chunks spill to the stack (measured 20%
- * slower). The 4 row chunks are loaded first and each query then streams over them, which keeps
- * the live set at 8 accumulators, 4 rows, a query and a product: 14 of the 15 xmm registers.
- * Rows go 512 bytes at a time (see `PassShape.slice`; of 384 to 2048 bytes, 512 measured best:
- * 13% faster than whole rows at 8 queries of 1536 dimensions).
- */
-function pairBody(stride: number): number[] {
-  const [A, R0, Q] = [ACC0, 25, 29];
-  const second = stride - 16;
-  const chunk = (offset: number) => {
-    const b: number[] = [];
-    for (let i = 0; i < 4; i++) b.push(...get(P), ...load(i * stride + offset), ...set(R0 + i));
-    for (let q = 0; q < 2; q++) {
-      b.push(...get(QP), ...load(offset + q * second), ...set(Q));
-      for (let i = 0; i < 4; i++) {
-        const acc = A + q * 4 + i;
-        b.push(...get(acc), ...get(R0 + i), ...get(Q), ...f32x4Mul, ...f32x4Add, ...set(acc));
-      }
-    }
-    return b;
-  };
-  return passBody({
-    rows: 4,
-    queries: 2,
-    unroll: 1,
-    queryBytes: ROW_BYTES,
-    queryStep: 16,
-    lanes: 'f32',
-    chunk,
-    slice: 512,
-  });
-}
-
-/** f32 rows one at a time against one query (the single-query kernel, see `oneRow`). */
-function oneRowF32Body(): number[] {
-  const chunk = (offset: number) => {
-    const acc = rotating(offset);
-    return [
-      ...get(acc),
-      ...get(P),
-      ...load(offset),
-      ...get(QP),
-      ...load(offset),
-      ...f32x4Mul,
-      ...f32x4Add,
-      ...set(acc),
-    ];
-  };
-  const unroll = UNROLL.f32;
-  return passBody({
-    rows: 1,
-    queries: 1,
-    unroll,
-    queryBytes: ROW_BYTES,
-    queryStep: 16 * unroll,
-    lanes: 'f32',
-    chunk,
-    ...oneRow('f32'),
-  });
 }
 
 /**
@@ -258,12 +232,10 @@ export function kernelBytes(stride: number): Uint8Array<ArrayBuffer> {
   const memoryImport = [...name('env'), ...name('memory'), 0x02, 0x03, ...leb(1), ...leb(65536)];
   // name, type index, locals (count x type), body
   const functions: [string, number, number[], number[]][] = [
-    ['f32r1', 0, [2, 10, I32, 9, V128], oneRowF32Body()],
-    ['f32x2', 0, [2, 10, I32, 13, V128], pairBody(stride)],
     ['int8r1', 0, [2, 10, I32, 11, V128], int8Body(stride, 1)],
     ['int8r4', 0, [2, 10, I32, 11, V128], int8Body(stride, 4)],
-    ['bf16r1', 0, [2, 10, I32, 8, V128], bf16Body(stride, 1)],
-    ['bf16r4', 0, [2, 10, I32, 8, V128], bf16Body(stride, 4)],
+    ['bf16r1', 0, [2, 10, I32, 7, V128], bf16Body()],
+    ['bf16x2', 0, [2, 10, I32, 14, V128], bf16PairBody(stride)],
     ['read', 1, [], readBody()],
   ];
   const exports = functions.flatMap(([exported], i) => [...name(exported), 0x00, i]);
@@ -301,18 +273,17 @@ export function kernelModule(stride: number): WebAssembly.Module {
 }
 
 export interface Kernels {
-  /** f32 rows, 1 a pass, one query (the single-query kernel). */
-  f32r1: (...args: number[]) => void;
-  /** f32 rows, 4 a pass, queries in pairs: nQueries must be even (the batch kernel). */
-  f32x2: (...args: number[]) => void;
   /** int8 rows against i16 queries, 1 row a pass, i32 scores (the single-query kernel). */
   int8r1: (...args: number[]) => void;
   /** int8 rows against i16 queries, 4 rows a pass, i32 scores (the batch kernel). */
   int8r4: (...args: number[]) => void;
-  /** bf16 rows against f32 queries (stored evens-then-odds per 8 values), 1 row a pass, one query. */
+  /**
+   * bf16 rows (f32 rows' high halves too) against f32 queries (stored evens-then-odds per 8
+   * values), 1 row a pass, one query.
+   */
   bf16r1: (...args: number[]) => void;
-  /** The same, 4 rows a pass, each query of the batch in turn (the batch kernel). */
-  bf16r4: (...args: number[]) => void;
+  /** The same, 4 rows a pass, queries in pairs: nQueries must be even (the batch kernel). */
+  bf16x2: (...args: number[]) => void;
   read: (address: number, bytes: number) => number;
 }
 

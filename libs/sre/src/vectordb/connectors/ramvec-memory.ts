@@ -1,5 +1,5 @@
 import { SreInvalidInputError, type SreErrorSource } from '../../core/errors';
-import { encodeFloatRow, fromBf16, quantizeInt8Row, type Prepared } from './ramvec-codec';
+import { encodeBf16Row, fromBf16, joinFloat, quantizeInt8Row, splitFloatRow, type Prepared } from './ramvec-codec';
 import { instantiateKernels, kernelModule, queryBytes, type Kernels, type RowEncoding } from './ramvec-kernel';
 
 /** Rows scored per kernel call: 256 rows x 16 queries of scores fit L1 beside the rows. */
@@ -8,7 +8,7 @@ export const BLOCK = 256;
 export const MAX_BATCH = 16;
 const PAGE = 65_536;
 const MAX_PAGES = 65_536;
-/** Rows per chunk of int8's fp32 originals. */
+/** Rows per chunk of int8's fp32 originals and of f32's low halves. */
 const CHUNK = 1024;
 
 type Views = { buffer?: ArrayBufferLike; u8: Uint8Array; f32: Float32Array; u16: Uint16Array; i8: Int8Array };
@@ -16,15 +16,23 @@ type Views = { buffer?: ArrayBufferLike; u8: Uint8Array; f32: Float32Array; u16:
 /**
  * Where a namespace's rows live: one shared `WebAssembly.Memory` (the layout the SIMD kernels
  * read, which the pool's workers see without a copy) holding the query and score scratch, then
- * the rows, each followed by its f32 score factor (and, int8, its relative quantization error);
- * each row's inverse norm beside it, and for int8 the fp32 originals the rescore reads. It grows
- * in place, or moves to a larger memory when its reserved maximum is reached.
+ * the rows as the scan reads them, each followed by its f32 score factor and its relative
+ * error (int8: of quantization; f32: of its high halves); each row's inverse norm beside it,
+ * and what only the exact rescore reads: int8's fp32 originals, f32's low halves. It grows in
+ * place, or moves to a larger memory when its reserved maximum is reached.
+ *
+ * f32 rows are scanned by the high 16 bits of each value (bf16 rounded toward zero), half the
+ * bytes a pass reads; the low 16 bits sit outside the shared memory, so a row is still its
+ * fp32 values bit for bit in 4 bytes a value, and the rescore scores every candidate the
+ * halves' error bound lets through on those exact values.
  */
 export class RowMemory {
   readonly padded: number;
   readonly rowBytes: number;
   readonly stride: number;
   readonly qBytes: number;
+  /** The encoding of the scanned rows (f32 rows are scanned as their bf16 high halves). */
+  readonly scan: RowEncoding;
   /** Scratch addresses: this thread's query and scores, the pool's queries, each worker's scores. */
   readonly mainQuery: number;
   readonly mainOut: number;
@@ -39,6 +47,10 @@ export class RowMemory {
   inverseNorms: Float64Array;
   /** int8 only: the fp32 rows the exact rescore reads. */
   readonly originals?: Float32Array[];
+  /** f32 only: the low 16 bits of each value (the high 16 are the scanned row). */
+  readonly lows?: Uint16Array[];
+  /** One row's fp32 values, put together from its halves (reused by every call). */
+  private joined?: Float32Array;
   private maxPages: number;
   private kernels?: Kernels;
 
@@ -50,12 +62,12 @@ export class RowMemory {
     private readonly source?: SreErrorSource,
   ) {
     this.padded = Math.ceil(dimensions / 32) * 32;
-    this.rowBytes =
-      this.encoding === 'f32' ? this.padded * 4 : this.encoding === 'bf16' ? this.padded * 2 : this.padded;
-    // 16 bytes after each row: its f32 score factor and (int8) its relative quantization error,
-    // keeping every row 16-byte aligned
+    this.scan = this.encoding === 'f32' ? 'bf16' : this.encoding;
+    this.rowBytes = this.scan === 'bf16' ? this.padded * 2 : this.padded;
+    // 16 bytes after each row: its f32 score factor and its relative error, keeping every row
+    // 16-byte aligned
     this.stride = this.rowBytes + 16;
-    this.qBytes = queryBytes(this.encoding, this.rowBytes);
+    this.qBytes = queryBytes(this.rowBytes);
     let at = 0;
     this.mainQuery = at;
     at += this.qBytes;
@@ -76,14 +88,16 @@ export class RowMemory {
     this.view = this.views();
     this.inverseNorms = new Float64Array(capacity);
     if (this.encoding === 'int8') this.originals = [];
+    if (this.encoding === 'f32') this.lows = [];
   }
 
-  /** Bytes held for the rows (memory, norms, originals). */
+  /** Bytes held for the rows (memory, norms, originals or low halves). */
   get byteLength(): number {
     return (
       this.memory.buffer.byteLength +
       this.inverseNorms.byteLength +
-      (this.originals?.length ?? 0) * CHUNK * this.dimensions * 4
+      (this.originals?.length ?? 0) * CHUNK * this.dimensions * 4 +
+      (this.lows?.length ?? 0) * CHUNK * this.dimensions * 2
     );
   }
 
@@ -98,28 +112,41 @@ export class RowMemory {
     return this.originals![Math.floor(row / CHUNK)].subarray(at, at + this.dimensions);
   }
 
-  /** The row's values as numbers (for bf16, the rounded values): one loop per encoding, no call per value. */
+  /** f32 only: the row's low halves, in chunks of CHUNK rows (growing never copies them). */
+  low(row: number): Uint16Array {
+    const at = (row % CHUNK) * this.dimensions;
+    return this.lows![Math.floor(row / CHUNK)].subarray(at, at + this.dimensions);
+  }
+
+  /**
+   * The row's values as the rescore scores them: fp32 (int8's originals; f32's halves put
+   * together into a buffer the next call reuses) or, bf16, the rounded values.
+   */
+  exact(row: number): Float32Array {
+    if (this.encoding === 'int8') return this.original(row);
+    const out = (this.joined ??= new Float32Array(this.dimensions));
+    this.copyValues(row, out, 0);
+    return out;
+  }
+
+  /** The row's values as numbers (see `exact`). */
   values(row: number): number[] {
-    const { dimensions } = this;
-    const out = new Array<number>(dimensions);
-    if (this.encoding === 'bf16') {
-      const u16 = this.view.u16;
-      const at = (this.rowsBase + row * this.stride) / 2;
-      for (let i = 0; i < dimensions; i++) out[i] = fromBf16(u16[at + i]);
-      return out;
-    }
-    const from = this.encoding === 'int8' ? this.original(row) : this.view.f32;
-    const at = this.encoding === 'int8' ? 0 : (this.rowsBase + row * this.stride) / 4;
-    for (let i = 0; i < dimensions; i++) out[i] = from[at + i];
+    const exact = this.exact(row);
+    const out = new Array<number>(exact.length);
+    for (let i = 0; i < exact.length; i++) out[i] = exact[i];
     return out;
   }
 
   copyValues(row: number, into: Float32Array, offset: number): void {
     if (this.encoding === 'int8') return into.set(this.original(row), offset);
-    const base = this.rowsBase + row * this.stride;
-    if (this.encoding === 'f32') return into.set(this.view.f32.subarray(base / 4, base / 4 + this.dimensions), offset);
     const u16 = this.view.u16;
-    for (let i = 0; i < this.dimensions; i++) into[offset + i] = fromBf16(u16[base / 2 + i]);
+    const at = (this.rowsBase + row * this.stride) / 2;
+    if (this.encoding === 'bf16') {
+      for (let i = 0; i < this.dimensions; i++) into[offset + i] = fromBf16(u16[at + i]);
+      return;
+    }
+    const low = this.low(row);
+    for (let i = 0; i < this.dimensions; i++) into[offset + i] = joinFloat(u16[at + i], low[i]);
   }
 
   /** Encodes `values` into row `row` (room for it made already), its factor and norm beside it. */
@@ -133,8 +160,14 @@ export class RowMemory {
       f32[(base + this.rowBytes) / 4 + 1] = int8.error;
       factor = int8.factor;
       this.inverseNorms[row] = int8.inverse;
+    } else if (this.encoding === 'f32') {
+      const split = splitFloatRow(values, this.dimensions, u16, base, this.low(row), 0);
+      f32[(base + this.rowBytes) / 4 + 1] = split.error;
+      factor = this.inverseNorms[row] = split.inverse;
     } else {
-      factor = this.inverseNorms[row] = encodeFloatRow(values, this.dimensions, this.encoding, f32, u16, base);
+      const bf16 = encodeBf16Row(values, this.dimensions, u16, base);
+      f32[(base + this.rowBytes) / 4 + 1] = bf16.error;
+      factor = this.inverseNorms[row] = bf16.inverse;
     }
     f32[(base + this.rowBytes) / 4] = factor;
   }
@@ -145,6 +178,7 @@ export class RowMemory {
     this.view.u8.copyWithin(this.rowsBase + to * this.stride, at, at + this.stride);
     this.inverseNorms[to] = this.inverseNorms[from];
     if (this.originals) this.original(to).set(this.original(from));
+    if (this.lows) this.low(to).set(this.low(from));
   }
 
   writeQuery(at: number, prepared: Prepared): void {
@@ -166,6 +200,7 @@ export class RowMemory {
     }
     while (this.originals && this.originals.length * CHUNK < rows)
       this.originals.push(new Float32Array(CHUNK * this.dimensions));
+    while (this.lows && this.lows.length * CHUNK < rows) this.lows.push(new Uint16Array(CHUNK * this.dimensions));
     const needed = this.pagesFor(rows);
     const pages = this.view.u8.length / PAGE;
     if (needed <= pages) return false;

@@ -1,6 +1,6 @@
 import { SreInvalidInputError, SreUnavailableError } from '../../core/errors';
 import { instantiateKernels, kernelBytes, kernelModule } from './ramvec-kernel';
-import { prepareQuery } from './ramvec-codec';
+import { prepareQuery, splitFloatRow } from './ramvec-codec';
 import type { RowMemory } from './ramvec-memory';
 import { RAMVecPool } from './ramvec-pool';
 import { VectorRows, type RAMVecQuantization } from './ramvec-rows';
@@ -54,67 +54,85 @@ describe('VectorRows (WASM kernel, worker pool, exact rescore)', () => {
   });
   afterAll(() => pool.close());
 
-  it('assembles a valid WebAssembly module whose kernels compute the dot products', () => {
+  it('assembles a valid WebAssembly module whose int8 kernels compute the dot products exactly', () => {
     expect(WebAssembly.validate(kernelBytes(6160))).toBe(true);
     const memory = new WebAssembly.Memory({ initial: 4, maximum: 4, shared: true });
-    const f32 = new Float32Array(memory.buffer);
     const i8 = new Int8Array(memory.buffer);
     const i16 = new Int16Array(memory.buffer);
     const random = generator(21);
     const [dims, rows, queries, out] = [64, 24, 4, 100_000];
-    for (const encoding of ['f32', 'int8'] as const) {
-      const rowBytes = encoding === 'f32' ? dims * 4 : dims;
-      const stride = rowBytes + 16;
-      const queryAt = 50_000;
-      // rows: f32, or int8 codes at their extremes too; queries: f32, or i16 codes up to +-32767
-      const row = (r: number, i: number) => (encoding === 'f32' ? f32[(r * stride) / 4 + i] : i8[r * stride + i]);
-      const query = (q: number, i: number) =>
-        encoding === 'f32' ? f32[queryAt / 4 + q * dims + i] : i16[queryAt / 2 + q * dims + i];
-      for (let r = 0; r < rows + 8; r++)
-        for (let i = 0; i < dims; i++) {
-          if (encoding === 'f32') f32[(r * stride) / 4 + i] = random();
-          else i8[r * stride + i] = r % 3 === 0 ? (i % 2 ? 127 : -127) : Math.round(random() * 127);
+    const stride = dims + 16;
+    const queryAt = 50_000;
+    // int8 codes at their extremes too; queries: i16 codes up to +-32767
+    for (let r = 0; r < rows + 8; r++)
+      for (let i = 0; i < dims; i++)
+        i8[r * stride + i] = r % 3 === 0 ? (i % 2 ? 127 : -127) : Math.round(random() * 127);
+    for (let i = 0; i < queries * dims; i++)
+      i16[queryAt / 2 + i] = i % 7 === 0 ? 32_767 * Math.sign(random()) : Math.round(random() * 32_767);
+    const kernels = instantiateKernels(memory, kernelModule(stride));
+    for (const [kernel, nq] of [
+      [kernels.int8r1, 1],
+      [kernels.int8r4, queries],
+    ] as const) {
+      new Uint8Array(memory.buffer).fill(0, out, out + rows * queries * 4);
+      kernel(0, rows, stride, dims, queryAt, nq, out);
+      const scores = new Int32Array(memory.buffer, out);
+      for (let r = 0; r < rows; r++)
+        for (let q = 0; q < nq; q++) {
+          let dot = 0;
+          for (let i = 0; i < dims; i++) dot += i8[r * stride + i] * i16[queryAt / 2 + q * dims + i];
+          expect(scores[r * nq + q]).toBe(dot);
         }
-      for (let i = 0; i < queries * dims; i++) {
-        if (encoding === 'f32') f32[queryAt / 4 + i] = random();
-        else i16[queryAt / 2 + i] = i % 7 === 0 ? 32_767 * Math.sign(random()) : Math.round(random() * 32_767);
-      }
-      const kernels = instantiateKernels(memory, kernelModule(stride));
-      const runs = encoding === 'f32' ? [kernels.f32r1, kernels.f32x2] : [kernels.int8r1, kernels.int8r4];
-      for (const kernel of runs) {
-        new Uint8Array(memory.buffer).fill(0, out, out + rows * queries * 4);
-        kernel(0, rows, stride, rowBytes, queryAt, queries, out);
-        const scores = encoding === 'f32' ? new Float32Array(memory.buffer, out) : new Int32Array(memory.buffer, out);
-        for (let r = 0; r < rows; r++)
-          for (let q = 0; q < queries; q++) {
-            let dot = 0;
-            for (let i = 0; i < dims; i++) dot += row(r, i) * query(q, i);
-            if (encoding === 'f32') expect(Math.abs(scores[r * queries + q] - dot)).toBeLessThan(1e-4);
-            else expect(scores[r * queries + q]).toBe(dot);
-          }
-      }
     }
   });
 
-  it('f32 batch kernel: the same dot products when rows span several 512-byte slices, or end mid-slice', () => {
-    const memory = new WebAssembly.Memory({ initial: 4, maximum: 4, shared: true });
-    const f32 = new Float32Array(memory.buffer);
+  it('bf16 kernels (one query, and pairs of queries over rows in L1): within the row error the codec stores', () => {
+    const memory = new WebAssembly.Memory({ initial: 16, maximum: 16, shared: true });
+    const buffer = memory.buffer;
+    const [u16, f32] = [new Uint16Array(buffer), new Float32Array(buffer)];
     const random = generator(5);
-    const [rows, queries, queryAt, out] = [12, 4, 150_000, 200_000];
-    // 256 bytes: one partial slice; 800: a slice and 288 bytes; 6144: twelve whole slices
-    for (const dims of [64, 200, 1536]) {
-      const rowBytes = dims * 4;
+    const [rows, queries, queryAt, out] = [13, 5, 600_000, 900_000];
+    for (const dims of [32, 96, 1536]) {
+      const rowBytes = dims * 2;
       const stride = rowBytes + 16;
-      for (let r = 0; r < rows + 8; r++) for (let i = 0; i < dims; i++) f32[(r * stride) / 4 + i] = random();
-      for (let i = 0; i < queries * dims; i++) f32[queryAt / 4 + i] = random();
-      instantiateKernels(memory, kernelModule(stride)).f32x2(0, rows, stride, rowBytes, queryAt, queries, out);
-      const scores = new Float32Array(memory.buffer, out, rows * queries);
-      for (let r = 0; r < rows; r++)
-        for (let q = 0; q < queries; q++) {
-          let dot = 0;
-          for (let i = 0; i < dims; i++) dot += f32[(r * stride) / 4 + i] * f32[queryAt / 4 + q * dims + i];
-          expect([dims, r, q, Math.abs(scores[r * queries + q] - dot) < 1e-3]).toEqual([dims, r, q, true]);
-        }
+      const exact: number[][] = [];
+      const errors: number[] = [];
+      for (let r = 0; r < rows + 8; r++) {
+        // f32 rows split as RowMemory splits them, scales apart so the bf16 units differ
+        const values = Array.from({ length: dims }, (_, i) => random() * 10 ** ((i % 7) - 3));
+        const split = splitFloatRow(values, dims, u16, r * stride, new Uint16Array(dims), 0);
+        exact.push(values.map((v) => Math.fround(v)));
+        errors.push(split.error);
+      }
+      const query = Array.from({ length: queries * dims }, () => random());
+      const prepared = Array.from({ length: queries }, (_, q) =>
+        prepareQuery(query.slice(q * dims, (q + 1) * dims), dims, dims, 'f32'),
+      );
+      prepared.forEach((p, q) => f32.set(p.encoded, queryAt / 4 + q * dims));
+      const kernels = instantiateKernels(memory, kernelModule(stride));
+      // a pair kernel takes an even number of queries: 5 are scored as 6 (one slot unread)
+      for (const [kernel, nq, width] of [
+        [kernels.bf16r1, 1, 1],
+        [kernels.bf16x2, queries, queries + 1],
+      ] as const) {
+        kernel(0, rows, stride, rowBytes, queryAt, width, out);
+        const scores = new Float32Array(buffer, out, rows * width);
+        for (let r = 0; r < rows; r++)
+          for (let q = 0; q < nq; q++) {
+            let dot = 0,
+              aa = 0,
+              qq = 0;
+            for (let i = 0; i < dims; i++) {
+              dot += exact[r][i] * query[q * dims + i];
+              aa += exact[r][i] ** 2;
+              qq += query[q * dims + i] ** 2;
+            }
+            const norms = Math.sqrt(aa * qq);
+            const off = Math.abs(scores[r * width + q] - dot) / norms;
+            const bound = prepared[q].deltaBase + prepared[q].deltaScale * errors[r];
+            expect([dims, r, q, off <= bound, bound < 0.02]).toEqual([dims, r, q, true, true]);
+          }
+      }
     }
   });
 
@@ -181,12 +199,56 @@ describe('VectorRows (WASM kernel, worker pool, exact rescore)', () => {
     }
   });
 
+  it('none: keeps every fp32 value bit for bit, and orders rows whose high halves are equal by their whole values', async () => {
+    const random = generator(29);
+    const awkward = [0, -0, 1e-40, -1e-45, 3.4e38, -3.4e38, 1, -1, 0.1, 2 ** -126, 65_536.5];
+    const inserted = [
+      Array.from({ length: DIMENSIONS }, (_, i) => awkward[i % awkward.length]),
+      // one value apart below the high 16 bits (the same bf16, 1 + 2^-9 apart at most): the scan
+      // cannot tell these apart, only the rescore on the whole values can
+      ...Array.from({ length: 30 }, (_, r) =>
+        Array.from({ length: DIMENSIONS }, (_, i) => (i % 2 ? 1 : -1) * (1 + ((r * 37 + i) % 64) * 2 ** -16)),
+      ),
+      ...Array.from({ length: 30 }, () => Array.from({ length: DIMENSIONS }, random)),
+    ];
+    const query = Array.from({ length: DIMENSIONS }, (_, i) => (i % 2 ? 1 : -1) * (1 + random() * 1e-3));
+    for (const workerThreshold of [Infinity, 0]) {
+      const rows = new VectorRows<number>(DIMENSIONS, undefined, { pool, workerThreshold });
+      inserted.forEach((values, i) => rows.add(values, i));
+      inserted.forEach((values, row) => {
+        const stored = new Float32Array(rows.values(row));
+        expect(new Uint32Array(stored.buffer)).toEqual(new Uint32Array(Float32Array.from(values).buffer));
+      });
+      // the reference scores the inserted values (as fp32), not what the rows give back
+      const scored = inserted.slice(1).map((values, i) => {
+        const a = Float32Array.from(values);
+        let dot = 0,
+          aa = 0,
+          qq = 0;
+        for (let j = 0; j < DIMENSIONS; j++) {
+          dot += a[j] * query[j];
+          aa += a[j] * a[j];
+          qq += query[j] * query[j];
+        }
+        return { row: i + 1, score: dot * (1 / Math.sqrt(aa)) * (1 / Math.sqrt(qq)) };
+      });
+      scored.sort((a, b) => b.score - a.score || a.row - b.row);
+      for (const k of [1, 10, 25]) {
+        const got = await rows.nearest(query, k, (id) => id !== 0);
+        expect(got.map((hit) => hit.row)).toEqual(scored.slice(0, k).map((hit) => hit.row));
+        expect(got.map((hit) => hit.score)).toEqual(scored.slice(0, k).map((hit) => hit.score));
+      }
+      rows.dispose();
+    }
+  });
+
   it('at 1536 dimensions past the default threshold: moves to a larger memory, and rescans rows removed mid-search', async () => {
     const dimensions = 1536;
     const random = generator(11);
     const rows = new VectorRows<number>(dimensions, undefined, { pool });
-    // 3,000 rows pass the first memory's 16 MB reservation (a move) and the 16 MB worker threshold
-    for (let i = 0; i < 3000; i++)
+    // 6,000 rows (3 KB scanned each) pass the first memory's 16 MB reservation (a move) and the
+    // 16 MB worker threshold
+    for (let i = 0; i < 6000; i++)
       rows.add(
         Array.from({ length: dimensions }, () => random()),
         i,

@@ -19,9 +19,10 @@ export interface RowHit<P = unknown> {
 }
 
 /**
- * How rows are kept: `none` fp32 (exact); `int8` an int8 copy scanned, then the fp32 originals
- * rescored (exact, more memory, less read per query); `bf16` bf16 only (half the memory, exact
- * over the rounded vectors, lossy against the inserted ones).
+ * How rows are kept: `none` fp32 (exact; scanned by each value's high 16 bits, see `RowMemory`);
+ * `int8` an int8 copy scanned, then the fp32 originals rescored (exact, more memory, less read
+ * per query); `bf16` bf16 only (half the memory, exact over the rounded vectors, lossy against
+ * the inserted ones).
  */
 export type RAMVecQuantization = 'none' | 'int8' | 'bf16';
 
@@ -34,17 +35,18 @@ export interface VectorRowsOptions {
   pool?: RAMVecPool;
   /**
    * Rows from which a search goes to the pool; smaller namespaces stay on the calling thread
-   * (default: 16 MB of rows, ~2,700 vectors of 1536 dimensions in fp32).
+   * (default: 8 MB of scanned rows, ~2,700 vectors of 1536 dimensions in fp32 or bf16).
    */
   workerThreshold?: number;
 }
 
 /**
- * Row bytes from which the worker hop pays. Measured here at 1536 dimensions, fp32, on a busy
- * 2-core machine: the main thread wins up to 2,000 rows (12 MB, still in L3), the workers from
- * about 4,000; bench/ramvec.bench.ts prints the crossover.
+ * Scanned row bytes from which the worker hop pays. Measured here at 1536 dimensions, fp32, on a
+ * busy 2-core machine: the main thread wins up to 2,000 rows, the workers from about 4,000;
+ * bench/ramvec.bench.ts prints the crossover. (It was 16 MB when fp32 rows were scanned whole:
+ * the same rows, now that a pass reads their high halves.)
  */
-const WORKER_THRESHOLD_BYTES = 16 * 2 ** 20;
+const WORKER_THRESHOLD_BYTES = 8 * 2 ** 20;
 
 let nextUid = 0;
 
@@ -68,7 +70,7 @@ interface Pending {
  * `RowMemory`), each row's inverse norm beside it. Rows are removed by moving the last row into
  * the hole: a scan never walks over gaps.
  *
- * A search is exact: the kernel's fp32 (or int8) scores pick candidates, and every candidate
+ * A search is exact: the kernel's bf16 (or int8) scores pick candidates, and every candidate
  * whose error bound could put it in the top-k is rescored in double precision, so the answer is
  * the one a double-precision brute force gives (ties by row, lowest first). Searches that arrive
  * while a pass over a large namespace runs share the next pass: the memory is read once for all.

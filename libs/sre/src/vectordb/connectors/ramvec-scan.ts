@@ -29,8 +29,9 @@ export interface SliceParams {
   qFactor: number[];
   /**
    * Per query: the bound on |approximate - exact cosine| of a row is
-   * `deltaBase + deltaScale * rowError`, rowError being the f32 after the row's factor (int8's
-   * relative quantization error; 0 for f32 and bf16 rows).
+   * `deltaBase + deltaScale * rowError`, rowError being the f32 after the row's factor: how far
+   * the values the kernel multiplies are from the row's, relative to its norm (int8: its
+   * quantization; bf16 and f32: see `bf16KernelError`).
    */
   deltaBase: number[];
   deltaScale: number[];
@@ -58,15 +59,13 @@ export interface SliceCandidates {
  */
 export const SCAN_SOURCE = String.raw`
 function scanSlice(kernels, buffer, p) {
-  // one query streams row by row (see the kernels' oneRow); a batch takes 4 rows a pass, f32
+  // one query streams row by row (see the kernels' oneRow); a batch takes 4 rows a pass, bf16
   // through the pair kernel (an odd batch scores one spare query slot, unread)
-  var pairs = p.encoding === 'f32' && p.nq > 1;
+  var pairs = p.encoding === 'bf16' && p.nq > 1;
   var single = p.nq === 1;
-  var kernel = p.encoding === 'f32'
-    ? (single ? kernels.f32r1 : kernels.f32x2)
-    : p.encoding === 'int8'
-      ? (single ? kernels.int8r1 : kernels.int8r4)
-      : (single ? kernels.bf16r1 : kernels.bf16r4);
+  var kernel = p.encoding === 'int8'
+    ? (single ? kernels.int8r1 : kernels.int8r4)
+    : (single ? kernels.bf16r1 : kernels.bf16x2);
   var width = pairs && p.nq % 2 === 1 ? p.nq + 1 : p.nq;
   var factors = new Float32Array(buffer);
   var out = p.encoding === 'int8'

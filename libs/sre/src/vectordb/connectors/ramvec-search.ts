@@ -1,24 +1,13 @@
-import { fromBf16, type Prepared } from './ramvec-codec';
+import type { Prepared } from './ramvec-codec';
 import { BLOCK, type RowMemory } from './ramvec-memory';
 import type { SliceCandidates, SliceParams } from './ramvec-scan';
 
 /** The double-precision cosine of a stored row and the query (the reference every answer matches). */
 export function exactScore(rows: RowMemory, row: number, prepared: Prepared): number {
   const q = prepared.values;
-  const { dimensions } = rows;
+  const values = rows.exact(row);
   let dot = 0;
-  if (rows.encoding === 'int8') {
-    const originals = rows.original(row);
-    for (let i = 0; i < dimensions; i++) dot += originals[i] * q[i];
-  } else if (rows.encoding === 'f32') {
-    const f32 = rows.view.f32;
-    const offset = (rows.rowsBase + row * rows.stride) / 4;
-    for (let i = 0; i < dimensions; i++) dot += f32[offset + i] * q[i];
-  } else {
-    const u16 = rows.view.u16;
-    const offset = (rows.rowsBase + row * rows.stride) / 2;
-    for (let i = 0; i < dimensions; i++) dot += fromBf16(u16[offset + i]) * q[i];
-  }
+  for (let i = 0; i < values.length; i++) dot += values[i] * q[i];
   return dot * rows.inverseNorms[row] * prepared.invQ;
 }
 
@@ -46,7 +35,7 @@ export function sliceParams(
   masks: (Uint8Array | null)[],
 ): SliceParams {
   return {
-    encoding: rows.encoding,
+    encoding: rows.scan,
     rowsBase: rows.rowsBase,
     stride: rows.stride,
     rowBytes: rows.rowBytes,

@@ -40,7 +40,8 @@ export class RAMVecSettings {
 
   /**
    * Vectors from which a namespace is scanned by the workers (below, the hop costs more than it
-   * saves). Default: 16 MB of rows (~2,700 vectors of 1536 dimensions in fp32).
+   * saves). Default: 8 MB of scanned rows (~2,700 vectors of 1536 dimensions in fp32 or bf16,
+   * ~5,400 in int8).
    */
   @IsOptional()
   @IsInt()
@@ -48,8 +49,10 @@ export class RAMVecSettings {
   workerThreshold?: number;
 
   /**
-   * 'none': fp32 rows, exact. 'int8': an int8 copy is scanned and the fp32 rows rescored (exact,
-   * ~1.25x the memory, a quarter of the reads). 'bf16': bf16 rows only (half the memory, lossy).
+   * 'none': fp32 rows, exact (a pass reads each value's high 16 bits; the candidates they cannot
+   * rule out are rescored on the whole values). 'int8': an int8 copy is scanned and the fp32 rows
+   * rescored (exact, ~1.25x the memory, half the reads of 'none'). 'bf16': bf16 rows only (half
+   * the memory, lossy).
    */
   @IsOptional()
   @IsIn(['none', 'int8', 'bf16'])
