@@ -372,7 +372,8 @@ export class CacheService extends SecureService<CacheBackend> {
     key: string,
     write: (info: CacheInfo | undefined) => MaybePromise<boolean>,
   ): MaybePromise<void> {
-    const before = this.writing.get(key);
+    // no write of any key pending (a synchronous backend never has one): no lookup
+    const before = this.writing.size === 0 ? undefined : this.writing.get(key);
     if (before !== undefined) {
       const next = () => this.finish(candidate, need, key, write);
       return this.queue(key, before.then(next, next));

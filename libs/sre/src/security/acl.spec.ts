@@ -275,3 +275,24 @@ describe('ACL objects', () => {
     expect(() => new ACL('sha256' as 'none')).toThrow(SreInvalidInputError);
   });
 });
+
+describe('ACL allowsDirectly', () => {
+  it('answers from the ACL as it is now, after every grant and revoke, for the same candidate and others', () => {
+    const acl = new ACL();
+    const write = levelMask('write');
+    expect(acl.allowsDirectly(agent1, write)).toBe(false);
+    acl.addAccess('agent', 'agent1', 'write');
+    expect(acl.allowsDirectly(agent1, write)).toBe(true);
+    expect(acl.allowsDirectly(user1, write)).toBe(false);
+    expect(acl.allowsDirectly(agent1, write)).toBe(true);
+    acl.removeAccess('agent', 'agent1', 'write');
+    expect(acl.allowsDirectly(agent1, write)).toBe(false);
+    acl.grant(agent1, 'owner');
+    expect(acl.allowsDirectly(agent1, levelMask('read'))).toBe(true);
+    // a copy is its own ACL: revoking there leaves this one as it is
+    const copy = acl.clone().removeAccess('agent', 'agent1');
+    expect([copy.allowsDirectly(agent1, write), acl.allowsDirectly(agent1, write)]).toEqual([false, true]);
+    // another candidate object for the same agent reads the same entry
+    expect(acl.allowsDirectly(AccessCandidate.agent('agent1'), write)).toBe(true);
+  });
+});

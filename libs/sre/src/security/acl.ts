@@ -39,6 +39,10 @@ function maskLevels(mask: number): Level[] {
 export class ACL {
   private readonly entries = new Map<Role, Map<string, number>>();
   private revision = 0;
+  /** The candidate `allowsDirectly` last looked up, at which revision, and its own levels then. */
+  private lastCandidate: AccessCandidate | undefined = undefined;
+  private lastRevision = -1;
+  private lastMask = 0;
   migrated = false;
 
   constructor(readonly hashAlgorithm: HashAlgorithm = 'xxh3') {
@@ -171,7 +175,16 @@ export class ACL {
 
   /** Own entry holds the levels or `owner`, or the public entry holds the levels. Team comes later. */
   allowsDirectly(candidate: AccessCandidate, need: number): boolean {
-    const own = this.maskOf(candidate.role, this.candidateKey(candidate));
+    // one ACL is shared by all the keys of a creator, who is also who asks next (every `set` and
+    // `get` of one's own keys): the last answer is kept until the ACL changes
+    let own: number;
+    if (candidate === this.lastCandidate && this.lastRevision === this.revision) own = this.lastMask;
+    else {
+      own = this.maskOf(candidate.role, this.candidateKey(candidate));
+      this.lastCandidate = candidate;
+      this.lastRevision = this.revision;
+      this.lastMask = own;
+    }
     if ((own & need) === need || (own & BIT.owner) !== 0) return true;
     const pub = this.maskOf('public', this.hash(PUBLIC_ID));
     return (pub & need) === need;

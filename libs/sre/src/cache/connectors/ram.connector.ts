@@ -1,10 +1,10 @@
 import { IsInt, IsNumber, IsOptional, IsPositive, Max, Min } from 'class-validator';
-import { LRUCache } from 'lru-cache';
 import * as v8 from 'node:v8';
 import { createConnectorContext, sourceOf, type ConnectorContext, type Version } from '../../core/backend';
 import { SreInvalidInputError } from '../../core/errors';
 import type { ACL } from '../../security/acl';
 import type { CacheBackend, CacheData, CacheEntry, CacheInfo, CacheInfoUpdate } from '../cache.backend';
+import { RecencyList, type RecencyItem } from './recency-list';
 
 const DEFAULT_MAX_ENTRIES = 100_000;
 const MB = 1024 * 1024;
@@ -49,8 +49,13 @@ export class RAMCacheSettings {
  * (W54). Entries are never changed, only replaced, so an entry is its own version: `readInfo` hands
  * it out as is (no allocation on the hot path) and a conditional write compares identities.
  */
-class Entry implements CacheInfo {
+class Entry implements CacheInfo, RecencyItem {
+  /** Its neighbours in the order of use (see `RecencyList`). */
+  older: Entry | undefined = undefined;
+  newer: Entry | undefined = undefined;
+
   constructor(
+    readonly key: string,
     readonly value: CacheData,
     /** Metadata as JSON text, as the service encoded it. */
     readonly metadata: string,
@@ -71,7 +76,7 @@ class Entry implements CacheInfo {
 
 /** Expired entries are invisible at once (checked on every access); the sweep only frees their memory. */
 const SWEEP_INTERVAL_MS = 60_000;
-/** The entry object, its LRU slots and its key's map entry. */
+/** The entry object (with its links in the order of use) and its key's map entry. */
 const ENTRY_OVERHEAD_BYTES = 128;
 /** An ACL's own objects (its maps), on top of its compact text. */
 const ACL_OVERHEAD_BYTES = 256;
@@ -88,12 +93,14 @@ export class RAMCacheConnector implements CacheBackend {
   static readonly connectorName = 'RAM';
   static readonly settingsClass = RAMCacheSettings;
 
-  private readonly entries: LRUCache<string, Entry>;
+  private readonly entries: RecencyList<Entry>;
   /** The byte bound (`maxSizeMB` in bytes). */
   readonly maxBytes: number;
   private sweeper?: NodeJS.Timeout;
   /** Bytes counted for an ACL, per instance: the service shares one ACL between many keys. */
   private readonly aclBytes = new WeakMap<ACL, { version: number; bytes: number }>();
+  private lastACL: ACL | undefined = undefined;
+  private lastACLBytes = { version: -1, bytes: 0 };
 
   constructor(
     settings: Partial<RAMCacheSettings> = {},
@@ -101,13 +108,7 @@ export class RAMCacheConnector implements CacheBackend {
   ) {
     const max = settings.maxEntries ?? DEFAULT_MAX_ENTRIES;
     this.maxBytes = Math.max(1, Math.floor((settings.maxSizeMB ?? defaultRAMCacheMaxSizeMB()) * MB));
-    this.entries = new LRUCache<string, Entry>({
-      // the LRU preallocates a slot per entry; no entry costs less than the overhead, so the byte
-      // bound never lets more than maxBytes / overhead in (a huge maxEntries allocates no more)
-      max: Math.min(max, Math.max(1, Math.floor(this.maxBytes / ENTRY_OVERHEAD_BYTES))),
-      maxSize: this.maxBytes,
-      sizeCalculation: (entry) => entry.size,
-    });
+    this.entries = new RecencyList<Entry>(max, this.maxBytes);
   }
 
   /** Entries held in memory, including expired ones the sweep has not freed yet. */
@@ -117,7 +118,7 @@ export class RAMCacheConnector implements CacheBackend {
 
   /** Bytes counted for the entries held (always at most `maxBytes`). */
   get bytes(): number {
-    return this.entries.calculatedSize;
+    return this.entries.bytes;
   }
 
   async connect(): Promise<void> {
@@ -159,20 +160,21 @@ export class RAMCacheConnector implements CacheBackend {
   write(key: string, entry: CacheEntry, ifVersion: Version | undefined): boolean {
     // measured first: an entry over the budget is refused even when the write would lose the race
     const size = this.sizeOf(key, entry.value, entry.metadata, entry.acl);
-    if (this.live(key) !== ifVersion) return false;
-    this.entries.set(key, new Entry(entry.value, entry.metadata, entry.acl, entry.expiresAt, size));
+    // the write makes the key recent: the check needs no move in the order of use
+    if (this.live(key, false) !== ifVersion) return false;
+    this.entries.set(new Entry(key, entry.value, entry.metadata, entry.acl, entry.expiresAt, size));
     return true;
   }
 
   writeInfo(key: string, update: CacheInfoUpdate, ifVersion: Version): boolean {
-    const entry = this.live(key);
+    const entry = this.live(key, false);
     if (entry === undefined || entry !== ifVersion) return false;
     const metadata = update.metadata ?? entry.metadata;
     const size =
       metadata === entry.metadata && update.acl === entry.acl
         ? entry.size
         : this.sizeOf(key, entry.value, metadata, update.acl);
-    this.entries.set(key, new Entry(entry.value, metadata, update.acl, update.expiresAt, size));
+    this.entries.set(new Entry(key, entry.value, metadata, update.acl, update.expiresAt, size));
     return true;
   }
 
@@ -186,14 +188,13 @@ export class RAMCacheConnector implements CacheBackend {
 
   /** Removes expired entries; lookups already ignore them, this returns their memory. */
   private sweep(now = Date.now()): void {
-    const expired: string[] = [];
-    for (const [key, entry] of this.entries.entries())
-      if (entry.expiresAt !== undefined && entry.expiresAt <= now) expired.push(key);
-    for (const key of expired) this.entries.delete(key);
+    for (const entry of this.entries.items())
+      if (entry.expiresAt !== undefined && entry.expiresAt <= now) this.entries.delete(entry.key);
   }
 
-  private live(key: string): Entry | undefined {
-    const entry = this.entries.get(key);
+  /** The key's entry unless expired (then dropped); `use`: a read, which makes the key recent. */
+  private live(key: string, use = true): Entry | undefined {
+    const entry = use ? this.entries.get(key) : this.entries.peek(key);
     if (entry === undefined || entry.expiresAt === undefined || entry.expiresAt > Date.now()) return entry;
     this.entries.delete(key);
     return undefined;
@@ -216,10 +217,15 @@ export class RAMCacheConnector implements CacheBackend {
 
   /** An ACL's compact text (2 bytes a character) plus its objects, measured once per ACL state. */
   private sizeOfACL(acl: ACL): number {
-    const known = this.aclBytes.get(acl);
-    if (known !== undefined && known.version === acl.version) return known.bytes;
-    const bytes = ACL_OVERHEAD_BYTES + acl.serialize().length * 2;
-    this.aclBytes.set(acl, { version: acl.version, bytes });
-    return bytes;
+    // a run of writes by one creator shares one ACL: the last one measured needs no lookup
+    if (acl === this.lastACL && acl.version === this.lastACLBytes.version) return this.lastACLBytes.bytes;
+    let known = this.aclBytes.get(acl);
+    if (known === undefined || known.version !== acl.version) {
+      known = { version: acl.version, bytes: ACL_OVERHEAD_BYTES + acl.serialize().length * 2 };
+      this.aclBytes.set(acl, known);
+    }
+    this.lastACL = acl;
+    this.lastACLBytes = known;
+    return known.bytes;
   }
 }
