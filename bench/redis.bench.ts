@@ -7,7 +7,7 @@ import { RedisNKVConnector } from '../libs/sre/src/nkv/connectors/redis.connecto
 import { NKVService } from '../libs/sre/src/nkv/nkv.service';
 import { AccessCandidate } from '../libs/sre/src/security/access-candidate';
 import type { TeamResolver } from '../libs/sre/src/security/team-resolver';
-import { BenchResult, measure, measureConcurrent, measurePair, printComparison } from './util';
+import { BenchResult, measure, measureConcurrent, measurePair, PAIR_ROUNDS, printComparison } from './util';
 
 const KEYS = Array.from({ length: 1000 }, (_, i) => `bench:key:${i}`);
 const VALUE = 'x'.repeat(64);
@@ -80,9 +80,15 @@ export async function runRedisBench(): Promise<void> {
       ],
     ] as const) {
       const pair = (name: string, op: (i: number) => Promise<unknown>, baseline: string, floor: typeof op) =>
-        measurePair(run, { name: `${name} (${mode})`, op }, { name: `${baseline} (${mode})`, op: floor }).then((row) =>
-          rows.push(row),
-        );
+        measurePair(
+          run,
+          { name: `${name} (${mode})`, op },
+          { name: `${baseline} (${mode})`, op: floor },
+          // a round trip here is ~80-150 µs and the host's bursts last seconds: more, shorter
+          // rounds put both sides through the same bursts
+          PAIR_ROUNDS,
+          4,
+        ).then((row) => rows.push(row));
       const cacheSet = (i: number) => agent.set(key(i), VALUE);
       const cacheGet = (i: number) => agent.get(key(i));
       await pair('cache set', cacheSet, 'ioredis SET', (i) => raw.set(`raw:${key(i)}`, VALUE));
