@@ -221,6 +221,21 @@ export async function runS3Bench(): Promise<void> {
       );
       etags.set(target, out.ETag);
     };
+    // the least any replace that decides on the stored ACL and loses no update sends: a read of
+    // the header, then a write conditional on the version read
+    const rawCheckedReplace = async (i: number) => {
+      const target = `raw/${key(i)}`;
+      const { ETag } = await raw.send(new HeadObjectCommand({ Bucket: BUCKET, Key: target }));
+      await raw.send(
+        new PutObjectCommand({
+          Bucket: BUCKET,
+          Key: target,
+          Body: payload,
+          ContentLength: payload.length,
+          IfMatch: ETag,
+        }),
+      );
+    };
     printComparison('Storage S3: 10 KB objects through StorageService vs raw S3Client (same s3rver, same proxy)', [
       await pair(
         'service write, new id (create)',
@@ -233,6 +248,12 @@ export async function runS3Bench(): Promise<void> {
         (i) => files.write(key(i), payload),
         'raw PutObject 10 KB',
         rawPut,
+      ),
+      await pair(
+        'service write, existing id (replace)',
+        (i) => files.write(key(i), payload),
+        'raw HeadObject, then PutObject 10 KB If-Match: its ETag (a checked replace)',
+        rawCheckedReplace,
       ),
       await pair(
         'service write, new id (create)',

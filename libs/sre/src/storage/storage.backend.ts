@@ -75,6 +75,14 @@ export interface StorageBackend extends SreBackend {
   writeHeader(id: string, header: StorageHeader, ifVersion: Version): Promise<boolean>;
   /** Removes the version `ifVersion`; `false` when it changed. A missing resource is `true`. */
   delete(id: string, ifVersion: Version): Promise<boolean>;
+  /**
+   * Optional, for a backend whose conditional writes cannot see every change on their own (S3: an
+   * ETag ignores a header-only change, so a writer must hold the key's lease). Runs `work` (a
+   * `stat`, the decision, one conditional change of `id`) holding off every other writer of `id`,
+   * so the backend can take the version a `stat` inside `work` saw as current at commit, instead
+   * of reading it again under its own lock. Answers what `work` answers.
+   */
+  exclusive?<T>(id: string, work: () => Promise<T>): Promise<T>;
 }
 
 /** Every operation of `StorageBackend` (a custom connector lacking one is refused at boot). */

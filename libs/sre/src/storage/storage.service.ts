@@ -102,6 +102,8 @@ interface TempUrlGrant {
 }
 
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
+/** Bytes in memory up to this size stage inside an exclusive section (they stage in no time). */
+const STAGE_IN_SECTION_BYTES = 1024 * 1024;
 
 /**
  * Blob storage with metadata and ACLs: what you inject (`StorageService`, or `@InjectStorage(name)`);
@@ -301,27 +303,32 @@ export class StorageService extends SecureService<StorageBackend> {
     // version its commit replaces. Bytes in memory stage in no time, so they are decided once, just
     // before their commit; and an id not known to exist is first created with no stat at all: that
     // commit is conditional on the id being absent, and when it is not, the write is read and
-    // decided like any replace.
+    // decided like any replace. A replace reads, decides and commits in the backend's exclusive
+    // section (see `StorageBackend.exclusive`); bytes large enough to take a while to stage are
+    // staged before it, decided on a stat of their own, so that no other writer waits for them.
     const inMemory = !isByteStream(data);
     let missing = inMemory ? !this.existing.has(id) : false;
     let staged: StagedWrite | undefined;
-    if (!inMemory) {
+    if (!inMemory || (!missing && this.backend.exclusive && byteLengthOf(data) > STAGE_IN_SECTION_BYTES)) {
       const entry = await this.entry(candidate, WRITE, id);
       missing = entry === undefined;
       // the header it will most likely commit with: a backend may start the upload with it
       const expected: StorageHeader = { acl: await this.nextACL(candidate, id, entry, given), metadata: clean };
       staged = await this.stage(id, data, expected);
     }
+    const commit = async (entry: StorageEntry | undefined) => {
+      const header: StorageHeader = { acl: await this.nextACL(candidate, id, entry, given), metadata: clean };
+      staged ??= await this.stage(id, data);
+      const bytes = staged;
+      return this.step(`writing '${id}'`, () => bytes.commit(header, entry?.version));
+    };
     try {
       await this.retryOnConflict(`'${id}'`, async () => {
-        let entry: StorageEntry | undefined;
-        if (missing) await this.authorize(candidate, WRITE, id, undefined);
-        else entry = await this.recheck(candidate, WRITE, id);
+        if (!missing)
+          return this.exclusively(id, `writing '${id}'`, async () => commit(await this.recheck(candidate, WRITE, id)));
         missing = false;
-        const header: StorageHeader = { acl: await this.nextACL(candidate, id, entry, given), metadata: clean };
-        staged ??= await this.stage(id, data);
-        const bytes = staged;
-        return this.step(`writing '${id}'`, () => bytes.commit(header, entry?.version));
+        await this.authorize(candidate, WRITE, id, undefined);
+        return commit(undefined);
       });
       this.existing.add(id);
     } finally {
@@ -389,6 +396,20 @@ export class StorageService extends SecureService<StorageBackend> {
     id: string,
     attempt: (entry: StorageEntry | undefined) => Promise<boolean>,
   ): Promise<void> {
+    if (this.backend.exclusive) {
+      // every read, decision and change in one exclusive section: the backend need not read again
+      assertResourceId(id, 'resource id', this.source());
+      await this.ensureReady();
+      let first = true;
+      await this.retryOnConflict(`'${id}'`, () =>
+        this.exclusively(id, `changing '${id}'`, async () => {
+          const current = first ? await this.entry(candidate, need, id) : await this.recheck(candidate, need, id);
+          first = false;
+          return attempt(current);
+        }),
+      );
+      return;
+    }
     let first = true;
     const entry = await this.entry(candidate, need, id);
     await this.retryOnConflict(`'${id}'`, async () => {
@@ -396,6 +417,23 @@ export class StorageService extends SecureService<StorageBackend> {
       first = false;
       return attempt(current);
     });
+  }
+
+  /**
+   * `work` in the backend's exclusive section of `id` (or as it is, for a backend without one).
+   * What `work` throws passes as it is; a failure of the section itself is wrapped.
+   */
+  private async exclusively<T>(id: string, doing: string, work: () => Promise<T>): Promise<T> {
+    const { backend } = this;
+    if (!backend.exclusive) return work();
+    let failed = false;
+    try {
+      return await backend.exclusive(id, () =>
+        work().catch((error: unknown) => ((failed = true), Promise.reject(error))),
+      );
+    } catch (error) {
+      throw failed ? error : this.wrap(error, doing);
+    }
   }
 
   /**
@@ -485,6 +523,10 @@ function tokenOf(url: string): string | undefined {
   const path = URL.canParse(url) ? new URL(url).pathname : url.split(/[?#]/)[0];
   const token = path.slice(path.lastIndexOf('/') + 1);
   return path.endsWith(`${STORAGE_TEMP_URL_PATH}/${token}`) && TOKEN.test(token) ? token : undefined;
+}
+
+function byteLengthOf(data: string | Buffer | Uint8Array): number {
+  return typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
 }
 
 function statOf(entry: StorageEntry): StorageStat {

@@ -615,17 +615,34 @@ export function describeStorageBackend(
       it('decides a change again when the resource changed between the decision and the commit', async () => {
         await storage.requester(alice).write('doc', 'v1', new ACL().addAccess('user', 'bob', 'write'));
         const writeHeader = backend.writeHeader.bind(backend);
-        let interfered = false;
+        let revoking: Promise<void> | undefined;
+        let landed: string | undefined;
         jest.spyOn(backend, 'writeHeader').mockImplementation(async (id, head, version) => {
-          if (!interfered && id === 'doc' && head.metadata.by === 'bob') {
-            interfered = true;
+          if (!revoking && id === 'doc' && head.metadata.by === 'bob') {
             // the owner revokes bob after bob's access was decided, before his change lands
-            await storage.requester(alice).setACL('doc', new ACL());
+            revoking = storage
+              .requester(alice)
+              .setACL('doc', new ACL())
+              .then(() => void (landed ??= 'revoke'));
+            // a backend with exclusive sections holds the revoke off until bob's change is done
+            if (!backend.exclusive) await revoking;
           }
-          return writeHeader(id, head, version);
+          const done = await writeHeader(id, head, version);
+          if (done && head.metadata.by === 'bob') landed ??= 'change';
+          return done;
         });
-        await denied(storage.requester(bob).setMetadata('doc', { by: 'bob' }));
-        expect(interfered).toBe(true);
+        const changing = storage.requester(bob).setMetadata('doc', { by: 'bob' });
+        if (backend.exclusive) {
+          // one writer at a time: bob's change, decided first, lands; the revoke lands after it
+          await changing;
+          await revoking;
+          expect(landed).toBe('change');
+          expect(await storage.requester(alice).getMetadata('doc')).toEqual({ by: 'bob' });
+          await denied(storage.requester(bob).setMetadata('doc', { by: 'bob, again' }));
+          return;
+        }
+        await denied(changing);
+        expect(landed).toBe('revoke');
         expect(await storage.requester(alice).getMetadata('doc')).toEqual({});
       });
 

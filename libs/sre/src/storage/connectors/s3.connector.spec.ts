@@ -1,9 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { SreBackendError } from '../../core/errors';
+import { createConnectorContext } from '../../core/backend';
+import { SreAccessDeniedError, SreBackendError } from '../../core/errors';
+import { AccessCandidate } from '../../security/access-candidate';
 import { ACL } from '../../security/acl';
+import { OWN_TEAM_ONLY } from '../../security/team-resolver';
+import { StorageService } from '../storage.service';
 import { describeStorageBackend } from '../../testing/storage.contract';
 import { startS3Peer, type S3Peer } from '../../../../../test/peers/s3';
+import { encodeS3Header } from './s3-metadata';
 import { S3StorageConnector } from './s3.connector';
 
 jest.setTimeout(60_000);
@@ -178,5 +183,64 @@ describe('S3 storage under faults (fault proxy between the SDK and s3rver)', () 
     const lost = new S3StorageConnector({ ...peer.settings(), bucket: 'no-such-bucket' });
     await expect(lost.connect()).rejects.toThrow(/settings\.bucket names a bucket that does not exist/);
     await lost.disconnect();
+  });
+});
+
+describe('S3 storage through StorageService: a change holds one lease over its read and its write', () => {
+  const alice = AccessCandidate.user('alice');
+  const bob = AccessCandidate.user('bob');
+  let store: S3StorageConnector;
+  let storage: StorageService;
+  let seen: string[];
+  beforeEach(async () => {
+    store = new S3StorageConnector({ ...peer.settings(), bucket: 'storage', prefix: `sections-${++runs}/` });
+    const context = createConnectorContext({ subsystem: 'Storage', connector: 'S3' });
+    storage = new StorageService(store, context, { account: OWN_TEAM_ONLY });
+    await storage.connect();
+    seen = [];
+    // a "fault" that never fires: its filter sees every request
+    peer.proxy.inject({ kind: 'slowdown', count: 1e9, when: (r) => seen.push(`${r.method} ${r.url}`) < 0 });
+  });
+  afterEach(async () => {
+    peer.proxy.inject({ kind: 'slowdown', count: 0 });
+    jest.restoreAllMocks();
+    await storage.disconnect();
+  });
+
+  const onObject = (name: string) => seen.filter((r) => r.includes(`/${name}`) && !r.includes('sre-lease'));
+
+  it('reads the object once per replace, setMetadata and delete: under the lease, not before it', async () => {
+    await storage.requester(alice).write('doc.txt', 'v1');
+    for (const change of [
+      () => storage.requester(alice).write('doc.txt', 'v2'),
+      () => storage.requester(alice).setMetadata('doc.txt', { by: 'alice' }),
+      () => storage.requester(alice).delete('doc.txt'),
+    ]) {
+      seen.length = 0;
+      await change();
+      expect(onObject('doc.txt').filter((r) => r.startsWith('HEAD'))).toHaveLength(1);
+      expect(onObject('doc.txt').filter((r) => !r.startsWith('HEAD'))).toHaveLength(1);
+      expect(seen.filter((r) => r.startsWith('PUT') && r.includes('sre-lease'))).toHaveLength(1);
+    }
+    expect(await storage.requester(alice).read('doc.txt')).toBeUndefined();
+  });
+
+  it('a writer bypassing the lease who changes the bytes in between makes the service decide again', async () => {
+    await storage.requester(alice).write('doc.txt', 'v1', new ACL().addAccess('user', 'bob', 'write'));
+    const stat = store.stat.bind(store);
+    let bypassed = false;
+    jest.spyOn(store, 'stat').mockImplementation(async (id) => {
+      const entry = await stat(id);
+      if (!bypassed && entry?.acl.checkExactAccess(bob, 'write')) {
+        bypassed = true;
+        // e.g. the original SRE or a console: no lease, bytes and ACL replaced
+        const header = encodeS3Header({ acl: new ACL().addAccess('user', 'alice', 'owner'), metadata: {} }, 'r');
+        await store.objects.put(store.objects.keyOf(id), Buffer.from('by console'), header);
+      }
+      return entry;
+    });
+    await expect(storage.requester(bob).write('doc.txt', 'by bob')).rejects.toThrow(SreAccessDeniedError);
+    expect(bypassed).toBe(true);
+    expect((await storage.requester(alice).read('doc.txt'))?.toString()).toBe('by console');
   });
 });

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { AwsClientConfig } from '../../core/aws-client';
@@ -37,6 +38,8 @@ export class S3StorageConnector implements StorageBackend {
   static readonly settingsClass = S3StorageSettings;
 
   readonly objects: S3Objects;
+  /** The key whose lease the current `exclusive` section holds, and what a HEAD under it saw. */
+  private readonly sections = new AsyncLocalStorage<{ key: string; seen?: ObjectState }>();
 
   constructor(
     private readonly settings: S3StorageSettings,
@@ -70,7 +73,21 @@ export class S3StorageConnector implements StorageBackend {
   }
 
   async stat(id: string): Promise<StorageEntry | undefined> {
-    return this.live(id, await this.objects.head(this.objects.keyOf(id)));
+    const key = this.objects.keyOf(id);
+    const state = await this.objects.head(key);
+    const section = this.sections.getStore();
+    if (section?.key === key) section.seen = state;
+    return this.live(id, state);
+  }
+
+  /**
+   * Holds the key's lease for `work` (the service's stat, decision and change): the change then
+   * takes the state that stat saw as current, where on its own it takes the lease and reads
+   * again. A replace is three awaited requests (lease, HEAD, PUT), not four.
+   */
+  exclusive<T>(id: string, work: () => Promise<T>): Promise<T> {
+    const key = this.objects.keyOf(id);
+    return this.objects.withLease(key, () => this.sections.run({ key }, work));
   }
 
   async read(
@@ -156,7 +173,7 @@ export class S3StorageConnector implements StorageBackend {
 
   async delete(id: string, ifVersion: Version): Promise<boolean> {
     const key = this.objects.keyOf(id);
-    const current = await this.objects.head(key);
+    const current = this.seen(key) ?? (await this.objects.head(key));
     if (!current) return true;
     if (!isLive(current)) return (await this.reap(key, current), true);
     if (current.version !== ifVersion) return false;
@@ -195,11 +212,31 @@ export class S3StorageConnector implements StorageBackend {
     expired: boolean,
     change: (current: ObjectState) => Promise<boolean>,
   ): Promise<boolean> {
-    return this.objects.withLease(key, async () => {
-      const current = await this.objects.head(key);
-      if (!current || current.version !== version || isLive(current) === expired) return false;
-      return change(current);
-    });
+    const section = this.sections.getStore();
+    if (section?.key === key) {
+      // the lease is held already, and a state seen under it is current (one change per look)
+      const seen = section.seen;
+      section.seen = undefined;
+      return this.changeIf(seen ?? this.objects.head(key), version, expired, change);
+    }
+    return this.objects.withLease(key, () => this.changeIf(this.objects.head(key), version, expired, change));
+  }
+
+  private async changeIf(
+    state: ObjectState | Promise<ObjectState | undefined>,
+    version: Version,
+    expired: boolean,
+    change: (current: ObjectState) => Promise<boolean>,
+  ): Promise<boolean> {
+    const current = await state;
+    if (!current || current.version !== version || isLive(current) === expired) return false;
+    return change(current);
+  }
+
+  /** The state a HEAD saw for `key` in the current exclusive section, if any. */
+  private seen(key: string): ObjectState | undefined {
+    const section = this.sections.getStore();
+    return section?.key === key ? section.seen : undefined;
   }
 
   /** The entry of a live state; an expired one is deleted (best effort) and reads as missing. */
