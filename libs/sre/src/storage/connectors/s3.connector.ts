@@ -27,7 +27,8 @@ export { S3StorageSettings } from './s3-settings';
  * existing object (replace, header, delete) holds the key's lease (see `S3Objects.withLease`),
  * compares the whole version (ETag and `x-amz-meta-sre-rev`) and writes with `If-Match` on the
  * ETag, so writers through this connector never lose an update, and a writer that bypasses the
- * lease (the original, a console) is still fenced whenever it changes the bytes.
+ * lease (the original, a console) is still fenced whenever it changes the bytes. Through the
+ * service the lease also covers the service's own HEAD (`exclusive`), the one the change compares.
  *
  * Expiry: `x-amz-meta-expiresat` (epoch ms). An expired object reads as missing at once and is
  * deleted when next touched. S3 lifecycle rules cannot match a metadata value, so this connector
