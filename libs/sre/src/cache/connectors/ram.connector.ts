@@ -45,17 +45,13 @@ export class RAMCacheSettings {
 }
 
 /**
- * One key: value, metadata, ACL and expiry in one object, so they appear and expire together
- * (W54). Entries are never changed, only replaced, so an entry is its own version: `readInfo` hands
- * it out as is (no allocation on the hot path) and a conditional write compares identities.
+ * One state of a key: value, metadata, ACL and expiry in one object, so they appear and expire
+ * together (W54). Entries are never changed, only replaced, so an entry is its own version:
+ * `readInfo` hands it out as is (no allocation on the hot path) and a conditional write compares
+ * identities.
  */
-class Entry implements CacheInfo, RecencyItem {
-  /** Its neighbours in the order of use (see `RecencyList`). */
-  older: Entry | undefined = undefined;
-  newer: Entry | undefined = undefined;
-
+class Entry implements CacheInfo {
   constructor(
-    readonly key: string,
     readonly value: CacheData,
     /** Metadata as JSON text, as the service encoded it. */
     readonly metadata: string,
@@ -72,6 +68,21 @@ class Entry implements CacheInfo, RecencyItem {
   get info(): CacheInfo {
     return this;
   }
+}
+
+/**
+ * A key's place in the order of use, holding its current entry: a write of a held key swaps the
+ * entry in the slot, where replacing the map's value would cost a second `Map` write.
+ */
+class Slot implements RecencyItem {
+  older: Slot | undefined = undefined;
+  newer: Slot | undefined = undefined;
+
+  constructor(
+    readonly key: string,
+    public entry: Entry,
+    public size: number,
+  ) {}
 }
 
 /** Expired entries are invisible at once (checked on every access); the sweep only frees their memory. */
@@ -93,7 +104,7 @@ export class RAMCacheConnector implements CacheBackend {
   static readonly connectorName = 'RAM';
   static readonly settingsClass = RAMCacheSettings;
 
-  private readonly entries: RecencyList<Entry>;
+  private readonly entries: RecencyList<Slot>;
   /** The byte bound (`maxSizeMB` in bytes). */
   readonly maxBytes: number;
   private sweeper?: NodeJS.Timeout;
@@ -108,7 +119,7 @@ export class RAMCacheConnector implements CacheBackend {
   ) {
     const max = settings.maxEntries ?? DEFAULT_MAX_ENTRIES;
     this.maxBytes = Math.max(1, Math.floor((settings.maxSizeMB ?? defaultRAMCacheMaxSizeMB()) * MB));
-    this.entries = new RecencyList<Entry>(max, this.maxBytes);
+    this.entries = new RecencyList<Slot>(max, this.maxBytes);
   }
 
   /** Entries held in memory, including expired ones the sweep has not freed yet. */
@@ -162,7 +173,7 @@ export class RAMCacheConnector implements CacheBackend {
     const size = this.sizeOf(key, entry.value, entry.metadata, entry.acl);
     // the write makes the key recent: the check needs no move in the order of use
     if (this.live(key, false) !== ifVersion) return false;
-    this.entries.set(new Entry(key, entry.value, entry.metadata, entry.acl, entry.expiresAt, size));
+    this.place(key, new Entry(entry.value, entry.metadata, entry.acl, entry.expiresAt, size));
     return true;
   }
 
@@ -174,7 +185,7 @@ export class RAMCacheConnector implements CacheBackend {
       metadata === entry.metadata && update.acl === entry.acl
         ? entry.size
         : this.sizeOf(key, entry.value, metadata, update.acl);
-    this.entries.set(new Entry(key, entry.value, metadata, update.acl, update.expiresAt, size));
+    this.place(key, new Entry(entry.value, metadata, update.acl, update.expiresAt, size));
     return true;
   }
 
@@ -186,16 +197,29 @@ export class RAMCacheConnector implements CacheBackend {
     return true;
   }
 
+  /** Makes `entry` the key's state, and the key the most recently used. */
+  private place(key: string, entry: Entry): void {
+    // the slot a write's check just looked up: a comparison, no second map lookup
+    const slot = this.entries.peek(key);
+    if (slot === undefined) return this.entries.set(new Slot(key, entry, entry.size));
+    slot.entry = entry;
+    this.entries.resize(slot, entry.size);
+  }
+
   /** Removes expired entries; lookups already ignore them, this returns their memory. */
   private sweep(now = Date.now()): void {
-    for (const entry of this.entries.items())
-      if (entry.expiresAt !== undefined && entry.expiresAt <= now) this.entries.delete(entry.key);
+    for (const slot of this.entries.items()) {
+      const { expiresAt } = slot.entry;
+      if (expiresAt !== undefined && expiresAt <= now) this.entries.delete(slot.key);
+    }
   }
 
   /** The key's entry unless expired (then dropped); `use`: a read, which makes the key recent. */
   private live(key: string, use = true): Entry | undefined {
-    const entry = use ? this.entries.get(key) : this.entries.peek(key);
-    if (entry === undefined || entry.expiresAt === undefined || entry.expiresAt > Date.now()) return entry;
+    const slot = use ? this.entries.get(key) : this.entries.peek(key);
+    if (slot === undefined) return undefined;
+    const entry = slot.entry;
+    if (entry.expiresAt === undefined || entry.expiresAt > Date.now()) return entry;
     this.entries.delete(key);
     return undefined;
   }

@@ -32,6 +32,17 @@ describe('RecencyList', () => {
     expect([list.bytes, keys(list)]).toEqual([10, ['big']]);
   });
 
+  it('resize counts the new size, makes the item recent and drops old items past the byte bound', () => {
+    const list = new RecencyList<RecencyItem>(100, 10);
+    for (const key of ['a', 'b', 'c']) list.set(item(key, 3));
+    list.resize(list.peek('a')!, 1);
+    expect([list.bytes, keys(list)]).toEqual([7, ['b', 'c', 'a']]);
+    list.resize(list.peek('a')!, 6);
+    expect([list.bytes, keys(list)]).toEqual([9, ['c', 'a']]);
+    list.resize(list.peek('a')!, 10);
+    expect([list.bytes, keys(list), list.size]).toEqual([10, ['a'], 1]);
+  });
+
   it('deletes from any place in the order and clears', () => {
     const list = new RecencyList<RecencyItem>(10, 100);
     for (const key of ['a', 'b', 'c', 'd']) list.set(item(key, 2));
@@ -57,8 +68,17 @@ describe('RecencyList', () => {
     const next = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31);
     for (let step = 0; step < 5_000; step++) {
       const key = `k${next() % 12}`;
-      const op = next() % 4;
-      if (op === 0) {
+      const op = next() % 5;
+      if (op === 4) {
+        // a held item changed in place: new size, now the most recent
+        const found = model.find((entry) => entry.key === key);
+        if (!found) continue;
+        const held = list.peek(key)!;
+        list.resize(held, 1 + (next() % 9));
+        expect(held).toBe(found);
+        model = [...model.filter((entry) => entry !== found), found];
+        while (model.length > 8 || model.reduce((sum, entry) => sum + entry.size, 0) > 40) model.shift();
+      } else if (op === 0) {
         const fresh = item(key, 1 + (next() % 9));
         list.set(fresh);
         model = [...model.filter((entry) => entry.key !== key), fresh];

@@ -4,8 +4,8 @@
  */
 export interface RecencyItem {
   readonly key: string;
-  /** Bytes the item counts for (fixed while it is held). */
-  readonly size: number;
+  /** Bytes the item counts for; while it is held, changed through `resize` only. */
+  size: number;
   older: RecencyItem | undefined;
   newer: RecencyItem | undefined;
 }
@@ -73,10 +73,24 @@ export class RecencyList<T extends RecencyItem> {
     this.byKey.set(item.key, item);
     this.append(item);
     this.heldBytes += item.size;
-    while (this.oldest !== item && (this.byKey.size > this.maxItems || this.heldBytes > this.maxBytes))
-      this.delete(this.oldest!.key);
+    this.evictFor(item);
     this.lastKey = item.key;
     this.lastItem = item;
+  }
+
+  /**
+   * `item`, which the list holds and its holder changed in place, now counts `size` bytes and is
+   * the most recently used; older items go until both bounds hold. A replace without a second map
+   * write (`set` is a `Map.set` more). `size` must be at most `maxBytes`.
+   */
+  resize(item: T, size: number): void {
+    this.heldBytes += size - item.size;
+    item.size = size;
+    if (item !== this.newest) {
+      this.unlink(item);
+      this.append(item);
+    }
+    this.evictFor(item);
   }
 
   delete(key: string): boolean {
@@ -105,6 +119,12 @@ export class RecencyList<T extends RecencyItem> {
     const items: T[] = [];
     for (let item = this.oldest; item !== undefined; item = item.newer as T | undefined) items.push(item);
     return items;
+  }
+
+  /** Drops the least recently used items, never `kept`, until both bounds hold. */
+  private evictFor(kept: T): void {
+    while (this.oldest !== kept && (this.byKey.size > this.maxItems || this.heldBytes > this.maxBytes))
+      this.delete(this.oldest!.key);
   }
 
   private detach(item: T): void {
