@@ -1,6 +1,6 @@
 import type { ConnectorContext, SreBackend } from '../core/backend';
 import { SreAccessDeniedError, SreBackendError } from '../core/errors';
-import { SreService } from '../core/service';
+import { isPromise, SreService } from '../core/service';
 import { CANDIDATE_ID_PATTERN, type AccessCandidate, type Level } from './access-candidate';
 import { ACL, levelMask } from './acl';
 import { mayClaim, scopeOf } from './scope';
@@ -23,6 +23,11 @@ export interface SecureServiceDeps {
 export const MAX_WRITE_ATTEMPTS = 20;
 /** Longest pause between two attempts: a random share of it spreads writers in lockstep apart. */
 const MAX_RETRY_PAUSE_MS = 8;
+
+/** A team id the resolver gave, or `undefined` (team ids end up in keys and paths: the candidate grammar). */
+function validTeam(team: unknown): string | undefined {
+  return typeof team === 'string' && CANDIDATE_ID_PATTERN.test(team) ? team : undefined;
+}
 
 /**
  * A service whose resources carry ACLs. The decision follows the original (own levels, owner,
@@ -81,23 +86,42 @@ export abstract class SecureService<B extends SreBackend = SreBackend> extends S
    * The team the candidate acts for, or `undefined` (no team, a resolver failure, or an answer that
    * is not a valid team id — team ids end up in keys and paths, so they obey the candidate grammar).
    */
-  protected async teamOf(candidate: AccessCandidate): Promise<string | undefined> {
-    if (candidate.role === 'team') return candidate.id;
-    // the anonymous principal never acts for a team, whatever an Account connector answers for it
-    if (candidate.role === 'public') return undefined;
-    try {
-      const team = await this.teams.getCandidateTeam(candidate);
-      return typeof team === 'string' && CANDIDATE_ID_PATTERN.test(team) ? team : undefined;
-    } catch {
-      return undefined;
-    }
+  protected teamOf(candidate: AccessCandidate): Promise<string | undefined> {
+    return this.resolveTeam(candidate, validTeam);
   }
 
   /** The candidate's team, or `SreAccessDeniedError` for a candidate that has none (team-scoped subsystems). */
-  protected async requireTeam(candidate: AccessCandidate): Promise<string> {
-    const team = await this.teamOf(candidate);
-    if (team === undefined) throw this.denied();
-    return team;
+  protected requireTeam(candidate: AccessCandidate): Promise<string> {
+    return this.resolveTeam(candidate, this.requiredTeam);
+  }
+
+  private readonly requiredTeam = (team: unknown): string => {
+    const valid = validTeam(team);
+    if (valid === undefined) throw this.denied();
+    return valid;
+  };
+
+  /**
+   * `check` of the resolver's answer (`undefined` when it fails), in one step after the lookup:
+   * every team-scoped call (each NKV `get` and `set`) waits for the resolver's answer and no more.
+   */
+  private resolveTeam<T>(candidate: AccessCandidate, check: (team: unknown) => T): Promise<T> {
+    try {
+      if (candidate.role === 'team') return Promise.resolve(check(candidate.id));
+      // the anonymous principal never acts for a team, whatever an Account connector answers for it
+      if (candidate.role === 'public') return Promise.resolve(check(undefined));
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    let answer: unknown;
+    try {
+      answer = this.teams.getCandidateTeam(candidate);
+    } catch {
+      answer = undefined;
+    }
+    if (!isPromise(answer)) return new Promise((resolve) => resolve(check(answer)));
+    // a native promise is taken as it is (no tick of its own), another thenable adopted
+    return Promise.resolve(answer).then(check, () => check(undefined));
   }
 
   /**
