@@ -396,27 +396,18 @@ export class StorageService extends SecureService<StorageBackend> {
     id: string,
     attempt: (entry: StorageEntry | undefined) => Promise<boolean>,
   ): Promise<void> {
-    if (this.backend.exclusive) {
-      // every read, decision and change in one exclusive section: the backend need not read again
-      assertResourceId(id, 'resource id', this.source());
-      await this.ensureReady();
-      let first = true;
-      await this.retryOnConflict(`'${id}'`, () =>
-        this.exclusively(id, `changing '${id}'`, async () => {
-          const current = first ? await this.entry(candidate, need, id) : await this.recheck(candidate, need, id);
-          first = false;
-          return attempt(current);
-        }),
-      );
-      return;
-    }
+    // checked before a section is entered: no lease is taken for an id that is refused anyway
+    assertResourceId(id, 'resource id', this.source());
+    await this.ensureReady();
     let first = true;
-    const entry = await this.entry(candidate, need, id);
-    await this.retryOnConflict(`'${id}'`, async () => {
-      const current = first ? entry : await this.recheck(candidate, need, id);
-      first = false;
-      return attempt(current);
-    });
+    // each read, decision and change in one exclusive section: the backend need not read again
+    await this.retryOnConflict(`'${id}'`, () =>
+      this.exclusively(id, `changing '${id}'`, async () => {
+        const current = first ? await this.entry(candidate, need, id) : await this.recheck(candidate, need, id);
+        first = false;
+        return attempt(current);
+      }),
+    );
   }
 
   /**
