@@ -145,6 +145,15 @@ export async function runS3Bench(): Promise<void> {
     storageContext,
     { account: OWN_TEAM_ONLY },
   );
+  // the same connector declared the bucket prefix's only writer (`singleWriter`)
+  const single = new StorageService(
+    new S3StorageConnector(
+      { ...peer.settings(), bucket: BUCKET, prefix: 'single/', singleWriter: true },
+      storageContext,
+    ),
+    storageContext,
+    { account: OWN_TEAM_ONLY },
+  );
   const cacheContext = createConnectorContext({ subsystem: 'Cache', connector: 'S3' });
   const cache = new CacheService(
     new S3CacheConnector({ ...peer.settings(), bucketName: BUCKET, prefix: 'cache/', sweepIntervalSeconds: 0 }),
@@ -159,8 +168,9 @@ export async function runS3Bench(): Promise<void> {
     storageContext,
     { account: OWN_TEAM_ONLY },
   );
-  await Promise.all([storage.connect(), cache.connect(), streamed.connect()]);
+  await Promise.all([storage.connect(), cache.connect(), streamed.connect(), single.connect()]);
   const files = storage.requester(AccessCandidate.team('bench'));
+  const only = single.requester(AccessCandidate.team('bench'));
   const agent = cache.requester(AccessCandidate.agent('bench'));
   const payload = Buffer.alloc(SMALL, 7);
   const value = Buffer.from(CACHE_VALUE);
@@ -174,6 +184,7 @@ export async function runS3Bench(): Promise<void> {
   try {
     for (let i = 0; i < 100; i++) {
       await files.write(key(i), payload);
+      await only.write(key(i), payload);
       await agent.set(key(i), CACHE_VALUE);
       await put(raw, `raw/${key(i)}`, payload);
       await put(raw, `raw-cache/${key(i)}`, value);
@@ -236,6 +247,22 @@ export async function runS3Bench(): Promise<void> {
         }),
       );
     };
+    // a write conditional on the version it replaces, its ETag known: what a replace by the only writer sends
+    const rawEtags = new Map<string, string | undefined>();
+    for (let i = 0; i < 100; i++)
+      rawEtags.set(key(i), (await raw.send(new HeadObjectCommand({ Bucket: BUCKET, Key: `raw/${key(i)}` }))).ETag);
+    const rawConditionalReplace = async (i: number) => {
+      const out = await raw.send(
+        new PutObjectCommand({
+          Bucket: BUCKET,
+          Key: `raw/${key(i)}`,
+          Body: payload,
+          ContentLength: payload.length,
+          IfMatch: rawEtags.get(key(i)),
+        }),
+      );
+      rawEtags.set(key(i), out.ETag);
+    };
     printComparison('Storage S3: 10 KB objects through StorageService vs raw S3Client (same s3rver, same proxy)', [
       await pair(
         'service write, new id (create)',
@@ -254,6 +281,18 @@ export async function runS3Bench(): Promise<void> {
         (i) => files.write(key(i), payload),
         'raw HeadObject, then PutObject 10 KB If-Match: its ETag (a checked replace)',
         rawCheckedReplace,
+      ),
+      await pair(
+        'service write, existing id (replace), singleWriter',
+        (i) => only.write(key(i), payload),
+        'raw PutObject 10 KB',
+        rawPut,
+      ),
+      await pair(
+        'service write, existing id (replace), singleWriter',
+        (i) => only.write(key(i), payload),
+        'raw PutObject 10 KB, If-Match: its ETag (a conditional replace)',
+        rawConditionalReplace,
       ),
       await pair(
         'service write, new id (create)',
@@ -324,7 +363,7 @@ export async function runS3Bench(): Promise<void> {
     );
     printComparison('Storage S3: 200 MB streamed (MB/s; same s3rver, same proxy)', rows);
   } finally {
-    await Promise.all([storage.disconnect(), cache.disconnect(), streamed.disconnect()]);
+    await Promise.all([storage.disconnect(), cache.disconnect(), streamed.disconnect(), single.disconnect()]);
     raw.destroy();
     rawStreams.destroy();
     direct.destroy();

@@ -28,6 +28,9 @@ export interface WriteCondition {
   ifNoneMatch?: '*';
 }
 
+/** Told the ETag of what a write stored (`undefined` when the store answered none). */
+export type Written = (etag: string | undefined) => void;
+
 /** Keys outside every id and cache key: ids never hold a backslash, cache keys live under `_smyth_cache/`. */
 const LEASE_INFIX = '.sre-lease\\';
 const STAGING_INFIX = '.sre-staging\\';
@@ -48,6 +51,8 @@ export class S3Objects {
   readonly client: S3.S3Client;
   readonly prefix: string;
   private readonly leaseTurns = new KeyedQueue();
+  /** One writer only (this instance): a key's lease is its turn in this process, no S3 object. */
+  private readonly singleWriter: boolean;
   /** Lease releases still on their way (see `leased`): `close` waits for them. */
   private readonly releasing = new Set<Promise<void>>();
 
@@ -59,6 +64,7 @@ export class S3Objects {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- the SDK loads only when S3 is configured
     this.sdk = require('@aws-sdk/client-s3') as Sdk;
     this.prefix = settings.prefix ?? '';
+    this.singleWriter = settings.singleWriter ?? false;
     const own = settings.region ?? (settings.endpoint || undefined) ?? settings.accessKeyId ?? settings.awsAccessKeyId;
     const base = own === undefined && context.deps.aws ? context.deps.aws : toAwsClientConfig(settings);
     const checksums = settings.checksums ?? 'WHEN_SUPPORTED';
@@ -114,13 +120,28 @@ export class S3Objects {
     }
   }
 
-  put(key: string, body: Buffer, header: S3Header, condition: WriteCondition = {}): Promise<boolean> {
+  /** `written` receives the new object's ETag when the write applied. */
+  put(
+    key: string,
+    body: Buffer,
+    header: S3Header,
+    condition: WriteCondition = {},
+    written?: Written,
+  ): Promise<boolean> {
     const input = { Bucket: this.bucket, Key: key, Body: body, ContentLength: body.length, ...header };
-    return this.conditional('PutObject', key, new this.sdk.PutObjectCommand({ ...input, ...conditionOf(condition) }));
+    const command = new this.sdk.PutObjectCommand({ ...input, ...conditionOf(condition) });
+    return this.conditional('PutObject', key, command, written);
   }
 
   /** Server-side copy with the header replaced: no byte goes through this process. */
-  copy(from: string, key: string, header: S3Header, condition: WriteCondition = {}, sourceEtag?: string) {
+  copy(
+    from: string,
+    key: string,
+    header: S3Header,
+    condition: WriteCondition = {},
+    sourceEtag?: string,
+    written?: Written,
+  ) {
     const command = new this.sdk.CopyObjectCommand({
       Bucket: this.bucket,
       Key: key,
@@ -130,7 +151,7 @@ export class S3Objects {
       ...conditionOf(condition),
       ...(sourceEtag ? { CopySourceIfMatch: sourceEtag } : {}),
     });
-    return this.conditional('CopyObject', key, command);
+    return this.conditional('CopyObject', key, command, written);
   }
 
   remove(key: string, ifMatch?: string): Promise<boolean> {
@@ -146,6 +167,7 @@ export class S3Objects {
    * A lease older than `leaseSeconds` (its holder died) is taken over, conditional on its ETag.
    */
   withLease<T>(key: string, work: () => Promise<T>): Promise<T> {
+    if (this.singleWriter) return this.leaseTurns.run(key, work);
     return new Promise<T>((resolve, reject) => {
       // writers of one key in this process take turns here rather than polling S3 for the lease
       void this.leaseTurns.run(key, () => this.leased(key, work, resolve, reject));
@@ -222,14 +244,20 @@ export class S3Objects {
     }
   }
 
-  /** `true` when written, `false` when S3 refused the condition (412, or 409 for a concurrent one). */
-  async conditional(operation: string, key: string, command: object): Promise<boolean> {
+  /**
+   * `true` when written, `false` when S3 refused the condition (412, 409 for a concurrent one, or
+   * 404 for `If-Match` on a key that is gone: AWS answers that NoSuchKey).
+   */
+  async conditional(operation: string, key: string, command: object, written?: Written): Promise<boolean> {
     try {
-      await this.send(operation, key, command as S3.PutObjectCommand);
+      const out = (await this.send(operation, key, command as S3.PutObjectCommand)) as S3.PutObjectOutput &
+        S3.CopyObjectOutput;
+      written?.(out.ETag ?? out.CopyObjectResult?.ETag);
       return true;
     } catch (error) {
       const status = statusOf(error);
       if (status === 412 || status === 409) return false;
+      if (status === 404 && (command as { input?: { IfMatch?: string } }).input?.IfMatch !== undefined) return false;
       throw this.wrap(error, operation, key);
     }
   }

@@ -1,4 +1,4 @@
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import { AwsClientSettings } from '../../core/aws-client';
 
 /**
@@ -51,6 +51,18 @@ export class S3ConnectionSettings extends AwsClientSettings {
   @Min(5)
   @Max(3_600)
   leaseSeconds?: number = 120;
+
+  /**
+   * `true` declares this connector instance the only writer of the objects under `prefix` (one
+   * app instance; no other process, console or lifecycle rule changes them). A key's lease is then
+   * held in memory, not as an S3 object, and (Storage) a change starts from the state this instance
+   * last saw or wrote of the key instead of a HEAD: a replace is one request. Changes stay conditional on
+   * the ETag, so a foreign write of the bytes is still detected and decided again; a foreign change
+   * of the header alone (an ACL set by another process) is not, which is why it is off by default.
+   */
+  @IsOptional()
+  @IsBoolean()
+  singleWriter?: boolean = false;
 }
 
 export class S3StorageSettings extends S3ConnectionSettings {

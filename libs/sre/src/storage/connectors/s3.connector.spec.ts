@@ -35,6 +35,20 @@ describeStorageBackend(
     }),
 );
 
+// one writer declared: leases in memory and the last state seen standing in for a HEAD
+describeStorageBackend(
+  'S3 (singleWriter)',
+  () =>
+    new S3StorageConnector({
+      ...peer.settings(),
+      bucket: 'storage',
+      prefix: `single-${++runs}/`,
+      multipartThresholdBytes: 5 * MiB,
+      partSizeBytes: 5 * MiB,
+      singleWriter: true,
+    }),
+);
+
 describe('S3 storage under faults (fault proxy between the SDK and s3rver)', () => {
   const alice = new ACL().addAccess('user', 'alice', 'owner');
   let store: S3StorageConnector;
@@ -242,5 +256,68 @@ describe('S3 storage through StorageService: a change holds one lease over its r
     await expect(storage.requester(bob).write('doc.txt', 'by bob')).rejects.toThrow(SreAccessDeniedError);
     expect(bypassed).toBe(true);
     expect((await storage.requester(alice).read('doc.txt'))?.toString()).toBe('by console');
+  });
+
+  describe('with singleWriter', () => {
+    beforeEach(async () => {
+      await storage.disconnect();
+      store = new S3StorageConnector({
+        ...peer.settings(),
+        bucket: 'storage',
+        prefix: `single-sections-${++runs}/`,
+        singleWriter: true,
+      });
+      storage = new StorageService(store, createConnectorContext({ subsystem: 'Storage', connector: 'S3' }), {
+        account: OWN_TEAM_ONLY,
+      });
+      await storage.connect();
+      seen.length = 0;
+    });
+
+    it('a replace, setMetadata and delete after a write are one request each: no HEAD, no lease object', async () => {
+      await storage.requester(alice).write('doc.txt', 'v1');
+      for (const [change, method] of [
+        [() => storage.requester(alice).write('doc.txt', 'v2'), 'PUT'],
+        [() => storage.requester(alice).setMetadata('doc.txt', { by: 'alice' }), 'PUT'],
+        [() => storage.requester(alice).write('doc.txt', 'v3'), 'PUT'],
+        [() => storage.requester(alice).delete('doc.txt'), 'DELETE'],
+      ] as const) {
+        seen.length = 0;
+        await change();
+        expect(seen).toEqual([expect.stringMatching(new RegExp(`^${method} .*/doc\\.txt`))]);
+      }
+      expect(await storage.requester(alice).read('doc.txt')).toBeUndefined();
+    });
+
+    it('keeps content type, metadata and ACL of what it wrote: a header change starts from them', async () => {
+      await storage
+        .requester(alice)
+        .write('doc.txt', 'v1', new ACL().addAccess('user', 'bob', 'read'), { ContentType: 'text/plain', n: 1 });
+      await storage.requester(alice).setMetadata('doc.txt', { by: 'alice' });
+      expect(await storage.requester(bob).stat('doc.txt')).toMatchObject({
+        size: 2,
+        contentType: 'text/plain',
+        metadata: { ContentType: 'text/plain', n: 1, by: 'alice' },
+      });
+    });
+
+    it('a foreign write of the bytes refuses the remembered condition: the replace is read and decided again', async () => {
+      await storage.requester(alice).write('doc.txt', 'v1', new ACL().addAccess('user', 'bob', 'write'));
+      // e.g. a console, against the declaration: bytes and ACL replaced, unknown to the connector
+      const header = encodeS3Header({ acl: new ACL().addAccess('user', 'alice', 'owner'), metadata: {} }, 'r');
+      await store.objects.put(store.objects.keyOf('doc.txt'), Buffer.from('by console'), header);
+      seen.length = 0;
+      await expect(storage.requester(bob).write('doc.txt', 'by bob')).rejects.toThrow(SreAccessDeniedError);
+      // the refused PutObject, then the HEAD the decision is made again on
+      expect(onObject('doc.txt').map((r) => r.split(' ')[0])).toEqual(['PUT', 'HEAD']);
+      expect((await storage.requester(alice).read('doc.txt'))?.toString()).toBe('by console');
+    });
+
+    it('an object deleted behind its back is created again, not an error', async () => {
+      await storage.requester(alice).write('doc.txt', 'v1');
+      await store.objects.remove(store.objects.keyOf('doc.txt'));
+      await storage.requester(alice).write('doc.txt', 'v2');
+      expect((await storage.requester(alice).read('doc.txt'))?.toString()).toBe('v2');
+    });
   });
 });

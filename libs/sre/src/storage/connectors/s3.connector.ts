@@ -6,8 +6,8 @@ import { createConnectorContext, labelOf, type ConnectorContext, type Version } 
 import { SreConfigError } from '../../core/errors';
 import { isExpired } from '../../core/fs/expiry';
 import type { StagedWrite, StorageBackend, StorageData, StorageEntry, StorageHeader } from '../storage.backend';
-import { encodeS3Header } from './s3-metadata';
-import { isLive, S3Objects, statusOf, type ObjectState, type WriteCondition } from './s3-objects';
+import { decodeS3Header, encodeS3Header, type S3Header } from './s3-metadata';
+import { isLive, S3Objects, statusOf, type ObjectState, type WriteCondition, type Written } from './s3-objects';
 import { S3StorageSettings } from './s3-settings';
 import { abortUpload, completeUpload, stageBytes, type StagedBytes } from './s3-upload';
 
@@ -30,6 +30,10 @@ export { S3StorageSettings } from './s3-settings';
  * lease (the original, a console) is still fenced whenever it changes the bytes. Through the
  * service the lease also covers the service's own HEAD (`exclusive`), the one the change compares.
  *
+ * With `singleWriter` the lease is a turn in this process, and the state this instance last saw or
+ * wrote of a key stands in for the HEAD a change starts from (a replace is one PutObject `If-Match`);
+ * a refused condition drops that state, so the change is read and decided again.
+ *
  * Expiry: `x-amz-meta-expiresat` (epoch ms). An expired object reads as missing at once and is
  * deleted when next touched. S3 lifecycle rules cannot match a metadata value, so this connector
  * installs none (W24); what a bucket may add for cleanup is in docs/storage.md.
@@ -41,6 +45,8 @@ export class S3StorageConnector implements StorageBackend {
   readonly objects: S3Objects;
   /** The key whose lease the current `exclusive` section holds, and what a HEAD under it saw. */
   private readonly sections = new AsyncLocalStorage<{ key: string; seen?: ObjectState }>();
+  /** With `singleWriter`: each key's state as this instance last saw or wrote it. */
+  private readonly known?: Map<string, ObjectState>;
 
   constructor(
     private readonly settings: S3StorageSettings,
@@ -50,6 +56,7 @@ export class S3StorageConnector implements StorageBackend {
     }),
   ) {
     this.objects = new S3Objects(settings, settings.bucket, context);
+    if (settings.singleWriter) this.known = new Map();
   }
 
   async connect(): Promise<void> {
@@ -75,9 +82,11 @@ export class S3StorageConnector implements StorageBackend {
 
   async stat(id: string): Promise<StorageEntry | undefined> {
     const key = this.objects.keyOf(id);
-    const state = await this.objects.head(key);
     const section = this.sections.getStore();
-    if (section?.key === key) section.seen = state;
+    const inSection = section?.key === key;
+    // a single writer's own last state is current inside its section: no other writer can change it
+    const state = (inSection && this.known?.get(key)) || this.remember(key, await this.objects.head(key));
+    if (inSection) section.seen = state;
     return this.live(id, state);
   }
 
@@ -112,7 +121,9 @@ export class S3StorageConnector implements StorageBackend {
   }
 
   async readStream(id: string): Promise<{ entry: StorageEntry; stream: Readable } | undefined> {
-    const found = await this.objects.get(this.objects.keyOf(id));
+    const key = this.objects.keyOf(id);
+    const found = await this.objects.get(key);
+    this.remember(key, found?.state);
     const entry = found && (await this.live(id, found.state));
     if (!entry) found?.body.destroy();
     return entry && { entry, stream: found!.body };
@@ -146,6 +157,7 @@ export class S3StorageConnector implements StorageBackend {
           completeUpload(this.objects, staged.upload, condition),
         );
         settled ||= done;
+        this.known?.delete(key);
         return done;
       },
       discard: async () => {
@@ -167,8 +179,16 @@ export class S3StorageConnector implements StorageBackend {
   async writeHeader(id: string, header: StorageHeader, ifVersion: Version): Promise<boolean> {
     const key = this.objects.keyOf(id);
     // metadata changes never re-upload: S3 copies the object onto itself with the new header
+    const s3Header = encodeS3Header(header, randomUUID());
     return this.changeAt(key, ifVersion, false, (current) =>
-      this.objects.copy(key, key, encodeS3Header(header, randomUUID()), { ifMatch: current.etag }, current.etag),
+      this.objects.copy(
+        key,
+        key,
+        s3Header,
+        { ifMatch: current.etag },
+        current.etag,
+        this.wrote(key, s3Header, current.size),
+      ),
     );
   }
 
@@ -178,7 +198,9 @@ export class S3StorageConnector implements StorageBackend {
     if (!current) return true;
     if (!isLive(current)) return (await this.reap(key, current), true);
     if (current.version !== ifVersion) return false;
-    return this.changeAt(key, ifVersion, false, (state) => this.objects.remove(key, state.etag));
+    const done = await this.changeAt(key, ifVersion, false, (state) => this.objects.remove(key, state.etag));
+    if (done) this.known?.delete(key);
+    return done;
   }
 
   private commit(id: string, staged: StagedBytes, header: StorageHeader, ifVersion: Version): Promise<boolean> {
@@ -186,8 +208,10 @@ export class S3StorageConnector implements StorageBackend {
     const s3Header = encodeS3Header(header, randomUUID());
     return this.publish(key, ifVersion, (condition) =>
       'body' in staged
-        ? this.objects.put(key, staged.body, s3Header, condition)
-        : this.objects.copy((staged as { key: string }).key, key, s3Header, condition),
+        ? this.objects.put(key, staged.body, s3Header, condition, this.wrote(key, s3Header, staged.body.length))
+        : this.objects
+            .copy((staged as { key: string }).key, key, s3Header, condition)
+            .finally(() => this.known?.delete(key)),
     );
   }
 
@@ -218,20 +242,45 @@ export class S3StorageConnector implements StorageBackend {
       // the lease is held already, and a state seen under it is current (one change per look)
       const seen = section.seen;
       section.seen = undefined;
-      return this.changeIf(seen ?? this.objects.head(key), version, expired, change);
+      return this.changeIf(key, seen ?? this.objects.head(key), version, expired, change);
     }
-    return this.objects.withLease(key, () => this.changeIf(this.objects.head(key), version, expired, change));
+    return this.objects.withLease(key, () => this.changeIf(key, this.objects.head(key), version, expired, change));
   }
 
   private async changeIf(
+    key: string,
     state: ObjectState | Promise<ObjectState | undefined>,
     version: Version,
     expired: boolean,
     change: (current: ObjectState) => Promise<boolean>,
   ): Promise<boolean> {
     const current = await state;
-    if (!current || current.version !== version || isLive(current) === expired) return false;
-    return change(current);
+    const done = !!current && current.version === version && isLive(current) !== expired && (await change(current));
+    // refused: the state it started from is not the key's any more
+    if (!done) this.known?.delete(key);
+    return done;
+  }
+
+  /** Keeps a single writer's last state of `key` (bounded: a full memo starts over), and passes it on. */
+  private remember(key: string, state: ObjectState | undefined): ObjectState | undefined {
+    const known = this.known;
+    if (!known) return state;
+    if (!state) known.delete(key);
+    else {
+      if (known.size >= KNOWN_STATES_LIMIT && !known.has(key)) known.clear();
+      known.set(key, state);
+    }
+    return state;
+  }
+
+  /** What `remember`s the state a write of `header` and `size` bytes leaves, once S3 answers its ETag. */
+  private wrote(key: string, header: S3Header, size: number): Written | undefined {
+    if (!this.known) return undefined;
+    return (etag) => {
+      if (etag === undefined) return void this.known!.delete(key);
+      const { header: stored, revision } = decodeS3Header(header.Metadata, header.ContentType);
+      this.remember(key, { version: `${etag}|${revision}`, etag, size, header: stored });
+    };
   }
 
   /** The state a HEAD saw for `key` in the current exclusive section, if any. */
@@ -252,11 +301,15 @@ export class S3StorageConnector implements StorageBackend {
   }
 
   private async reap(key: string, state: ObjectState): Promise<void> {
+    this.known?.delete(key);
     await this.changeAt(key, state.version, true, (current) => this.objects.remove(key, current.etag)).catch(
       (error: unknown) => this.context.logger.warn(`could not delete an expired object: ${(error as Error)?.message}`),
     );
   }
 }
+
+/** Keys whose last state a single writer keeps (each a few hundred bytes). */
+const KNOWN_STATES_LIMIT = 10_000;
 
 /** Do two headers encode alike (same ACL, metadata, content type and expiry)? */
 function sameHeader(a: StorageHeader, b: StorageHeader): boolean {
