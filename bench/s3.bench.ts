@@ -123,6 +123,28 @@ async function rawMultipart(client: S3Client, key: string, source: Readable): Pr
 }
 
 /**
+ * A raw replace of `<prefix><key(i)>` conditional on the version it replaces, its ETag known: each
+ * key's ETag is read once before the timing, then taken from each write's answer.
+ */
+async function conditionalReplacer(
+  client: S3Client,
+  prefix: string,
+  body: Buffer,
+  key: (i: number) => string,
+): Promise<(i: number) => Promise<void>> {
+  const etags = new Map<string, string | undefined>();
+  for (let i = 0; i < 100; i++) {
+    const target = `${prefix}${key(i)}`;
+    etags.set(target, (await client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: target }))).ETag);
+  }
+  return async (i) => {
+    const target = `${prefix}${key(i)}`;
+    const input = { Bucket: BUCKET, Key: target, Body: body, ContentLength: body.length, IfMatch: etags.get(target) };
+    etags.set(target, (await client.send(new PutObjectCommand(input))).ETag);
+  };
+}
+
+/**
  * Storage `S3` and Cache `S3` through their services (id validation, the ACL decision on the
  * GET's own headers, conditional writes, the lease for replaces) against the raw `S3Client` at
  * the SDK's defaults (`PutObject`/`GetObject` with no condition) on the same s3rver, in this run,
@@ -212,26 +234,7 @@ export async function runS3Bench(): Promise<void> {
           IfNoneMatch: '*',
         }),
       );
-    // each key's ETag, read once before the timing, then the one each replace answers
-    const etags = new Map<string, string | undefined>();
-    for (let i = 0; i < 100; i++)
-      etags.set(
-        `raw-cache/${key(i)}`,
-        (await raw.send(new HeadObjectCommand({ Bucket: BUCKET, Key: `raw-cache/${key(i)}` }))).ETag,
-      );
-    const rawReplace = async (i: number) => {
-      const target = `raw-cache/${key(i)}`;
-      const out = await raw.send(
-        new PutObjectCommand({
-          Bucket: BUCKET,
-          Key: target,
-          Body: value,
-          ContentLength: value.length,
-          IfMatch: etags.get(target),
-        }),
-      );
-      etags.set(target, out.ETag);
-    };
+    const rawReplace = await conditionalReplacer(raw, 'raw-cache/', value, key);
     // the least any replace that decides on the stored ACL and loses no update sends: a read of
     // the header, then a write conditional on the version read
     const rawCheckedReplace = async (i: number) => {
@@ -247,22 +250,8 @@ export async function runS3Bench(): Promise<void> {
         }),
       );
     };
-    // a write conditional on the version it replaces, its ETag known: what a replace by the only writer sends
-    const rawEtags = new Map<string, string | undefined>();
-    for (let i = 0; i < 100; i++)
-      rawEtags.set(key(i), (await raw.send(new HeadObjectCommand({ Bucket: BUCKET, Key: `raw/${key(i)}` }))).ETag);
-    const rawConditionalReplace = async (i: number) => {
-      const out = await raw.send(
-        new PutObjectCommand({
-          Bucket: BUCKET,
-          Key: `raw/${key(i)}`,
-          Body: payload,
-          ContentLength: payload.length,
-          IfMatch: rawEtags.get(key(i)),
-        }),
-      );
-      rawEtags.set(key(i), out.ETag);
-    };
+    // what a replace by the only writer sends
+    const rawConditionalReplace = await conditionalReplacer(raw, 'raw/', payload, key);
     printComparison('Storage S3: 10 KB objects through StorageService vs raw S3Client (same s3rver, same proxy)', [
       await pair(
         'service write, new id (create)',

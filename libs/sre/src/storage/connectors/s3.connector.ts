@@ -254,11 +254,15 @@ export class S3StorageConnector implements StorageBackend {
     expired: boolean,
     change: (current: ObjectState) => Promise<boolean>,
   ): Promise<boolean> {
-    const current = await state;
-    const done = !!current && current.version === version && isLive(current) !== expired && (await change(current));
-    // refused: the state it started from is not the key's any more
-    if (!done) this.known?.delete(key);
-    return done;
+    let done = false;
+    try {
+      const current = await state;
+      done = !!current && current.version === version && isLive(current) !== expired && (await change(current));
+      return done;
+    } finally {
+      // refused or failed (a lost answer may still have applied): the state it started from is not trusted
+      if (!done) this.known?.delete(key);
+    }
   }
 
   /** Keeps a single writer's last state of `key` (bounded: a full memo starts over), and passes it on. */
