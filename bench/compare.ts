@@ -33,6 +33,8 @@ const LABELS: Record<CompareCase, string> = {
   'storage.delete': 'Storage LocalStorage 10 KB delete',
   'storage.write.nofsync': 'Storage LocalStorage 10 KB write, ours with fsync: false (the original never flushes)',
   'storage.delete.nofsync': 'Storage LocalStorage 10 KB delete, ours with fsync: false (the original never flushes)',
+  'storage.delete.flushed':
+    "Storage LocalStorage 10 KB delete, both sides' files flushed first (as any file older than 30 s)",
 };
 
 function peerDir(): string {
