@@ -31,6 +31,7 @@ export const COMPARE_CASES = [
   'log.disabled',
   'log.enabled',
   'storage.write',
+  'storage.create',
   'storage.read',
   'storage.delete',
   'storage.write.nofsync',
@@ -188,7 +189,14 @@ async function runCase(side: Side, which: CompareCase, seconds: number): Promise
       return rate(() => side.log.log(ENTRY));
     case 'storage.write':
     case 'storage.write.nofsync':
+      // replaces only: a create makes two new files on our side, one or two on the original's
+      // (its own row, below), and a round robin from empty would mix both in proportions set by speed
+      for (let i = 0; i < STORED; i++) await side.storage.write(`bench/w${i}.bin`, SMALL);
       return rate((i) => side.storage.write(`bench/w${i % STORED}.bin`, SMALL));
+    case 'storage.create': {
+      const count = Math.max(200, Math.round(seconds * 500));
+      return timeCount(count, (i) => side.storage.write(`bench/c${i}.bin`, SMALL));
+    }
     case 'storage.read':
       for (let i = 0; i < STORED; i++) await side.storage.write(`bench/r${i}.bin`, SMALL);
       return rate((i) => side.storage.read(`bench/r${i % STORED}.bin`));

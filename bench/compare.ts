@@ -28,10 +28,12 @@ const LABELS: Record<CompareCase, string> = {
   'vault.listKeys': 'Vault JSONFileVault listKeys',
   'log.disabled': 'Log ConsoleLog, level disabled',
   'log.enabled': 'Log ConsoleLog, level enabled (stdout to /dev/null)',
-  'storage.write': 'Storage LocalStorage 10 KB write',
+  'storage.write': 'Storage LocalStorage 10 KB write, replacing an existing id',
+  'storage.create': 'Storage LocalStorage 10 KB write of a new id',
   'storage.read': 'Storage LocalStorage 10 KB read',
   'storage.delete': 'Storage LocalStorage 10 KB delete',
-  'storage.write.nofsync': 'Storage LocalStorage 10 KB write, ours with fsync: false (the original never flushes)',
+  'storage.write.nofsync':
+    'Storage LocalStorage 10 KB write, replacing, ours with fsync: false (the original never flushes)',
   'storage.delete.nofsync': 'Storage LocalStorage 10 KB delete, ours with fsync: false (the original never flushes)',
   'storage.delete.flushed':
     "Storage LocalStorage 10 KB delete, both sides' files flushed first (as any file older than 30 s)",
