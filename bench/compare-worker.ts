@@ -189,8 +189,8 @@ async function runCase(side: Side, which: CompareCase, seconds: number): Promise
       return rate(() => side.log.log(ENTRY));
     case 'storage.write':
     case 'storage.write.nofsync':
-      // replaces only: a create makes two new files on our side, one or two on the original's
-      // (its own row, below), and a round robin from empty would mix both in proportions set by speed
+      // replaces only: a create makes two new files on either side (its own row, below), and a
+      // round robin from empty would mix creates and replaces in proportions set by each side's speed
       for (let i = 0; i < STORED; i++) await side.storage.write(`bench/w${i}.bin`, SMALL);
       return rate((i) => side.storage.write(`bench/w${i % STORED}.bin`, SMALL));
     case 'storage.create': {
